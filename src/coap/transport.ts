@@ -1,0 +1,74 @@
+// The datagram layer under the CoAP message layer. UDP today; a DTLS 1.2 (PSK/RPK) session layer
+// will implement the same interface, so the endpoint above never knows which one it runs on.
+import dgram from 'node:dgram';
+
+export type Peer = { readonly address: string; readonly port: number };
+
+export function peerKey(p: Peer): string {
+  return `${p.address}:${p.port}`;
+}
+
+export interface DatagramTransport {
+  send(data: Buffer, peer: Peer): void;
+  onDatagram(listener: (data: Buffer, peer: Peer) => void): void;
+  address(): Peer;
+  close(): Promise<void>;
+}
+
+export type UdpOptions = {
+  host?: string;
+  port?: number;
+  /** bytes; registration bursts overflow Linux's ~208 KiB default (see LWM2M-NOTES.md) */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+};
+
+export class UdpTransport implements DatagramTransport {
+  private constructor(private readonly socket: dgram.Socket) {}
+
+  static async open(opts: UdpOptions = {}): Promise<UdpTransport> {
+    const host = opts.host ?? '0.0.0.0';
+    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(opts.port ?? 0, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    // ICMP unreachable and similar surface as 'error' on some platforms: never fatal for a server
+    socket.on('error', () => undefined);
+    if (opts.recvBufferSize) trySet(() => socket.setRecvBufferSize(opts.recvBufferSize!));
+    if (opts.sendBufferSize) trySet(() => socket.setSendBufferSize(opts.sendBufferSize!));
+    return new UdpTransport(socket);
+  }
+
+  send(data: Buffer, peer: Peer): void {
+    this.socket.send(data, peer.port, peer.address);
+  }
+
+  onDatagram(listener: (data: Buffer, peer: Peer) => void): void {
+    this.socket.on('message', (msg, rinfo) => listener(msg, { address: rinfo.address, port: rinfo.port }));
+  }
+
+  address(): Peer {
+    const a = this.socket.address();
+    return { address: a.address, port: a.port };
+  }
+
+  recvBufferSize(): number {
+    return this.socket.getRecvBufferSize();
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}
+
+function trySet(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // the kernel caps the size at net.core.rmem_max; the smaller buffer still works
+  }
+}
