@@ -223,6 +223,16 @@ export class CoapEndpoint {
     return this.observations.delete(`${peerKey(peer)}#${token.toString('hex')}`);
   }
 
+  /** The observed device moved to a new address (same endpoint, new port): follow it. */
+  moveObservation(from: Peer, to: Peer, token: Buffer): void {
+    const old = `${peerKey(from)}#${token.toString('hex')}`;
+    const state = this.observations.get(old);
+    if (!state) return;
+    this.observations.delete(old);
+    state.peer = to;
+    this.observations.set(`${peerKey(to)}#${token.toString('hex')}`, state);
+  }
+
   hasObservation(peer: Peer, token: Buffer): boolean {
     return this.observations.has(`${peerKey(peer)}#${token.toString('hex')}`);
   }

@@ -1,0 +1,43 @@
+// The REST API: fastify with JSON Schema on every route, OpenAPI at /openapi.json, errors as
+// { error, message, details }. Authentication (API tokens with roles) will hook in here as an
+// onRequest hook, in front of every route plugin.
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { LwM2mServer } from '../server.ts';
+import { errorHandler } from './errors.ts';
+import { deviceManagementRoutes } from './routes/device-management.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { eventRoutes } from './routes/events.ts';
+import { observationRoutes } from './routes/observations.ts';
+import { requestRoutes } from './routes/requests.ts';
+
+export type ApiOptions = { server: LwM2mServer; log: Logger; bodyLimit?: number };
+
+export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.log.child({ component: 'api' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url}`, details: null });
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'TinyMLaaS LwM2M server API', version: '0.1.0', description: 'Device management over LwM2M 1.1, ML model delivery and status.' },
+    },
+  });
+  const server = opts.server;
+  await app.register(deviceRoutes, { server });
+  await app.register(deviceManagementRoutes, { server });
+  await app.register(observationRoutes, { server });
+  await app.register(requestRoutes, { server });
+  await app.register(eventRoutes, { server });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: 'integer' } } } } } },
+    async () => ({ status: 'ok', devices: await server.registrations.store.count() }));
+  return app;
+}

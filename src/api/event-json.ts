@@ -1,0 +1,31 @@
+// How a server event looks on the SSE stream (and, later, on MQTT).
+import type { ServerEvent } from '../events/server-event.ts';
+import { formatPath } from '../lwm2m/path.ts';
+import { nodeToJson, valueToJson } from './node-json.ts';
+import { registrationToJson } from './registration-json.ts';
+
+export function eventEndpoint(e: ServerEvent): string {
+  return 'registration' in e ? e.registration.endpoint : e.endpoint;
+}
+
+export function eventToJson(e: ServerEvent): Record<string, unknown> {
+  switch (e.type) {
+    case 'registration':
+      return { type: e.type, endpoint: e.registration.endpoint, registration: registrationToJson(e.registration), replaced: e.replaced !== undefined };
+    case 'update':
+      return { type: e.type, endpoint: e.registration.endpoint, registration: registrationToJson(e.registration) };
+    case 'deregistration':
+      return { type: e.type, endpoint: e.registration.endpoint, registrationId: e.registration.id, reason: e.reason };
+    case 'notification':
+      return {
+        type: e.type, endpoint: e.endpoint, observationId: e.observationId, path: e.path, contentFormat: e.contentFormat ?? null,
+        time: new Date(e.time).toISOString(),
+        ...(e.node ? { node: nodeToJson(e.node) } : {}),
+        ...(e.records ? { records: e.records.map((r) => ({ path: formatPath(r.path), value: valueToJson(r.value), time: r.time ?? null })) } : {}),
+      };
+    case 'send':
+      return { type: e.type, endpoint: e.endpoint, time: new Date(e.time).toISOString(), records: e.records.map((r) => ({ path: formatPath(r.path), value: valueToJson(r.value), time: r.time ?? null })) };
+    default:
+      return { ...e };
+  }
+}

@@ -1,0 +1,139 @@
+// JSON <-> LwM2M node conversion at the API edge. Opaque values travel as hex strings (as in
+// Leshan's REST API), object links as "3:0" or { objectId, instanceId }, time as epoch seconds.
+import type { LwM2mNode, ObjectInstance, Resource, ResourceType, ResourceValue } from '../lwm2m/node.ts';
+import type { ModelLookup } from '../lwm2m/object-model.ts';
+import { formatPath, type LwM2mPath } from '../lwm2m/path.ts';
+
+export class NodeJsonError extends Error {}
+
+export type JsonValue = string | number | boolean | { objectId: number; instanceId: number };
+
+export function valueToJson(v: ResourceValue): JsonValue {
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  return v;
+}
+
+export function nodeToJson(node: LwM2mNode): unknown {
+  switch (node.kind) {
+    case 'resource':
+    case 'resourceInstance':
+      return { kind: node.kind, id: node.id, type: node.type, value: valueToJson(node.value) };
+    case 'multiResource':
+      return { kind: node.kind, id: node.id, type: node.type, values: Object.fromEntries(Object.entries(node.values).map(([k, v]) => [k, valueToJson(v)])) };
+    case 'instance':
+      return { kind: node.kind, id: node.id, resources: node.resources.map(nodeToJson) };
+    case 'object':
+      return { kind: node.kind, id: node.id, instances: node.instances.map(nodeToJson) };
+  }
+}
+
+function typed(raw: unknown, type: ResourceType, where: string): ResourceValue {
+  const fail = (): never => {
+    throw new NodeJsonError(`${where}: ${JSON.stringify(raw)} is not a valid ${type}`);
+  };
+  switch (type) {
+    case 'string':
+    case 'corelnk':
+      return typeof raw === 'string' ? raw : fail();
+    case 'integer':
+    case 'unsigned':
+      if (typeof raw !== 'number' || !Number.isInteger(raw)) return fail();
+      if (type === 'unsigned' && (raw as number) < 0) return fail();
+      return raw as number;
+    case 'float':
+      return typeof raw === 'number' && Number.isFinite(raw) ? raw : fail();
+    case 'time':
+      if (typeof raw === 'number' && Number.isInteger(raw)) return raw;
+      if (typeof raw === 'string' && !Number.isNaN(Date.parse(raw))) return Math.floor(Date.parse(raw) / 1000);
+      return fail();
+    case 'boolean':
+      return typeof raw === 'boolean' ? raw : fail();
+    case 'opaque':
+      if (typeof raw !== 'string' || !/^([0-9a-fA-F]{2})*$/.test(raw)) return fail();
+      return new Uint8Array(Buffer.from(raw as string, 'hex'));
+    case 'objlnk': {
+      if (typeof raw === 'string' && /^\d+:\d+$/.test(raw)) {
+        const [o, i] = raw.split(':').map(Number);
+        return { objectId: o!, instanceId: i! };
+      }
+      if (raw && typeof raw === 'object' && Number.isInteger((raw as { objectId?: unknown }).objectId) && Number.isInteger((raw as { instanceId?: unknown }).instanceId)) {
+        const r = raw as { objectId: number; instanceId: number };
+        return { objectId: r.objectId, instanceId: r.instanceId };
+      }
+      return fail();
+    }
+    case 'none':
+      throw new NodeJsonError(`${where} is executable and holds no value`);
+  }
+}
+
+function resourceType(models: ModelLookup, objectId: number, resourceId: number, where: string): { type: ResourceType; multiple: boolean } {
+  const m = models.resource(objectId, resourceId);
+  if (!m) throw new NodeJsonError(`${where}: resource ${resourceId} is not defined for object ${objectId}`);
+  return { type: m.type, multiple: m.multiple };
+}
+
+function resourceFromJson(raw: unknown, objectId: number, resourceId: number, models: ModelLookup, where: string): Resource {
+  const { type, multiple } = resourceType(models, objectId, resourceId, where);
+  if (multiple) {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new NodeJsonError(`${where} is a multiple resource: give { "<instance id>": value }`);
+    const values: Record<number, ResourceValue> = {};
+    for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+      if (!/^\d+$/.test(k)) throw new NodeJsonError(`${where}: "${k}" is not a resource instance id`);
+      values[Number(k)] = typed(v, type, `${where}/${k}`);
+    }
+    return { kind: 'multiResource', id: resourceId, type, values };
+  }
+  return { kind: 'resource', id: resourceId, type, value: typed(raw, type, where) };
+}
+
+function instanceFromJson(body: Record<string, unknown>, objectId: number, instanceId: number, models: ModelLookup, where: string): ObjectInstance {
+  const res = body.resources;
+  if (!res || typeof res !== 'object' || Array.isArray(res)) throw new NodeJsonError(`${where}: give { "resources": { "<resource id>": value } }`);
+  const resources: Resource[] = [];
+  for (const [k, v] of Object.entries(res as Record<string, unknown>)) {
+    if (!/^\d+$/.test(k)) throw new NodeJsonError(`${where}: "${k}" is not a resource id`);
+    resources.push(resourceFromJson(v, objectId, Number(k), models, `${where}/${k}`));
+  }
+  return { kind: 'instance', id: instanceId, resources };
+}
+
+/**
+ * Builds the node a Write (or Create) carries from the API body:
+ *   resource:           { "value": v }  or, for a multiple resource, { "values": { "0": v } }
+ *   resource instance:  { "value": v }
+ *   instance:           { "resources": { "1": v, "7": { "0": v } } }
+ *   object (Create):    { "id": n, "resources": { ... } }
+ */
+export function nodeFromJson(body: unknown, path: LwM2mPath, models: ModelLookup): LwM2mNode {
+  const where = formatPath(path);
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new NodeJsonError('the body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const [objectId, instanceId, resourceId, riid] = path;
+  switch (path.length) {
+    case 1: {
+      const id = b.id;
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 65534) throw new NodeJsonError('Create needs "id": the new instance id (0..65534)');
+      if (!models.object(objectId!)) throw new NodeJsonError(`object ${objectId} is not defined`);
+      return instanceFromJson(b, objectId!, id, models, where);
+    }
+    case 2:
+      return instanceFromJson(b, objectId!, instanceId!, models, where);
+    case 3: {
+      const { type, multiple } = resourceType(models, objectId!, resourceId!, where);
+      if (multiple) {
+        if (!('values' in b)) throw new NodeJsonError(`${where} is a multiple resource: give { "values": { "<instance id>": value } }`);
+        return resourceFromJson(b.values, objectId!, resourceId!, models, where);
+      }
+      if (!('value' in b)) throw new NodeJsonError(`give { "value": ... } for ${where}`);
+      return { kind: 'resource', id: resourceId!, type, value: typed(b.value, type, where) };
+    }
+    case 4: {
+      const { type } = resourceType(models, objectId!, resourceId!, where);
+      if (!('value' in b)) throw new NodeJsonError(`give { "value": ... } for ${where}`);
+      return { kind: 'resourceInstance', id: riid!, type, value: typed(b.value, type, where) };
+    }
+    default:
+      throw new NodeJsonError('writes need an object, instance or resource path');
+  }
+}

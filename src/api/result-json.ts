@@ -1,0 +1,46 @@
+// How a device's answer looks in the API. Device errors (4.04 from the device) are answers,
+// not API failures: HTTP 200 with success=false and the CoAP code, as Leshan's REST API does.
+import type { FastifyReply } from 'fastify';
+import { formatPath } from '../lwm2m/path.ts';
+import type { DownlinkResult } from '../request/downlink-request.ts';
+import type { RequestOutcome } from '../server.ts';
+import { nodeToJson, valueToJson } from './node-json.ts';
+
+export function resultToJson(r: DownlinkResult): Record<string, unknown> {
+  return {
+    code: r.code,
+    success: r.success,
+    contentFormat: r.contentFormat ?? null,
+    ...(r.node ? { node: nodeToJson(r.node) } : {}),
+    ...(r.records ? { records: r.records.map((x) => ({ path: formatPath(x.path), value: valueToJson(x.value), ...(x.time !== undefined ? { time: x.time } : {}) })) } : {}),
+    ...(r.links ? { links: r.links } : {}),
+    ...(r.location ? { location: r.location } : {}),
+    ...(r.message ? { message: r.message } : {}),
+  };
+}
+
+export function sendOutcome(reply: FastifyReply, outcome: RequestOutcome): FastifyReply {
+  if (outcome.queued) {
+    return reply.status(202).send({ queued: true, requestId: outcome.request.id, status: outcome.request.status, poll: `/requests/${outcome.request.id}` });
+  }
+  return reply.status(200).send(resultToJson(outcome.result));
+}
+
+export const resultSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    code: { type: 'string', description: 'CoAP response code of the device, e.g. "2.05"' },
+    success: { type: 'boolean' },
+    contentFormat: { type: ['integer', 'null'] },
+    node: { type: 'object', additionalProperties: true },
+    records: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    links: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    location: { type: 'string' },
+    message: { type: 'string' },
+    queued: { type: 'boolean' },
+    requestId: { type: 'string' },
+    status: { type: 'string' },
+    poll: { type: 'string' },
+  },
+} as const;

@@ -1,0 +1,34 @@
+// Server-sent events: registration, update, deregistration, notification, send, queue progress.
+import type { FastifyInstance } from 'fastify';
+import type { LwM2mServer } from '../../server.ts';
+import { eventEndpoint, eventToJson } from '../event-json.ts';
+
+export async function eventRoutes(app: FastifyInstance, opts: { server: LwM2mServer }): Promise<void> {
+  app.get<{ Querystring: { endpoint?: string; types?: string } }>('/events', {
+    schema: {
+      summary: 'Live event stream (text/event-stream); each event is named by its type',
+      querystring: {
+        type: 'object',
+        properties: { endpoint: { type: 'string' }, types: { type: 'string', description: 'comma-separated event types to keep' } },
+        additionalProperties: false,
+      },
+    },
+  }, (req, reply) => {
+    const types = req.query.types ? new Set(req.query.types.split(',')) : undefined;
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    raw.write(': connected\n\n');
+    let id = 0;
+    const off = opts.server.events.on((e) => {
+      if (types && !types.has(e.type)) return;
+      if (req.query.endpoint && eventEndpoint(e) !== req.query.endpoint) return;
+      raw.write(`id: ${++id}\nevent: ${e.type}\ndata: ${JSON.stringify(eventToJson(e))}\n\n`);
+    });
+    const ping = setInterval(() => raw.write(': ping\n\n'), 15_000);
+    req.raw.on('close', () => {
+      clearInterval(ping);
+      off();
+    });
+  });
+}

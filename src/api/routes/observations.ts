@@ -1,0 +1,49 @@
+// Observe / Cancel Observation through the API; notifications arrive on the event stream.
+import type { FastifyInstance } from 'fastify';
+import { formatPath, parsePath } from '../../lwm2m/path.ts';
+import type { LwM2mServer } from '../../server.ts';
+import { ApiError, errorSchema } from '../errors.ts';
+import { resultToJson } from '../result-json.ts';
+import { formatFrom } from './device-management.ts';
+
+const observationSchema = {
+  type: 'object',
+  properties: { id: { type: 'string' }, endpoint: { type: 'string' }, path: { type: 'string' }, format: { type: ['integer', 'null'] }, createdAt: { type: 'string' }, lastNotification: { type: ['string', 'null'] } },
+} as const;
+
+export async function observationRoutes(app: FastifyInstance, opts: { server: LwM2mServer }): Promise<void> {
+  const { server } = opts;
+  const toJson = (o: ReturnType<LwM2mServer['observations']['list']>[number]) => ({
+    id: o.id, endpoint: o.endpoint, path: formatPath(o.path), format: o.format ?? null,
+    createdAt: new Date(o.createdAt).toISOString(), lastNotification: o.lastNotification ? new Date(o.lastNotification).toISOString() : null,
+  });
+
+  app.post<{ Params: { endpoint: string }; Body: { path: string; format?: string } }>('/devices/:endpoint/observations', {
+    schema: {
+      summary: 'Observe a path; notifications go to GET /events',
+      params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] },
+      body: { type: 'object', properties: { path: { type: 'string', minLength: 2 }, format: { type: 'string' } }, required: ['path'], additionalProperties: false },
+      response: { 201: { type: 'object', additionalProperties: true }, 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 504: errorSchema },
+    },
+  }, async (req, reply) => {
+    const path = parsePath(req.body.path);
+    if (path.length < 1) throw new ApiError(400, 'BAD_PATH', 'observe needs an object, instance or resource path');
+    const { observation, result } = await server.observe(req.params.endpoint, path, formatFrom(req.body));
+    if (!observation) return reply.status(200).send({ observation: null, ...resultToJson(result) });
+    return reply.status(201).send({ observation: toJson(observation), ...resultToJson(result) });
+  });
+
+  app.get<{ Params: { endpoint: string } }>('/devices/:endpoint/observations', {
+    schema: { summary: 'Active observations of a device', params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] }, response: { 200: { type: 'array', items: observationSchema } } },
+  }, async (req) => server.observations.list(req.params.endpoint).map(toJson));
+
+  app.delete<{ Params: { endpoint: string; id: string } }>('/devices/:endpoint/observations/:id', {
+    schema: { summary: 'Cancel an observation', params: { type: 'object', properties: { endpoint: { type: 'string' }, id: { type: 'string' } }, required: ['endpoint', 'id'] }, response: { 204: { type: 'null' }, 404: errorSchema } },
+  }, async (req, reply) => {
+    const obs = server.observations.get(req.params.id);
+    if (!obs || obs.endpoint !== req.params.endpoint) throw new ApiError(404, 'OBSERVATION_NOT_FOUND', `no observation ${req.params.id} on ${req.params.endpoint}`);
+    const reg = await server.registrations.byEndpoint(req.params.endpoint);
+    await server.observations.cancel(req.params.id, reg);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,37 @@
+// Everything the server tells the outside world, as one discriminated union. The SSE stream, the
+// MQTT bridge and tests all subscribe to the same bus.
+import type { LwM2mNode, LwM2mRecord } from '../lwm2m/node.ts';
+import type { Registration } from '../registration/registration.ts';
+
+export type DeregistrationReason = 'deregistered' | 'expired' | 'replaced';
+
+export type ServerEvent =
+  | { type: 'registration'; registration: Registration; replaced?: Registration }
+  | { type: 'update'; registration: Registration; previous: Registration }
+  | { type: 'deregistration'; registration: Registration; reason: DeregistrationReason }
+  | { type: 'awake'; endpoint: string }
+  | { type: 'sleeping'; endpoint: string }
+  | { type: 'notification'; endpoint: string; observationId: string; path: string; node?: LwM2mNode; records?: LwM2mRecord[]; contentFormat?: number; time: number }
+  | { type: 'send'; endpoint: string; records: LwM2mRecord[]; time: number }
+  | { type: 'request'; endpoint: string; requestId: string; status: 'queued' | 'sent' | 'done' | 'failed'; code?: string };
+
+export type ServerEventListener = (e: ServerEvent) => void;
+
+export class EventBus {
+  private readonly listeners = new Set<ServerEventListener>();
+
+  on(listener: ServerEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(e: ServerEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // a failing subscriber must not stop the others or the protocol path
+      }
+    }
+  }
+}

@@ -1,0 +1,166 @@
+// The CoAP edge of the Registration interface (LwM2M 1.1 TS Transport §6.2.1-6.2.3):
+//   POST /rd?ep=..&lt=..&lwm2m=..&b=..   Register    -> 2.01 Created, Location-Path rd/<id>
+//   POST /rd/<id>?lt=..&b=..             Update      -> 2.04 Changed
+//   DELETE /rd/<id>                      De-register -> 2.02 Deleted
+import type { Logger } from 'pino';
+import type { InboundRequest, OutboundResponse } from '../coap/endpoint.ts';
+import { Code, Method, Option } from '../coap/message.ts';
+import { ContentFormat } from '../lwm2m/content-format.ts';
+import { readObjectLinks, type Link, type ParsedObjectLinks } from './object-links.ts';
+import type { RegistrationService } from './registration-service.ts';
+
+/** Versions this server serves. A client offering another one gets 4.12 and may retry lower (LWM2M-NOTES). */
+export const SUPPORTED_VERSIONS: readonly string[] = ['1.0', '1.1', '1.2'];
+const DEFAULT_LIFETIME = 86400; // Core §6.2.1: lt absent means 86400 s
+
+export type LinkParser = (text: string) => Link[];
+
+export type RegistrationHandlerDeps = {
+  service: RegistrationService;
+  parseLinks: LinkParser;
+  log: Logger;
+  /** called after a register or update, when the device is reachable (queue mode wake-up) */
+  onContact?: (endpoint: string) => void;
+};
+
+type Query = { params: Map<string, string | true> };
+
+class BadRequest extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+function parseQuery(query: readonly string[]): Query {
+  const params = new Map<string, string | true>();
+  for (const q of query) {
+    const eq = q.indexOf('=');
+    // LWM2M-NOTES: `Q` may come with no value
+    if (eq < 0) params.set(q, true);
+    else params.set(q.slice(0, eq), q.slice(eq + 1));
+  }
+  return { params };
+}
+
+function text(q: Query, key: string): string | undefined {
+  const v = q.params.get(key);
+  if (v === undefined) return undefined;
+  if (v === true) throw new BadRequest(Code.BAD_REQUEST, `query parameter ${key} needs a value`);
+  return v;
+}
+
+function lifetime(q: Query): number | undefined {
+  const v = text(q, 'lt');
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) <= 0 || Number(v) > 0xffffffff) throw new BadRequest(Code.BAD_REQUEST, `lt=${v} is not a positive number of seconds`);
+  return Number(v);
+}
+
+function binding(q: Query, version: string): { binding: string; queueMode: boolean } | undefined {
+  const b = text(q, 'b');
+  const qFlag = q.params.has('Q');
+  if (b === undefined) return qFlag ? { binding: 'U', queueMode: true } : undefined;
+  // 1.0: U, UQ, S, SQ, US, UQS; 1.1+: letters of U, M, H, T, S, N and Q as its own parameter
+  if (!/^[UMHTSNQ]+$/.test(b)) throw new BadRequest(Code.BAD_REQUEST, `b=${b} is not a binding mode`);
+  const queueMode = b.includes('Q') || qFlag;
+  if (version === '1.0' && !['U', 'UQ', 'S', 'SQ', 'US', 'UQS'].includes(b)) throw new BadRequest(Code.BAD_REQUEST, `b=${b} is not a LwM2M 1.0 binding`);
+  return { binding: b, queueMode };
+}
+
+const KNOWN = new Set(['ep', 'lt', 'lwm2m', 'b', 'sms', 'Q']);
+
+export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: InboundRequest) => Promise<OutboundResponse> {
+  const links = (req: InboundRequest): ParsedObjectLinks | undefined => {
+    if (req.payload.length === 0) return undefined;
+    if (req.contentFormat !== undefined && req.contentFormat !== ContentFormat.LINK) {
+      throw new BadRequest(Code.UNSUPPORTED_CONTENT_FORMAT, `registration payload must be application/link-format (40), got ${req.contentFormat}`);
+    }
+    let parsed: Link[];
+    try {
+      parsed = deps.parseLinks(req.payload.toString('utf8'));
+    } catch (e) {
+      throw new BadRequest(Code.BAD_REQUEST, `object links: ${(e as Error).message}`);
+    }
+    try {
+      return readObjectLinks(parsed);
+    } catch (e) {
+      throw new BadRequest(Code.BAD_REQUEST, (e as Error).message);
+    }
+  };
+
+  const register = async (req: InboundRequest): Promise<OutboundResponse> => {
+    const q = parseQuery(req.query);
+    const endpoint = text(q, 'ep');
+    if (!endpoint) throw new BadRequest(Code.BAD_REQUEST, 'registration without an endpoint name (ep)');
+    if (endpoint.length > 255) throw new BadRequest(Code.BAD_REQUEST, 'endpoint name longer than 255 bytes');
+    const version = text(q, 'lwm2m') ?? '1.0';
+    if (!SUPPORTED_VERSIONS.includes(version)) {
+      return { code: Code.PRECONDITION_FAILED, payload: Buffer.from(`LwM2M ${version} is not supported; this server serves ${SUPPORTED_VERSIONS.join(', ')}`) };
+    }
+    const parsedLinks = links(req) ?? { rootPath: '', contentFormats: [], objectLinks: [], objectVersions: {} };
+    const b = binding(q, version) ?? { binding: 'U', queueMode: false };
+    const additional: Record<string, string> = {};
+    for (const [k, v] of q.params) if (!KNOWN.has(k)) additional[k] = v === true ? '' : v;
+    const reg = await deps.service.register({
+      endpoint,
+      lwm2mVersion: version,
+      lifetime: lifetime(q) ?? DEFAULT_LIFETIME,
+      binding: b.binding,
+      queueMode: b.queueMode,
+      smsNumber: text(q, 'sms'),
+      ...parsedLinks,
+      address: req.peer,
+      additional,
+    });
+    deps.onContact?.(reg.endpoint);
+    return {
+      code: Code.CREATED,
+      // Location-Path is one option per segment (node-coap fails on arrays; RFC 7252 §5.10.7)
+      options: [
+        { number: Option.LOCATION_PATH, value: Buffer.from('rd') },
+        { number: Option.LOCATION_PATH, value: Buffer.from(reg.id) },
+      ],
+    };
+  };
+
+  const update = async (req: InboundRequest, id: string): Promise<OutboundResponse> => {
+    const q = parseQuery(req.query);
+    const existing = await deps.service.byId(id);
+    if (!existing) return { code: Code.NOT_FOUND, payload: Buffer.from(`no registration ${id}`) };
+    const b = binding(q, existing.lwm2mVersion);
+    const reg = await deps.service.update(id, {
+      lifetime: lifetime(q),
+      binding: b?.binding,
+      queueMode: b?.queueMode,
+      smsNumber: text(q, 'sms'),
+      address: req.peer,
+      links: links(req),
+    });
+    if (!reg) return { code: Code.NOT_FOUND, payload: Buffer.from(`no registration ${id}`) };
+    deps.onContact?.(reg.endpoint);
+    return { code: Code.CHANGED };
+  };
+
+  return async (req) => {
+    try {
+      const [, id, ...rest] = req.path;
+      if (rest.length > 0) return { code: Code.NOT_FOUND, payload: Buffer.from('unknown registration path') };
+      if (id === undefined) {
+        if (req.method !== Method.POST) return { code: Code.METHOD_NOT_ALLOWED, payload: Buffer.from('register with POST /rd') };
+        return await register(req);
+      }
+      if (req.method === Method.POST) return await update(req, id);
+      if (req.method === Method.DELETE) {
+        const gone = await deps.service.deregister(id);
+        return gone ? { code: Code.DELETED } : { code: Code.NOT_FOUND, payload: Buffer.from(`no registration ${id}`) };
+      }
+      return { code: Code.METHOD_NOT_ALLOWED, payload: Buffer.from('update with POST, de-register with DELETE') };
+    } catch (e) {
+      if (e instanceof BadRequest) {
+        deps.log.debug({ peer: req.peer, reason: e.message }, 'registration rejected');
+        return { code: e.code, payload: Buffer.from(e.message) };
+      }
+      throw e;
+    }
+  };
+}

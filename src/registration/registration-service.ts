@@ -1,0 +1,122 @@
+// Registration lifecycle: register, update, de-register, lifetime expiry (Core §6.2.1-6.2.3).
+// The ground floor: every other concept looks devices up here.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Peer } from '../coap/transport.ts';
+import type { EventBus } from '../events/server-event.ts';
+import type { RegistrationStore } from '../store/registration-store.ts';
+import type { Registration } from './registration.ts';
+
+export type NewRegistration = Omit<Registration, 'id' | 'registeredAt' | 'lastUpdate' | 'expiresAt'>;
+
+export type RegistrationUpdate = {
+  lifetime?: number;
+  binding?: string;
+  queueMode?: boolean;
+  smsNumber?: string;
+  address: Peer;
+  links?: Pick<Registration, 'rootPath' | 'objectLinks' | 'contentFormats' | 'objectVersions'>;
+};
+
+export type RegistrationServiceOptions = {
+  store: RegistrationStore;
+  events: EventBus;
+  log: Logger;
+  /** extra time past the lifetime before a registration is removed, for network delays */
+  expiryGraceMs?: number;
+  sweepIntervalMs?: number;
+};
+
+export class RegistrationService {
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly grace: number;
+
+  constructor(private readonly opts: RegistrationServiceOptions) {
+    this.grace = opts.expiryGraceMs ?? 2000;
+    this.sweeper = setInterval(() => void this.expire(Date.now()), opts.sweepIntervalMs ?? 1000);
+    this.sweeper.unref();
+  }
+
+  get store(): RegistrationStore {
+    return this.opts.store;
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+  }
+
+  async register(input: NewRegistration, now = Date.now()): Promise<Registration> {
+    const reg: Registration = {
+      ...input,
+      id: randomBytes(6).toString('base64url'),
+      registeredAt: now,
+      lastUpdate: now,
+      expiresAt: now + input.lifetime * 1000 + this.grace,
+    };
+    // Same endpoint again (reboot, new port): the new registration replaces the old one cleanly
+    const replaced = await this.opts.store.add(reg);
+    if (replaced) {
+      this.opts.log.info({ endpoint: reg.endpoint, old: replaced.id, id: reg.id }, 'registration replaced');
+      this.opts.events.emit({ type: 'deregistration', registration: replaced, reason: 'replaced' });
+    }
+    this.opts.log.info({ endpoint: reg.endpoint, id: reg.id, address: `${reg.address.address}:${reg.address.port}`, lifetime: reg.lifetime }, 'registered');
+    this.opts.events.emit({ type: 'registration', registration: reg, replaced });
+    return reg;
+  }
+
+  async update(id: string, upd: RegistrationUpdate, now = Date.now()): Promise<Registration | undefined> {
+    const previous = await this.opts.store.byId(id);
+    if (!previous) return undefined;
+    const lifetime = upd.lifetime ?? previous.lifetime;
+    const reg: Registration = {
+      ...previous,
+      ...(upd.links ?? {}),
+      lifetime,
+      binding: upd.binding ?? previous.binding,
+      queueMode: upd.queueMode ?? previous.queueMode,
+      smsNumber: upd.smsNumber ?? previous.smsNumber,
+      // Transport §6.2.2: the update may come from a new address (NAT rebinding); use it from now on
+      address: upd.address,
+      lastUpdate: now,
+      expiresAt: now + lifetime * 1000 + this.grace,
+    };
+    const stored = await this.opts.store.update(reg);
+    if (!stored) return undefined;
+    this.opts.events.emit({ type: 'update', registration: reg, previous });
+    return reg;
+  }
+
+  async deregister(id: string): Promise<Registration | undefined> {
+    const reg = await this.opts.store.remove(id);
+    if (reg) {
+      this.opts.log.info({ endpoint: reg.endpoint, id }, 'deregistered');
+      this.opts.events.emit({ type: 'deregistration', registration: reg, reason: 'deregistered' });
+    }
+    return reg;
+  }
+
+  /** Removes registrations whose lifetime ran out (Core §6.2.1: the client failed to update). */
+  async expire(now: number): Promise<Registration[]> {
+    const gone: Registration[] = [];
+    for (const reg of await this.opts.store.expired(now)) {
+      const removed = await this.opts.store.remove(reg.id);
+      if (!removed) continue;
+      gone.push(removed);
+      this.opts.log.info({ endpoint: reg.endpoint, id: reg.id }, 'registration expired');
+      this.opts.events.emit({ type: 'deregistration', registration: removed, reason: 'expired' });
+    }
+    return gone;
+  }
+
+  byEndpoint(endpoint: string): Promise<Registration | undefined> {
+    return this.opts.store.byEndpoint(endpoint);
+  }
+
+  byId(id: string): Promise<Registration | undefined> {
+    return this.opts.store.byId(id);
+  }
+
+  all(): Promise<Registration[]> {
+    return this.opts.store.all();
+  }
+}

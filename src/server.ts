@@ -1,0 +1,213 @@
+// The LwM2M server facade: composes transport, registration, requests, queue, observation and
+// Send. It only wires concepts together; each concept lives in its own folder.
+import type { Logger } from 'pino';
+import { CoapEndpoint, type InboundRequest, type OutboundResponse } from './coap/endpoint.ts';
+import { Code } from './coap/message.ts';
+import { peerKey, UdpTransport, type DatagramTransport } from './coap/transport.ts';
+import { EventBus } from './events/server-event.ts';
+import { loadObjectModels, type ObjectModelRegistry } from './lwm2m/ddf-loader.ts';
+import { parseLinks } from './lwm2m/link-format.ts';
+import type { LwM2mPath } from './lwm2m/path.ts';
+import type { ContentFormat } from './lwm2m/content-format.ts';
+import { ObservationService } from './observation/observation-service.ts';
+import { PresenceService } from './queue/presence.ts';
+import { RequestQueue, type QueuedRequest } from './queue/request-queue.ts';
+import { createRegistrationHandler } from './registration/registration-handler.ts';
+import { RegistrationService } from './registration/registration-service.ts';
+import type { Registration } from './registration/registration.ts';
+import { RequestError, type DownlinkRequest, type DownlinkResult } from './request/downlink-request.ts';
+import { RequestSender } from './request/request-sender.ts';
+import { createSendHandler, SendStore } from './send/send-handler.ts';
+import { MemoryRegistrationStore } from './store/memory-registration-store.ts';
+import type { RegistrationStore } from './store/registration-store.ts';
+import type { CoapTiming } from './coap/timing.ts';
+
+export type ServerOptions = {
+  log: Logger;
+  objectsDir: string;
+  coapHost?: string;
+  coapPort?: number;
+  /** another datagram layer (DTLS later); UDP on coapHost:coapPort when absent */
+  transport?: DatagramTransport;
+  store?: RegistrationStore;
+  awakeTimeMs?: number;
+  expiryGraceMs?: number;
+  requestTimeoutMs?: number;
+  maxBodySize?: number;
+  recvBufferSize?: number;
+  timing?: Partial<CoapTiming>;
+};
+
+export type RequestOutcome =
+  | { queued: false; result: DownlinkResult }
+  | { queued: true; request: QueuedRequest };
+
+/** Extra CoAP resources served next to /rd and /dp (the package server of issue 4, for one). */
+export type ResourceHandler = (req: InboundRequest) => Promise<OutboundResponse> | OutboundResponse;
+
+export class LwM2mServer {
+  readonly events: EventBus;
+  readonly sendStore = new SendStore();
+  private readonly addressIndex = new Map<string, string>(); // peerKey -> endpoint
+  private readonly resources = new Map<string, ResourceHandler>();
+
+  private constructor(
+    events: EventBus,
+    readonly log: Logger,
+    readonly models: ObjectModelRegistry,
+    readonly endpoint: CoapEndpoint,
+    readonly registrations: RegistrationService,
+    readonly sender: RequestSender,
+    readonly observations: ObservationService,
+    readonly presence: PresenceService,
+    readonly queue: RequestQueue,
+  ) {
+    this.events = events;
+  }
+
+  static async start(opts: ServerOptions): Promise<LwM2mServer> {
+    const log = opts.log;
+    const models = loadObjectModels(opts.objectsDir);
+    const transport = opts.transport ?? await UdpTransport.open({
+      host: opts.coapHost ?? '0.0.0.0', port: opts.coapPort ?? 5683,
+      recvBufferSize: opts.recvBufferSize ?? 8 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024,
+    });
+    const endpoint = new CoapEndpoint({ transport, log: log.child({ component: 'coap' }), maxBodySize: opts.maxBodySize, timing: opts.timing });
+    const events = new EventBus();
+    const registrations = new RegistrationService({ store: opts.store ?? new MemoryRegistrationStore(), events, log: log.child({ component: 'registration' }), expiryGraceMs: opts.expiryGraceMs });
+    const sender = new RequestSender({ endpoint, models, log: log.child({ component: 'request' }), timeoutMs: opts.requestTimeoutMs });
+    const observations = new ObservationService({ endpoint, models, events, log: log.child({ component: 'observation' }), timeoutMs: opts.requestTimeoutMs });
+    const presence = new PresenceService(events, opts.awakeTimeMs);
+    const queue = new RequestQueue(events, log.child({ component: 'queue' }));
+    const server = new LwM2mServer(events, log, models, endpoint, registrations, sender, observations, presence, queue);
+    server.wire();
+    return server;
+  }
+
+  get coapAddress(): { address: string; port: number } {
+    return this.endpoint.address;
+  }
+
+  /** Serves an extra CoAP resource under its first path segment (e.g. "fw"). */
+  addResource(firstSegment: string, handler: ResourceHandler): void {
+    this.resources.set(firstSegment, handler);
+  }
+
+  private wire(): void {
+    const onContact = (endpoint: string): void => this.contact(endpoint);
+    const rd = createRegistrationHandler({ service: this.registrations, parseLinks, log: this.log.child({ component: 'rd' }), onContact });
+    const dp = createSendHandler({
+      models: this.models, events: this.events, log: this.log.child({ component: 'send' }), onContact,
+      registrationAt: (key) => this.registrationAtSync(key),
+    }, this.sendStore);
+    this.resources.set('rd', rd);
+    this.resources.set('dp', dp);
+    this.endpoint.onRequest((req) => {
+      const handler = req.path[0] === undefined ? undefined : this.resources.get(req.path[0]);
+      if (!handler) return { code: Code.NOT_FOUND, payload: Buffer.from(`no resource /${req.path.join('/')}`) };
+      return handler(req);
+    });
+    this.events.on((e) => {
+      switch (e.type) {
+        case 'registration':
+          this.indexAddress(e.registration);
+          if (e.replaced) this.reobserve(e.replaced, e.registration);
+          break;
+        case 'update':
+          this.unindexAddress(e.previous);
+          this.indexAddress(e.registration);
+          this.observations.rehome(e.registration.id, e.registration.address);
+          break;
+        case 'deregistration':
+          this.unindexAddress(e.registration);
+          if (e.reason !== 'replaced') {
+            this.observations.dropRegistration(e.registration.id);
+            this.presence.forget(e.registration.endpoint);
+            this.queue.drop(e.registration.endpoint, `${e.registration.endpoint} ${e.reason}`);
+            this.sendStore.forget(e.registration.endpoint);
+          }
+          break;
+        case 'notification':
+          this.contact(e.endpoint);
+          break;
+        default:
+      }
+    });
+  }
+
+  private readonly registrationCache = new Map<string, Registration>();
+
+  private indexAddress(reg: Registration): void {
+    this.addressIndex.set(peerKey(reg.address), reg.endpoint);
+    this.registrationCache.set(reg.endpoint, reg);
+  }
+
+  private unindexAddress(reg: Registration): void {
+    const key = peerKey(reg.address);
+    if (this.addressIndex.get(key) === reg.endpoint) this.addressIndex.delete(key);
+    if (this.registrationCache.get(reg.endpoint)?.id === reg.id) this.registrationCache.delete(reg.endpoint);
+  }
+
+  private registrationAtSync(key: string): Registration | undefined {
+    const ep = this.addressIndex.get(key);
+    return ep === undefined ? undefined : this.registrationCache.get(ep);
+  }
+
+  /** LWM2M-NOTES: a client may forget its observations when it registers again; re-establish them. */
+  private reobserve(old: Registration, reg: Registration): void {
+    const previous = this.observations.dropRegistration(old.id);
+    for (const o of previous) {
+      this.observations.observe(reg, o.path, o.format as ContentFormat | undefined).catch((e: unknown) =>
+        this.log.warn({ endpoint: reg.endpoint, err: (e as Error).message }, 're-observe failed'));
+    }
+  }
+
+  /** The device spoke: it is awake; send what waited for it. */
+  private contact(endpoint: string): void {
+    const reg = this.registrationCache.get(endpoint);
+    if (!reg?.queueMode) return;
+    this.presence.setAwake(endpoint);
+    if (this.queue.pendingFor(endpoint) > 0) {
+      void this.queue.flush(endpoint, (ep, req) => this.sendNow(ep, req));
+    }
+  }
+
+  async registration(endpoint: string): Promise<Registration> {
+    const reg = await this.registrations.byEndpoint(endpoint);
+    if (!reg) throw new RequestError('DEVICE_NOT_FOUND', `no registered device "${endpoint}"`);
+    return reg;
+  }
+
+  private async sendNow(endpoint: string, req: DownlinkRequest): Promise<DownlinkResult> {
+    const reg = await this.registration(endpoint);
+    try {
+      return await this.sender.send(reg, req);
+    } catch (e) {
+      if (e instanceof RequestError && e.code === 'DEVICE_TIMEOUT' && reg.queueMode) this.presence.setSleeping(endpoint);
+      throw e;
+    }
+  }
+
+  /**
+   * Sends a DM request now, or queues it when the device is in queue mode and asleep
+   * (Leshan's queue mode; the API answers 202 with the request id).
+   */
+  async request(endpoint: string, req: DownlinkRequest): Promise<RequestOutcome> {
+    const reg = await this.registration(endpoint);
+    if (reg.queueMode && !this.presence.isAwake(endpoint)) {
+      return { queued: true, request: this.queue.enqueue(endpoint, req) };
+    }
+    return { queued: false, result: await this.sendNow(endpoint, req) };
+  }
+
+  async observe(endpoint: string, path: LwM2mPath, format?: ContentFormat): ReturnType<ObservationService['observe']> {
+    const reg = await this.registration(endpoint);
+    return this.observations.observe(reg, path, format);
+  }
+
+  async stop(): Promise<void> {
+    this.registrations.stop();
+    this.presence.stop();
+    await this.endpoint.close();
+  }
+}
