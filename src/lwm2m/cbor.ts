@@ -1,0 +1,28 @@
+// CBOR (Content-Format 60), LwM2M 1.1 TS Core §7.4.? "CBOR": one resource value as a plain CBOR
+// data item. Integers major type 0/1, Float major type 7, Boolean simple value, String and
+// Objlnk ("3:0") and Corelnk text strings, Opaque byte string, Time an integer (tag 1 accepted).
+import { CodecError } from './codec-error.ts';
+import { cborDecode, cborEncode, cborToWire } from './cbor-value.ts';
+import { typeValue } from './records.ts';
+import { modelType, requireSinglePath, singleNode, singleValue } from './single-value.ts';
+import { checkValue, formatObjectLink, naturalType } from './values.ts';
+import type { LwM2mNode, ObjectLink } from './node.ts';
+import type { ModelLookup } from './object-model.ts';
+import type { LwM2mPath } from './path.ts';
+import { formatPath } from './path.ts';
+
+export function decodeCbor(payload: Uint8Array, path: LwM2mPath, model: ModelLookup): LwM2mNode {
+  requireSinglePath(path, 'cbor');
+  const wire = cborToWire(cborDecode(payload, 'cbor'));
+  if (wire === undefined) throw new CodecError('BAD_PAYLOAD', 'cbor: the item is not a single resource value');
+  const type = modelType(path, model);
+  const value = typeValue(wire, type, formatPath(path));
+  return singleNode(path, type ?? naturalType(value), value);
+}
+
+export function encodeCbor(node: LwM2mNode): Uint8Array {
+  const { type, value } = singleValue(node, 'cbor');
+  checkValue(value, type, 'cbor');
+  if (type === 'objlnk') return cborEncode(formatObjectLink(value as ObjectLink));
+  return cborEncode(value);
+}

@@ -1,0 +1,81 @@
+// LwM2M JSON (Content-Format 11543), LwM2M 1.1 TS Core §7.4.5:
+//   {"bn": base name, "bt": base time, "e": [{"n": name, "v"|"sv"|"bv"|"ov": value, "t": time}]}
+// Name = bn + n (as SenML, RFC 8428 §4.5.1); time = bt + t. Opaque goes in "sv" as base64,
+// Objlnk in "ov" as "3:0".
+import { badPayload, guard } from './codec-error.ts';
+import { PathError, formatPath, parsePath } from './path.ts';
+import { namesFor } from './senml.ts';
+import { encodeBase64 } from './values.ts';
+import type { LwM2mPath } from './path.ts';
+import type { WireRecord, WireValue } from './records.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+const MAX_RECORDS = 100_000;
+
+function field<T>(o: Record<string, unknown>, k: string, type: 'string' | 'number' | 'boolean'): T | undefined {
+  const v = o[k];
+  if (v === undefined) return undefined;
+  if (typeof v !== type || (type === 'number' && !Number.isFinite(v as number))) {
+    throw badPayload(`lwm2m-json: "${k}" is not a ${type}`);
+  }
+  return v as T;
+}
+
+export function decodeLwm2mJson(payload: Uint8Array): WireRecord[] {
+  const doc = guard('lwm2m-json', () => JSON.parse(utf8.decode(payload)) as unknown);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw badPayload('lwm2m-json: not an object');
+  const root = doc as Record<string, unknown>;
+  const bn = field<string>(root, 'bn', 'string') ?? '';
+  const bt = field<number>(root, 'bt', 'number');
+  const e = root['e'];
+  if (!Array.isArray(e)) throw badPayload('lwm2m-json: "e" is not an array');
+  if (e.length > MAX_RECORDS) throw badPayload('lwm2m-json: too many records');
+  return e.map((item: unknown): WireRecord => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badPayload('lwm2m-json: a record is not an object');
+    const o = item as Record<string, unknown>;
+    const name = bn + (field<string>(o, 'n', 'string') ?? '');
+    let path: LwM2mPath;
+    try {
+      path = parsePath(name);
+    } catch (err) {
+      if (err instanceof PathError) throw badPayload(`lwm2m-json: name "${name.slice(0, 60)}" is not an LwM2M path`);
+      throw err;
+    }
+    if (path.length !== 3 && path.length !== 4) throw badPayload(`lwm2m-json: ${formatPath(path)} is not a resource path`);
+    const values: WireValue[] = [];
+    const v = field<number>(o, 'v', 'number');
+    const sv = field<string>(o, 'sv', 'string');
+    const bv = field<boolean>(o, 'bv', 'boolean');
+    const ov = field<string>(o, 'ov', 'string');
+    if (v !== undefined) values.push({ kind: 'number', value: v });
+    if (sv !== undefined) values.push({ kind: 'string', value: sv });
+    if (bv !== undefined) values.push({ kind: 'boolean', value: bv });
+    if (ov !== undefined) values.push({ kind: 'objlnk', value: ov });
+    if (values.length !== 1) throw badPayload(`lwm2m-json: record ${formatPath(path)} needs exactly one value`);
+    const t = field<number>(o, 't', 'number');
+    const time = bt !== undefined || t !== undefined ? (bt ?? 0) + (t ?? 0) : undefined;
+    return time === undefined ? { path, value: values[0]! } : { path, value: values[0]!, time };
+  });
+}
+
+export function encodeLwm2mJson(records: readonly WireRecord[]): Uint8Array {
+  const { bn, names } = namesFor(records.map((r) => r.path));
+  const e = records.map((r, i) => {
+    const o: Record<string, unknown> = { n: names[i] };
+    const w = r.value;
+    switch (w.kind) {
+      case 'number':
+        if (!Number.isFinite(w.value)) throw badPayload('lwm2m-json: JSON cannot carry a non-finite number');
+        o['v'] = w.value;
+        break;
+      case 'string': o['sv'] = w.value; break;
+      case 'boolean': o['bv'] = w.value; break;
+      case 'opaque': o['sv'] = encodeBase64(w.value); break;
+      case 'objlnk': o['ov'] = w.value; break;
+    }
+    if (r.time !== undefined) o['t'] = r.time;
+    return o;
+  });
+  return utf8Encoder.encode(JSON.stringify(bn === undefined ? { e } : { bn, e }));
+}

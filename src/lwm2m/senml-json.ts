@@ -1,0 +1,77 @@
+// SenML JSON (Content-Format 110), RFC 8428 §5 as profiled by LwM2M 1.1 TS Core §7.4.4.
+// "vd" is base64url (RFC 8428 §5); standard base64 is accepted on decode. "vlo" carries Objlnk.
+import { badPayload, guard } from './codec-error.ts';
+import { labelError, pathsToSenml, resolveSenmlRecords, senmlToPaths, toSenml } from './senml.ts';
+import { decodeBase64Any, encodeBase64Url } from './values.ts';
+import type { SenmlRecord } from './senml.ts';
+import type { WireRecord } from './records.ts';
+import type { LwM2mPath } from './path.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+function num(obj: Record<string, unknown>, k: string): number | undefined {
+  const v = obj[k];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw labelError(k, 'number');
+  return v;
+}
+
+function str(obj: Record<string, unknown>, k: string): string | undefined {
+  const v = obj[k];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw labelError(k, 'string');
+  return v;
+}
+
+function parse(payload: Uint8Array): SenmlRecord[] {
+  const doc = guard('senml-json', () => JSON.parse(utf8.decode(payload)) as unknown);
+  if (!Array.isArray(doc)) throw badPayload('senml-json: not an array of records');
+  return doc.map((item: unknown): SenmlRecord => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badPayload('senml-json: a record is not an object');
+    const o = item as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (k.endsWith('_')) throw badPayload(`senml-json: unsupported must-understand label "${k}"`); // RFC 8428 §4.4
+    }
+    const vb = o['vb'];
+    if (vb !== undefined && typeof vb !== 'boolean') throw labelError('vb', 'boolean');
+    const vd = str(o, 'vd');
+    const r: SenmlRecord = {
+      bn: str(o, 'bn'), bt: num(o, 'bt'), bv: num(o, 'bv'), bver: num(o, 'bver'),
+      n: str(o, 'n'), t: num(o, 't'), v: num(o, 'v'), vs: str(o, 'vs'), vb: vb as boolean | undefined,
+      vd: vd === undefined ? undefined : decodeBase64Any(vd), vlo: str(o, 'vlo'),
+    };
+    return r;
+  });
+}
+
+function serialize(records: readonly SenmlRecord[]): Uint8Array {
+  const json = records.map((r) => {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) {
+      if (v === undefined) continue;
+      o[k] = v instanceof Uint8Array ? encodeBase64Url(v) : v;
+    }
+    return o;
+  });
+  return utf8Encoder.encode(JSON.stringify(json));
+}
+
+export function decodeSenmlJson(payload: Uint8Array): WireRecord[] {
+  return resolveSenmlRecords(parse(payload));
+}
+
+export function encodeSenmlJson(records: readonly WireRecord[]): Uint8Array {
+  for (const r of records) {
+    if (r.value.kind === 'number' && !Number.isFinite(r.value.value)) throw badPayload('senml-json: JSON cannot carry a non-finite number');
+  }
+  return serialize(toSenml(records));
+}
+
+export function decodeSenmlJsonPaths(payload: Uint8Array): LwM2mPath[] {
+  return senmlToPaths(parse(payload));
+}
+
+export function encodeSenmlJsonPaths(paths: readonly LwM2mPath[]): Uint8Array {
+  return serialize(pathsToSenml(paths));
+}

@@ -1,0 +1,91 @@
+// Plain text (Content-Format 0), LwM2M 1.1 TS Core §7.4.1 and Appendix C: one value as UTF-8.
+import { CodecError, badPayload } from './codec-error.ts';
+import { modelType, requireSinglePath, singleNode, singleValue } from './single-value.ts';
+import { checkValue, decodeBase64, encodeBase64, formatObjectLink, parseObjectLink } from './values.ts';
+import type { LwM2mNode, ResourceType, ResourceValue } from './node.ts';
+import type { ModelLookup } from './object-model.ts';
+import type { LwM2mPath } from './path.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+const INTEGER = /^[+-]?\d+$/;
+const FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function mismatch(text: string, type: ResourceType): CodecError {
+  return new CodecError('TYPE_MISMATCH', `text "${text.slice(0, 40)}" is not a valid ${type}`);
+}
+
+/** Parses the textual form of a value of `type` (Appendix C, "Text" column). */
+export function parseTextValue(text: string, type: ResourceType): ResourceValue {
+  switch (type) {
+    case 'string':
+    case 'corelnk':
+      return text;
+    case 'integer':
+    case 'time': { // Time is a Unix time in seconds, as an integer
+      if (!INTEGER.test(text)) throw mismatch(text, type);
+      const n = Number(text);
+      if (!Number.isSafeInteger(n)) throw mismatch(text, type);
+      return n;
+    }
+    case 'unsigned': {
+      if (!/^\+?\d+$/.test(text)) throw mismatch(text, type);
+      const n = Number(text);
+      if (!Number.isSafeInteger(n)) throw mismatch(text, type);
+      return n;
+    }
+    case 'float': {
+      if (!FLOAT.test(text)) throw mismatch(text, type);
+      const n = Number(text);
+      if (!Number.isFinite(n)) throw mismatch(text, type);
+      return n;
+    }
+    case 'boolean':
+      if (text === '0') return false;
+      if (text === '1') return true;
+      throw mismatch(text, type);
+    case 'objlnk':
+      return parseObjectLink(text);
+    case 'opaque':
+      return decodeBase64(text); // Core 1.1 §7.4.1: opaque in text is base64 encoded
+    case 'none':
+      throw new CodecError('TYPE_MISMATCH', 'an executable resource has no value');
+  }
+}
+
+export function formatTextValue(value: ResourceValue, type: ResourceType): string {
+  checkValue(value, type, 'text');
+  switch (type) {
+    case 'boolean':
+      return value ? '1' : '0';
+    case 'objlnk':
+      return formatObjectLink(value as { objectId: number; instanceId: number });
+    case 'opaque':
+      return encodeBase64(value as Uint8Array);
+    case 'float': {
+      const n = value as number;
+      if (!Number.isFinite(n)) throw new CodecError('TYPE_MISMATCH', 'text cannot carry a non-finite float');
+      return String(n);
+    }
+    default:
+      return String(value);
+  }
+}
+
+export function decodeText(payload: Uint8Array, path: LwM2mPath, model: ModelLookup): LwM2mNode {
+  requireSinglePath(path, 'text/plain');
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    throw badPayload('text/plain payload is not valid UTF-8');
+  }
+  const type = modelType(path, model) ?? 'string'; // an unknown resource keeps its text
+  return singleNode(path, type, parseTextValue(text, type));
+}
+
+export function encodeText(node: LwM2mNode): Uint8Array {
+  const { type, value } = singleValue(node, 'text/plain');
+  return utf8Encoder.encode(formatTextValue(value, type));
+}
