@@ -102,6 +102,13 @@ export class LwM2mServer {
     }, this.sendStore);
     this.resources.set('rd', rd);
     this.resources.set('dp', dp);
+    // RFC 6690 §4: resource discovery; also a handy target for block-wise GETs with small blocks
+    this.resources.set('.well-known', (req) => {
+      if (req.path[1] !== 'core' || req.path.length !== 2) return { code: Code.NOT_FOUND };
+      if (req.method !== 1) return { code: Code.METHOD_NOT_ALLOWED };
+      const links = ['</rd>;rt="core.rd";ct=40', '</dp>;title="LwM2M Send";ct="110 112 11544"', ...[...this.resources.keys()].filter((k) => !['rd', 'dp', '.well-known'].includes(k)).map((k) => `</${k}>`)];
+      return { code: Code.CONTENT, contentFormat: 40, payload: Buffer.from(links.join(',')) };
+    });
     this.endpoint.onRequest((req) => {
       const handler = req.path[0] === undefined ? undefined : this.resources.get(req.path[0]);
       if (!handler) return { code: Code.NOT_FOUND, payload: Buffer.from(`no resource /${req.path.join('/')}`) };

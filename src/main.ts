@@ -1,0 +1,59 @@
+// Entry point: `tsx src/main.ts [--demo] [--coap-port 5683] [--http-port 8080] ...`
+// Starts the LwM2M server and the REST API on embedded defaults (in-memory store).
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { buildApi } from './api/app.ts';
+import { createLogger } from './log.ts';
+import { LwM2mServer } from './server.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export const defaultObjectsDir = path.resolve(here, '..', 'objects');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'coap-host': { type: 'string', default: '0.0.0.0' },
+      'coap-port': { type: 'string', default: '5683' },
+      'http-host': { type: 'string', default: '127.0.0.1' },
+      'http-port': { type: 'string', default: '8080' },
+      objects: { type: 'string', default: defaultObjectsDir },
+      demo: { type: 'boolean', default: false },
+      devices: { type: 'string', default: '10' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--log-level info]\n`);
+    return;
+  }
+  const log = createLogger(values['log-level']);
+  const server = await LwM2mServer.start({ log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']) });
+  const api = await buildApi({ server, log });
+  await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
+  log.info({ coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
+
+  let stopFleet: (() => Promise<void>) | undefined;
+  if (values.demo) {
+    // the demo fleet is a separate concern: loaded only when asked for, never by the server itself
+    const { startDemo } = await import('../simulators/demo.ts');
+    stopFleet = await startDemo({ server: `127.0.0.1:${server.coapAddress.port}`, count: Number(values.devices), log: log.child({ component: 'demo' }), apiUrl: `http://${values['http-host']}:${values['http-port']}` });
+  }
+
+  const shutdown = async (signal: string): Promise<void> => {
+    log.info({ signal }, 'shutting down');
+    await stopFleet?.();
+    await api.close();
+    await server.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`fatal: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
