@@ -1,0 +1,523 @@
+// A simulated LwM2M 1.1 client standing in for an ESP32-class node: registers, updates, answers
+// DM operations, serves observations with notification attributes, reports with Send, sleeps
+// in queue mode, and injects faults (packet loss, latency, reboot). Built on the same CoAP stack
+// and codecs as the server, never on the server itself.
+import type { Logger } from 'pino';
+import { CoapEndpoint, type InboundRequest, type OutboundResponse } from '../../src/coap/endpoint.ts';
+import { Code, Method, Option, codeText, getOptions } from '../../src/coap/message.ts';
+import { UdpTransport, type Peer } from '../../src/coap/transport.ts';
+import type { CoapTiming } from '../../src/coap/timing.ts';
+import { CodecError, decodeNode, decodePaths, encodeNode, encodeRecords, supportsLevel } from '../../src/lwm2m/codec.ts';
+import { ContentFormat, isContentFormat } from '../../src/lwm2m/content-format.ts';
+import { serializeLinks, type Link } from '../../src/lwm2m/link-format.ts';
+import type { LwM2mRecord } from '../../src/lwm2m/node.ts';
+import type { ModelLookup } from '../../src/lwm2m/object-model.ts';
+import { formatPath, isPrefixOf, type LwM2mPath } from '../../src/lwm2m/path.ts';
+import { nodeToRecords } from '../../src/lwm2m/records.ts';
+import type { DeviceProfile } from './device-profile.ts';
+import { DeviceError, ObjectStore } from './object-store.ts';
+import { installStandardObjects } from './standard-objects.ts';
+
+export type Faults = {
+  /** percent of datagrams dropped, each direction */
+  lossPercent?: number;
+  /** added one-way delay for outgoing datagrams, ms */
+  latencyMs?: number;
+};
+
+export type ClientOptions = {
+  endpoint: string;
+  server: Peer;
+  models: ModelLookup;
+  profile: DeviceProfile;
+  log: Logger;
+  bindAddress?: string;
+  lifetime?: number;
+  lwm2mVersion?: '1.0' | '1.1' | '1.2';
+  /** binding letters; include Q for queue mode (1.0 style) or set queueMode */
+  queueMode?: boolean;
+  /** how long the radio stays on after each exchange in queue mode */
+  awakeTimeMs?: number;
+  /** content formats announced with ct= on the root link; [] announces none */
+  contentFormats?: number[];
+  /** format used when a request has no Accept (Wakaama answers 5.00 instead: set 'error') */
+  defaultFormat?: ContentFormat | 'error';
+  /** announce an alternate root path like "/lwm2m" */
+  rootPath?: string;
+  faults?: Faults;
+  timing?: Partial<CoapTiming>;
+  /** update the registration by itself at 90% of the lifetime */
+  autoUpdate?: boolean;
+  confirmableNotifications?: boolean;
+  maxBodySize?: number;
+};
+
+type Attributes = Partial<Record<'pmin' | 'pmax' | 'gt' | 'lt' | 'st', number>>;
+
+type Observer = {
+  peer: Peer;
+  token: Buffer;
+  path: LwM2mPath;
+  uriPath: string[];
+  format: ContentFormat;
+  seq: number;
+  lastSent: number;
+  lastValue?: number;
+  pending?: NodeJS.Timeout;
+  pmaxTimer?: NodeJS.Timeout;
+};
+
+const ATTR_NAMES = ['pmin', 'pmax', 'gt', 'lt', 'st', 'epmin', 'epmax'] as const;
+
+export class SimulatedClient {
+  readonly store: ObjectStore;
+  private endpointRef: CoapEndpoint | undefined;
+  private registrationPath: string[] | undefined;
+  private readonly observers = new Map<string, Observer>();
+  private readonly attributes = new Map<string, Attributes>();
+  private updateTimer: NodeJS.Timeout | undefined;
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private asleep = false;
+  private stopped = false;
+  private seq = 1;
+  faults: Faults;
+  /** counters a test can assert on */
+  readonly stats = { registrations: 0, updates: 0, requestsServed: 0, notificationsSent: 0, reboots: 0 };
+
+  constructor(readonly opts: ClientOptions) {
+    this.faults = opts.faults ?? {};
+    this.store = new ObjectStore(opts.models);
+    installStandardObjects(this.store, {
+      serverUri: `coap://${opts.server.address}:${opts.server.port}`,
+      shortServerId: 123,
+      lifetime: opts.lifetime ?? 300,
+      binding: opts.queueMode ? 'UQ' : 'U',
+      serial: `SN-${opts.endpoint}`,
+      profile: opts.profile,
+      ipAddress: opts.bindAddress ?? '127.0.0.1',
+    });
+    this.store.onExecute(1, 8, () => void this.update()); // Registration Update Trigger
+    this.store.onExecute(3, 4, () => {
+      setTimeout(() => void this.reboot(), 50); // Reboot: answer 2.04 first (Core E.4)
+    });
+    this.store.onChange((p) => this.valueChanged(p));
+  }
+
+  get endpoint(): string {
+    return this.opts.endpoint;
+  }
+
+  get coap(): CoapEndpoint {
+    if (!this.endpointRef) throw new Error(`${this.opts.endpoint} is not started`);
+    return this.endpointRef;
+  }
+
+  get address(): Peer {
+    return this.coap.address;
+  }
+
+  get registered(): boolean {
+    return this.registrationPath !== undefined;
+  }
+
+  get registrationId(): string | undefined {
+    return this.registrationPath?.[1];
+  }
+
+  get isAsleep(): boolean {
+    return this.asleep;
+  }
+
+  private async open(): Promise<void> {
+    const transport = await UdpTransport.open({ host: this.opts.bindAddress ?? '127.0.0.1', port: 0 });
+    const lost = (): boolean => Math.random() * 100 < (this.faults.lossPercent ?? 0);
+    const ep = new CoapEndpoint({
+      transport,
+      log: this.opts.log,
+      timing: this.opts.timing,
+      maxBodySize: this.opts.maxBodySize ?? 4 * 1024 * 1024,
+      inboundFilter: () => !this.asleep && !lost(),
+      outboundFilter: (data, peer) => {
+        if (lost()) return false;
+        const delay = this.faults.latencyMs ?? 0;
+        if (delay > 0) {
+          setTimeout(() => {
+            if (!this.stopped) transport.send(data, peer);
+          }, delay);
+          return false;
+        }
+        return true;
+      },
+    });
+    ep.onRequest((req) => this.handle(req));
+    this.endpointRef = ep;
+  }
+
+  async start(): Promise<void> {
+    await this.open();
+    await this.register();
+  }
+
+  // ------------------------------------------------------------ registration interface
+
+  links(): Link[] {
+    const root = this.opts.rootPath ?? '';
+    const formats = this.opts.contentFormats ?? [ContentFormat.SENML_CBOR, ContentFormat.SENML_JSON, ContentFormat.TLV];
+    const out: Link[] = [];
+    const rootAttrs: Record<string, string | true> = { rt: '"oma.lwm2m"' };
+    if (formats.length > 0) rootAttrs.ct = formats.length === 1 ? String(formats[0]) : `"${formats.join(' ')}"`;
+    if (root !== '' || formats.length > 0) out.push({ uri: root === '' ? '/' : root, attributes: rootAttrs });
+    for (const o of this.store.objectIds()) {
+      const ver = this.opts.models.object(o)?.version;
+      const ids = this.store.instanceIds(o);
+      const attrs: Record<string, string | true> = ver && ver !== '1.0' ? { ver } : {};
+      if (ids.length === 0 || Object.keys(attrs).length > 0) out.push({ uri: `${root}/${o}`, attributes: attrs });
+      for (const i of ids) if (o !== 0) out.push({ uri: `${root}/${o}/${i}`, attributes: {} });
+    }
+    return out;
+  }
+
+  async register(): Promise<void> {
+    const version = this.opts.lwm2mVersion ?? '1.1';
+    const binding = this.opts.queueMode ? (version === '1.0' ? 'UQ' : 'U') : 'U';
+    const query = [`ep=${this.opts.endpoint}`, `lt=${this.opts.lifetime ?? 300}`, `lwm2m=${version}`, `b=${binding}`];
+    if (this.opts.queueMode && version !== '1.0') query.push('Q');
+    const res = await this.coap.request(this.opts.server, {
+      method: Method.POST, path: ['rd'], query, contentFormat: ContentFormat.LINK,
+      payload: Buffer.from(serializeLinks(this.links())),
+    });
+    if (res.code !== Code.CREATED) throw new Error(`${this.opts.endpoint}: registration answered ${codeText(res.code)} ${res.payload.toString()}`);
+    this.registrationPath = getOptions(res, Option.LOCATION_PATH).map((b) => b.toString('utf8'));
+    this.stats.registrations++;
+    this.afterContact();
+    this.scheduleUpdate();
+  }
+
+  /** Registration Update (Transport §6.2.2); re-registers when the server forgot us (4.04). */
+  async update(opts: { lifetime?: number; withLinks?: boolean } = {}): Promise<void> {
+    if (!this.registrationPath) return this.register();
+    const query = opts.lifetime !== undefined ? [`lt=${opts.lifetime}`] : [];
+    const res = await this.coap.request(this.opts.server, {
+      method: Method.POST, path: this.registrationPath, query,
+      ...(opts.withLinks ? { contentFormat: ContentFormat.LINK, payload: Buffer.from(serializeLinks(this.links())) } : {}),
+    });
+    if (res.code === Code.NOT_FOUND) {
+      this.registrationPath = undefined;
+      return this.register();
+    }
+    if (res.code !== Code.CHANGED) throw new Error(`${this.opts.endpoint}: update answered ${codeText(res.code)}`);
+    this.stats.updates++;
+    this.afterContact();
+    this.scheduleUpdate();
+  }
+
+  async deregister(): Promise<void> {
+    if (!this.registrationPath) return;
+    const path = this.registrationPath;
+    this.registrationPath = undefined;
+    this.clearTimers();
+    await this.coap.request(this.opts.server, { method: Method.DELETE, path });
+  }
+
+  /** Reboot: a new socket (new source port), every observation forgotten, register again. */
+  async reboot(): Promise<void> {
+    this.stats.reboots++;
+    this.clearTimers();
+    this.dropObservers();
+    this.registrationPath = undefined;
+    this.asleep = false;
+    await this.endpointRef?.close();
+    if (this.stopped) return;
+    await this.open();
+    await this.register();
+  }
+
+  /** Stops without de-registering (the server will see the lifetime expire). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimers();
+    this.dropObservers();
+    await this.endpointRef?.close();
+  }
+
+  /** Sleep now (queue mode), waking at the next update. */
+  sleep(): void {
+    this.asleep = true;
+  }
+
+  wake(): void {
+    this.asleep = false;
+  }
+
+  private scheduleUpdate(): void {
+    if (this.updateTimer) clearTimeout(this.updateTimer);
+    if (this.opts.autoUpdate === false) return;
+    const lt = (this.store.get([1, 0, 1]) as number | undefined) ?? this.opts.lifetime ?? 300;
+    this.updateTimer = setTimeout(() => {
+      this.asleep = false;
+      this.update().catch((e: unknown) => this.opts.log.warn({ endpoint: this.opts.endpoint, err: (e as Error).message }, 'update failed'));
+    }, lt * 900);
+    this.updateTimer.unref();
+  }
+
+  private afterContact(): void {
+    if (!this.opts.queueMode) return;
+    this.asleep = false;
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.sleepTimer = setTimeout(() => {
+      this.asleep = true;
+    }, this.opts.awakeTimeMs ?? 93_000);
+    this.sleepTimer.unref();
+  }
+
+  private clearTimers(): void {
+    if (this.updateTimer) clearTimeout(this.updateTimer);
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.updateTimer = undefined;
+    this.sleepTimer = undefined;
+  }
+
+  // ------------------------------------------------------------ information reporting
+
+  /** Send (Core §6.4.4): POST /dp with the current values of `paths`. */
+  async send(paths: LwM2mPath[], format: ContentFormat = ContentFormat.SENML_CBOR): Promise<number> {
+    const now = Math.floor(Date.now() / 1000);
+    const records: LwM2mRecord[] = paths.flatMap((p) => nodeToRecords(this.store.read(p), p)).map((r) => ({ ...r, time: now }));
+    const res = await this.coap.request(this.opts.server, { method: Method.POST, path: ['dp'], contentFormat: format, payload: Buffer.from(encodeRecords(records, format)) });
+    this.afterContact();
+    return res.code;
+  }
+
+  private dropObservers(): void {
+    for (const o of this.observers.values()) {
+      if (o.pending) clearTimeout(o.pending);
+      if (o.pmaxTimer) clearTimeout(o.pmaxTimer);
+    }
+    this.observers.clear();
+  }
+
+  private effectiveAttributes(path: LwM2mPath): Attributes {
+    // Core §5.1.2: attributes on a resource override the instance's, which override the object's
+    const out: Attributes = {};
+    for (let len = 1; len <= path.length; len++) Object.assign(out, this.attributes.get(formatPath(path.slice(0, len))) ?? {});
+    return out;
+  }
+
+  private valueChanged(changed: LwM2mPath): void {
+    for (const o of this.observers.values()) {
+      if (!isPrefixOf(o.path, changed) && !isPrefixOf(changed, o.path)) continue;
+      const a = this.effectiveAttributes(o.path);
+      if (o.path.length >= 3 && (a.gt !== undefined || a.lt !== undefined || a.st !== undefined)) {
+        const v = this.store.get(o.path);
+        if (typeof v === 'number') {
+          const prev = o.lastValue;
+          const crossed = (t: number | undefined): boolean => t !== undefined && prev !== undefined && (prev - t) * (v - t) < 0;
+          const stepped = a.st !== undefined && prev !== undefined && Math.abs(v - prev) >= a.st;
+          if (!crossed(a.gt) && !crossed(a.lt) && !stepped && prev !== undefined) continue;
+        }
+      }
+      this.scheduleNotify(o, a);
+    }
+  }
+
+  private scheduleNotify(o: Observer, a: Attributes): void {
+    if (o.pending) return;
+    const wait = Math.max(0, (a.pmin ?? 0) * 1000 - (Date.now() - o.lastSent));
+    o.pending = setTimeout(() => {
+      o.pending = undefined;
+      void this.notify(o);
+    }, wait);
+    o.pending.unref();
+  }
+
+  private armPmax(o: Observer): void {
+    if (o.pmaxTimer) clearTimeout(o.pmaxTimer);
+    const a = this.effectiveAttributes(o.path);
+    if (a.pmax === undefined || a.pmax <= 0) return;
+    o.pmaxTimer = setTimeout(() => void this.notify(o), a.pmax * 1000);
+    o.pmaxTimer.unref();
+  }
+
+  private async notify(o: Observer): Promise<void> {
+    if (this.stopped || !this.endpointRef) return;
+    let res: OutboundResponse;
+    try {
+      const node = this.store.read(o.path);
+      res = { code: Code.CONTENT, contentFormat: o.format, payload: Buffer.from(encodeNode(node, o.path, o.format, this.opts.models)) };
+    } catch (e) {
+      res = e instanceof DeviceError ? { code: e.coapCode } : { code: Code.INTERNAL_SERVER_ERROR };
+    }
+    const v = o.path.length >= 3 ? this.store.get(o.path) : undefined;
+    if (typeof v === 'number') o.lastValue = v;
+    o.lastSent = Date.now();
+    o.seq = ++this.seq;
+    this.stats.notificationsSent++;
+    this.armPmax(o);
+    const wanted = await this.coap.notify(o.peer, o.token, o.uriPath, res, o.seq, this.opts.confirmableNotifications ?? true);
+    if (!wanted || res.code !== Code.CONTENT) this.cancelObserver(o);
+  }
+
+  private cancelObserver(o: Observer): void {
+    if (o.pending) clearTimeout(o.pending);
+    if (o.pmaxTimer) clearTimeout(o.pmaxTimer);
+    this.observers.delete(o.token.toString('hex'));
+  }
+
+  get observerCount(): number {
+    return this.observers.size;
+  }
+
+  // ------------------------------------------------------------ device management
+
+  private lwm2mPath(req: InboundRequest): LwM2mPath {
+    const root = (this.opts.rootPath ?? '').split('/').filter((s) => s !== '');
+    const segs = req.path.slice(0, root.length).join('/') === root.join('/') ? req.path.slice(root.length) : undefined;
+    if (!segs || segs.length > 4 || segs.some((s) => !/^\d+$/.test(s))) throw new DeviceError(Code.NOT_FOUND, `no resource /${req.path.join('/')}`);
+    return segs.map(Number);
+  }
+
+  private responseFormat(req: InboundRequest, path: LwM2mPath): ContentFormat {
+    if (req.accept !== undefined) {
+      if (!isContentFormat(req.accept) || !supportsLevel(req.accept, path, this.opts.models)) throw new DeviceError(Code.NOT_ACCEPTABLE, `cannot answer ${formatPath(path)} in format ${req.accept}`);
+      const declared = this.opts.contentFormats;
+      const always: number[] = [ContentFormat.TEXT, ContentFormat.OPAQUE, ContentFormat.LINK];
+      if (declared && declared.length > 0 && !declared.includes(req.accept) && !always.includes(req.accept)) throw new DeviceError(Code.NOT_ACCEPTABLE, `format ${req.accept} not supported`);
+      return req.accept;
+    }
+    const d = this.opts.defaultFormat ?? ContentFormat.TLV;
+    if (d === 'error') throw new DeviceError(Code.INTERNAL_SERVER_ERROR, 'no Accept option'); // as the Wakaama default build does
+    return supportsLevel(d, path, this.opts.models) ? d : ContentFormat.TLV;
+  }
+
+  private async handle(req: InboundRequest): Promise<OutboundResponse> {
+    this.stats.requestsServed++;
+    this.afterContact();
+    try {
+      return await this.dispatch(req);
+    } catch (e) {
+      if (e instanceof DeviceError) return { code: e.coapCode, payload: Buffer.from(e.message) };
+      if (e instanceof CodecError) return { code: Code.BAD_REQUEST, payload: Buffer.from(e.message) };
+      this.opts.log.error({ err: e, endpoint: this.opts.endpoint }, 'simulated client failed');
+      return { code: Code.INTERNAL_SERVER_ERROR };
+    }
+  }
+
+  private decodeBody(req: InboundRequest, path: LwM2mPath) {
+    if (req.contentFormat === undefined || !isContentFormat(req.contentFormat)) throw new DeviceError(Code.UNSUPPORTED_CONTENT_FORMAT, `content format ${req.contentFormat ?? 'missing'}`);
+    const declared = this.opts.contentFormats;
+    const always: number[] = [ContentFormat.TEXT, ContentFormat.OPAQUE];
+    if (declared && declared.length > 0 && !declared.includes(req.contentFormat) && !always.includes(req.contentFormat)) throw new DeviceError(Code.UNSUPPORTED_CONTENT_FORMAT, `format ${req.contentFormat} not supported`);
+    return decodeNode(req.payload, req.contentFormat, path, this.opts.models);
+  }
+
+  private async dispatch(req: InboundRequest): Promise<OutboundResponse> {
+    if (req.method === Method.FETCH) return this.compositeRead(req);
+    const path = this.lwm2mPath(req);
+    switch (req.method) {
+      case Method.GET: {
+        if (req.accept === ContentFormat.LINK) return this.discover(path);
+        if (req.observe === 1) {
+          const o = this.observers.get(req.token.toString('hex'));
+          if (o) this.cancelObserver(o);
+        }
+        const format = this.responseFormat(req, path);
+        const node = this.store.read(path);
+        const payload = Buffer.from(encodeNode(node, path, format, this.opts.models));
+        if (req.observe === 0) {
+          const o: Observer = { peer: req.peer, token: req.token, path, uriPath: [...req.path], format, seq: this.seq, lastSent: Date.now() };
+          const v = path.length >= 3 ? this.store.get(path) : undefined;
+          if (typeof v === 'number') o.lastValue = v;
+          this.observers.set(req.token.toString('hex'), o);
+          this.armPmax(o);
+          return { code: Code.CONTENT, contentFormat: format, payload, options: [{ number: Option.OBSERVE, value: Buffer.from([this.seq & 0xff]) }] };
+        }
+        return { code: Code.CONTENT, contentFormat: format, payload };
+      }
+      case Method.PUT: {
+        if (req.payload.length === 0 && req.query.length > 0) return this.writeAttributes(path, req.query);
+        if (path.length < 2) throw new DeviceError(Code.METHOD_NOT_ALLOWED, 'write needs an instance or resource');
+        this.store.write(path, this.decodeBody(req, path), true);
+        return { code: Code.CHANGED };
+      }
+      case Method.POST: {
+        if (path.length === 3) {
+          await this.store.execute(path, req.payload.toString('utf8'));
+          return { code: Code.CHANGED };
+        }
+        if (path.length === 2) {
+          this.store.write(path, this.decodeBody(req, path), false);
+          return { code: Code.CHANGED };
+        }
+        if (path.length === 1) {
+          const node = this.decodeBody(req, path);
+          const created = node.kind === 'object' ? node.instances.map((i) => this.store.create(path[0]!, i)) : [this.store.create(path[0]!, node)];
+          return { code: Code.CREATED, options: [{ number: Option.LOCATION_PATH, value: Buffer.from(String(path[0])) }, { number: Option.LOCATION_PATH, value: Buffer.from(String(created[0])) }] };
+        }
+        throw new DeviceError(Code.METHOD_NOT_ALLOWED, 'POST on this path');
+      }
+      case Method.DELETE:
+        this.store.delete(path);
+        return { code: Code.DELETED };
+      default:
+        throw new DeviceError(Code.METHOD_NOT_ALLOWED, `method ${req.method}`);
+    }
+  }
+
+  private writeAttributes(path: LwM2mPath, query: readonly string[]): OutboundResponse {
+    const key = formatPath(path);
+    const attrs: Attributes = { ...(this.attributes.get(key) ?? {}) };
+    for (const q of query) {
+      const [name, value] = q.split('=');
+      if (!ATTR_NAMES.includes(name as (typeof ATTR_NAMES)[number])) throw new DeviceError(Code.BAD_REQUEST, `unknown attribute ${name}`);
+      if (name === 'epmin' || name === 'epmax') continue;
+      const k = name as keyof Attributes;
+      if (value === undefined || value === '') delete attrs[k];
+      else {
+        const n = Number(value);
+        if (!Number.isFinite(n)) throw new DeviceError(Code.BAD_REQUEST, `${name}=${value} is not a number`);
+        attrs[k] = n;
+      }
+    }
+    this.attributes.set(key, attrs);
+    for (const o of this.observers.values()) if (isPrefixOf(path, o.path) || isPrefixOf(o.path, path)) this.armPmax(o);
+    return { code: Code.CHANGED };
+  }
+
+  private discover(path: LwM2mPath): OutboundResponse {
+    // Core §5.4.2 Discover: the node and its children with their attributes
+    const node = this.store.read(path.slice(0, Math.min(path.length, 2)) as LwM2mPath);
+    const links: Link[] = [];
+    const attrs = (p: LwM2mPath): Record<string, string | true> => Object.fromEntries(Object.entries(this.attributes.get(formatPath(p)) ?? {}).map(([k, v]) => [k, String(v)]));
+    links.push({ uri: formatPath(path), attributes: attrs(path) });
+    const addResources = (o: number, i: number, resources: readonly { id: number; kind: string; values?: Record<number, unknown> }[]): void => {
+      for (const r of resources) {
+        const p = [o, i, r.id];
+        if (path.length === 3 && r.id !== path[2]) continue;
+        const a = attrs(p);
+        if (r.kind === 'multiResource' && r.values) a.dim = String(Object.keys(r.values).length);
+        if (path.length < 3) links.push({ uri: formatPath(p), attributes: a });
+        else links[0] = { uri: formatPath(p), attributes: a };
+      }
+    };
+    if (node.kind === 'object') for (const inst of node.instances) links.push({ uri: formatPath([node.id, inst.id]), attributes: attrs([node.id, inst.id]) });
+    if (node.kind === 'instance') addResources(path[0]!, node.id, node.resources);
+    return { code: Code.CONTENT, contentFormat: ContentFormat.LINK, payload: Buffer.from(serializeLinks(links)) };
+  }
+
+  private compositeRead(req: InboundRequest): OutboundResponse {
+    // Transport §6.4.x Read-Composite: FETCH with a SenML path list, answered as SenML records
+    if (req.contentFormat !== ContentFormat.SENML_JSON && req.contentFormat !== ContentFormat.SENML_CBOR) throw new DeviceError(Code.UNSUPPORTED_CONTENT_FORMAT, 'composite read takes SenML');
+    const format = (req.accept ?? req.contentFormat) as ContentFormat;
+    if (format !== ContentFormat.SENML_JSON && format !== ContentFormat.SENML_CBOR && format !== ContentFormat.LWM2M_CBOR) throw new DeviceError(Code.NOT_ACCEPTABLE, 'composite read answers SenML or LwM2M CBOR');
+    const paths = decodePaths(req.payload, req.contentFormat);
+    const records: LwM2mRecord[] = [];
+    for (const p of paths) {
+      try {
+        records.push(...nodeToRecords(this.store.read(p), p));
+      } catch (e) {
+        if (!(e instanceof DeviceError)) throw e; // Core: absent paths are left out of the answer
+      }
+    }
+    return { code: Code.CONTENT, contentFormat: format, payload: Buffer.from(encodeRecords(records, format)) };
+  }
+}

@@ -1,0 +1,110 @@
+// Launches a fleet of simulated devices with distinct endpoints in one process.
+// CLI: tsx simulators/fleet.ts --server 127.0.0.1:5683 --count 100 [--prefix sim-] [--profile esp32]
+//      [--queue] [--loss 5] [--latency 20] [--lifetime 300] [--bind 127.0.0.1]
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import { loadObjectModels } from '../src/lwm2m/ddf-loader.ts';
+import type { ModelLookup } from '../src/lwm2m/object-model.ts';
+import { loadProfile } from './client/device-profile.ts';
+import { SimulatedClient, type ClientOptions, type Faults } from './client/lwm2m-client.ts';
+
+export const objectsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'objects');
+
+export type FleetOptions = {
+  server: string; // host:port
+  count: number;
+  log: Logger;
+  prefix?: string;
+  profile?: string;
+  queueMode?: boolean;
+  faults?: Faults;
+  lifetime?: number;
+  /** source addresses to spread over (e.g. 127.0.0.2..): one process holds at most ~20,000 sockets */
+  bindAddresses?: string[];
+  /** registrations in flight at once */
+  concurrency?: number;
+  models?: ModelLookup;
+  client?: Partial<ClientOptions>;
+  /** called with each registration latency in ms */
+  onRegistered?: (client: SimulatedClient, ms: number) => void;
+};
+
+export function parseServer(s: string): { address: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(s.replace(/^coap:\/\//, ''));
+  if (!m) throw new Error(`--server must be host:port, got "${s}"`);
+  return { address: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+export type Fleet = { clients: SimulatedClient[]; failed: number; stop: () => Promise<void> };
+
+export async function startFleet(o: FleetOptions): Promise<Fleet> {
+  const models = o.models ?? loadObjectModels(objectsDir);
+  const profile = loadProfile(o.profile ?? 'esp32');
+  const server = parseServer(o.server);
+  const clients = Array.from({ length: o.count }, (_, i) => new SimulatedClient({
+    endpoint: `${o.prefix ?? 'sim-'}${String(i).padStart(5, '0')}`,
+    server, models, profile, log: o.log,
+    bindAddress: o.bindAddresses ? o.bindAddresses[i % o.bindAddresses.length] : '127.0.0.1',
+    lifetime: o.lifetime ?? 300,
+    queueMode: o.queueMode,
+    faults: o.faults,
+    ...o.client,
+  }));
+  let next = 0;
+  let failed = 0;
+  const worker = async (): Promise<void> => {
+    while (next < clients.length) {
+      const c = clients[next++]!;
+      const t0 = performance.now();
+      try {
+        await c.start();
+        o.onRegistered?.(c, performance.now() - t0);
+      } catch (e) {
+        failed++;
+        o.log.warn({ endpoint: c.endpoint, err: (e as Error).message }, 'simulated device failed to register');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 200, clients.length) }, worker));
+  return { clients, failed, stop: async () => void (await Promise.all(clients.map((c) => c.stop()))) };
+}
+
+async function cli(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      server: { type: 'string', default: '127.0.0.1:5683' },
+      count: { type: 'string', default: '10' },
+      prefix: { type: 'string', default: 'sim-' },
+      profile: { type: 'string', default: 'esp32' },
+      queue: { type: 'boolean', default: false },
+      loss: { type: 'string', default: '0' },
+      latency: { type: 'string', default: '0' },
+      lifetime: { type: 'string', default: '300' },
+      bind: { type: 'string', default: '127.0.0.1' },
+    },
+  });
+  const { pino } = await import('pino');
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const fleet = await startFleet({
+    server: values.server!, count: Number(values.count), prefix: values.prefix, profile: values.profile, log,
+    queueMode: values.queue, lifetime: Number(values.lifetime), bindAddresses: values.bind!.split(','),
+    faults: { lossPercent: Number(values.loss), latencyMs: Number(values.latency) },
+  });
+  log.info({ registered: fleet.clients.filter((c) => c.registered).length, failed: fleet.failed }, 'fleet up');
+  const stop = async (): Promise<void> => {
+    await Promise.all(fleet.clients.map((c) => c.deregister().catch(() => undefined)));
+    await fleet.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  cli().catch((e: unknown) => {
+    process.stderr.write(`${(e as Error).stack}\n`);
+    process.exit(1);
+  });
+}
