@@ -16,8 +16,8 @@ export type ApiOptions = { server: LwM2mServer; log: Logger; bodyLimit?: number 
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: opts.log.child({ component: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // per-request logs only at debug: a fleet's API traffic would drown everything else
+    loggerInstance: opts.log.child({ component: 'api' }, { level: opts.log.level === 'debug' || opts.log.level === 'trace' ? opts.log.level : 'warn' }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   });

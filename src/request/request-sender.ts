@@ -58,14 +58,18 @@ export class RequestSender {
         const res = await this.coap(reg, { method: Method.POST, path: uriPathOf(reg, req.path), payload, contentFormat: payload ? ContentFormat.TEXT : undefined });
         return isSuccess(res.code) ? okResult(res) : errorResult(res);
       }
-      case 'create':
+      case 'create': {
+        // Core §7.4.3 / §7.4.4: a Create on /O carries Object Instance TLVs, or SenML records named
+        // /O/I/R: either way the payload is the object node holding the new instance(s)
+        const node = req.node.kind === 'instance' ? { kind: 'object' as const, id: req.path[0]!, instances: [req.node] } : req.node;
         return this.withFormats(reg, req.path, req.format, (format) => {
-          const payload = this.encode(() => encodeNode(req.node, req.path, format, this.deps.models));
+          const payload = this.encode(() => encodeNode(node, req.path, format, this.deps.models));
           return this.coap(reg, { method: Method.POST, path: uriPathOf(reg, req.path), payload: Buffer.from(payload), contentFormat: format });
         }, (res) => {
           const loc = getOptions(res, Option.LOCATION_PATH).map((b) => b.toString('utf8'));
           return { ...okResult(res), location: loc.length > 0 ? '/' + loc.join('/') : undefined };
         }, Code.UNSUPPORTED_CONTENT_FORMAT);
+      }
       case 'delete': {
         const res = await this.coap(reg, { method: Method.DELETE, path: uriPathOf(reg, req.path) });
         return isSuccess(res.code) ? okResult(res) : errorResult(res);
