@@ -182,6 +182,7 @@ export class SimulatedClient {
     const binding = this.opts.queueMode ? (version === '1.0' ? 'UQ' : 'U') : 'U';
     const query = [`ep=${this.opts.endpoint}`, `lt=${this.opts.lifetime ?? 300}`, `lwm2m=${version}`, `b=${binding}`];
     if (this.opts.queueMode && version !== '1.0') query.push('Q');
+    this.asleep = false;
     const res = await this.coap.request(this.opts.server, {
       method: Method.POST, path: ['rd'], query, contentFormat: ContentFormat.LINK,
       payload: Buffer.from(serializeLinks(this.links())),
@@ -196,6 +197,7 @@ export class SimulatedClient {
   /** Registration Update (Transport §6.2.2); re-registers when the server forgot us (4.04). */
   async update(opts: { lifetime?: number; withLinks?: boolean } = {}): Promise<void> {
     if (!this.registrationPath) return this.register();
+    this.asleep = false; // the radio comes on to send, so the answer is heard
     const query = opts.lifetime !== undefined ? [`lt=${opts.lifetime}`] : [];
     const res = await this.coap.request(this.opts.server, {
       method: Method.POST, path: this.registrationPath, query,
@@ -281,8 +283,9 @@ export class SimulatedClient {
 
   /** Send (Core §6.4.4): POST /dp with the current values of `paths`. */
   async send(paths: LwM2mPath[], format: ContentFormat = ContentFormat.SENML_CBOR): Promise<number> {
+    this.asleep = false;
     const now = Math.floor(Date.now() / 1000);
-    const records: LwM2mRecord[] = paths.flatMap((p) => nodeToRecords(this.store.read(p), p)).map((r) => ({ ...r, time: now }));
+    const records: LwM2mRecord[] = paths.flatMap((p) => nodeToRecords(this.store.read(p), p)).map((r) => (format === ContentFormat.LWM2M_CBOR ? r : { ...r, time: now })); // LwM2M CBOR has no timestamps (Core 1.2 §7.4.6)
     const res = await this.coap.request(this.opts.server, { method: Method.POST, path: ['dp'], contentFormat: format, payload: Buffer.from(encodeRecords(records, format)) });
     this.afterContact();
     return res.code;

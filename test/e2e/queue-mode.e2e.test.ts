@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from './harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ awakeTimeMs: 600 });
+});
+afterAll(async () => h.close());
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('queue mode (end to end over UDP)', () => {
+  it('sends at once while the device is awake, queues while it sleeps, delivers when it wakes', async () => {
+    const dev = await h.client('q-1', { queueMode: true, awakeTimeMs: 600, autoUpdate: false });
+    const reg = (await h.api.inject({ method: 'GET', url: '/devices/q-1' })).json();
+    expect(reg.queueMode).toBe(true);
+    expect(reg.awake).toBe(true);
+    const now = await h.api.inject({ method: 'GET', url: '/devices/q-1/data/3/0/0' });
+    expect(now.statusCode).toBe(200);
+
+    await sleep(900);
+    expect(dev.isAsleep).toBe(true);
+    await h.waitFor((e) => e.type === 'sleeping' && e.endpoint === 'q-1');
+    const served = dev.stats.requestsServed;
+    const write = await h.api.inject({ method: 'PUT', url: '/devices/q-1/data/1/0/1', payload: { value: 555 } });
+    expect(write.statusCode).toBe(202);
+    const { requestId, poll } = write.json();
+    const read = await h.api.inject({ method: 'GET', url: '/devices/q-1/data/1/0/1' });
+    expect(read.statusCode).toBe(202);
+    expect((await h.api.inject({ method: 'GET', url: poll })).json().status).toBe('queued');
+    expect(dev.stats.requestsServed).toBe(served); // nothing reached the sleeping device
+
+    await dev.update(); // the device wakes up and says so
+    await h.waitFor((e) => e.type === 'request' && e.requestId === read.json().requestId && e.status === 'done');
+    const done = (await h.api.inject({ method: 'GET', url: `/requests/${requestId}` })).json();
+    expect(done.status).toBe('done');
+    expect(done.result.success).toBe(true);
+    expect(dev.store.get([1, 0, 1])).toBe(555);
+    const readDone = (await h.api.inject({ method: 'GET', url: `/requests/${read.json().requestId}` })).json();
+    expect(readDone.result.node.value).toBe(555); // queued in order: the write went first
+  });
+
+  it('fails queued requests when the device de-registers', async () => {
+    const dev = await h.client('q-2', { queueMode: true, awakeTimeMs: 300, autoUpdate: false });
+    await sleep(700);
+    const r = await h.api.inject({ method: 'GET', url: '/devices/q-2/data/3/0/0' });
+    expect(r.statusCode).toBe(202);
+    dev.wake();
+    await dev.deregister();
+    await sleep(200);
+    const st = (await h.api.inject({ method: 'GET', url: `/requests/${r.json().requestId}` })).json();
+    expect(st.status).toBe('failed');
+    expect(st.error.code).toBe('DEVICE_NOT_FOUND');
+  });
+
+  it('answers 404 for an unknown request id', async () => {
+    const r = await h.api.inject({ method: 'GET', url: '/requests/0123456789abcdef' });
+    expect(r.statusCode).toBe(404);
+    expect(r.json()).toMatchObject({ error: 'REQUEST_NOT_FOUND' });
+  });
+});
