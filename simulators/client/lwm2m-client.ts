@@ -128,7 +128,8 @@ export class SimulatedClient {
     return this.asleep;
   }
 
-  private async open(): Promise<void> {
+  /** Opens the socket without registering (benchmarks separate the two). */
+  async open(): Promise<void> {
     const transport = await UdpTransport.open({ host: this.opts.bindAddress ?? '127.0.0.1', port: 0 });
     const lost = (): boolean => Math.random() * 100 < (this.faults.lossPercent ?? 0);
     const ep = new CoapEndpoint({

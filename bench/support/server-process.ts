@@ -1,0 +1,24 @@
+// A server in its own process for benchmarks: prints {"coap":port,"http":port} on stdout and
+// answers IPC "stats" messages with RSS (after a GC) and the registration count.
+import { buildApi } from '../../src/api/app.ts';
+import { quietLogger } from '../../src/log.ts';
+import { LwM2mServer } from '../../src/server.ts';
+import { objectsDir } from '../../simulators/fleet.ts';
+
+const server = await LwM2mServer.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0 });
+const api = await buildApi({ server, log: quietLogger });
+await api.listen({ host: '127.0.0.1', port: 0 });
+const addr = api.server.address();
+process.send?.({ ready: true, coap: server.coapAddress.port, http: typeof addr === 'object' && addr ? addr.port : 0 });
+process.on('message', async (m: { cmd: string }) => {
+  if (m.cmd === 'stats') {
+    for (let i = 0; i < 3; i++) (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setTimeout(r, 50));
+    process.send?.({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, devices: await server.registrations.store.count(), coapStats: server.endpoint.stats });
+  }
+  if (m.cmd === 'stop') {
+    await api.close();
+    await server.stop();
+    process.exit(0);
+  }
+});

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): installs what the tests need, Debian packages included,
+# then type-checks and runs the whole suite. Fails loudly when something cannot be installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(libcoap3-bin dataset-fashion-mnist libonnx-testdata)
+need=()
+command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+[ -d /usr/share/libonnx-testdata/data/node ] || need+=(libonnx-testdata)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || { echo "FATAL: Debian package $p is missing and could not be installed" >&2; exit 1; }
+done
+
+# onnxruntime-node's install script would fetch CUDA binaries; the CPU build ships in the package
+export ONNXRUNTIME_NODE_INSTALL=skip
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+echo "== type check"
+npx tsc --noEmit -p tsconfig.json
+echo "== tests"
+npx vitest run "$@"
