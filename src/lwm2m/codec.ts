@@ -84,7 +84,7 @@ export function decodeRecords(payload: Uint8Array, format: ContentFormat, model:
 }
 
 /**
- * Composite-Read / Composite-Observe request bodies (LwM2M 1.1 TS Core §6.3.? Read-Composite):
+ * Composite-Read / Composite-Observe request bodies (LwM2M 1.1 TS Core, Device Management interface, Read-Composite):
  * SenML records that carry names only, any level ([{"n":"/3/0/1"},{"n":"/1/0"}]).
  */
 export function encodePaths(paths: LwM2mPath[], format: ContentFormat): Uint8Array {

@@ -64,6 +64,15 @@ export function resolveSenmlRecords(records: readonly SenmlRecord[]): WireRecord
   });
 }
 
+/**
+ * RFC 8428 §4.5.3: a resolved time below 2^28 is relative to the time of reception (a device
+ * without a clock sends t=-5 for "five seconds ago"); larger values are seconds since the epoch.
+ * Codecs return times as written; the receiver, which knows `nowSeconds`, calls this.
+ */
+export function absoluteTime(time: number, nowSeconds: number): number {
+  return time < 2 ** 28 ? nowSeconds + time : time;
+}
+
 /** The longest path prefix shared by all paths, kept shorter than the shortest path. */
 export function commonPrefix(paths: readonly LwM2mPath[]): LwM2mPath {
   if (paths.length === 0) return [];

@@ -17,11 +17,14 @@ function mismatch(text: string, type: ResourceType): CodecError {
 }
 
 /** Parses the textual form of a value of `type` (Appendix C, "Text" column). */
-export function parseTextValue(text: string, type: ResourceType): ResourceValue {
+export function parseTextValue(raw: string, type: ResourceType): ResourceValue {
+  // Strings keep every character; other types tolerate surrounding whitespace (a trailing
+  // newline from a shell-minded client must not fail a numeric read).
+  const text = type === 'string' || type === 'corelnk' ? raw : raw.trim();
   switch (type) {
     case 'string':
     case 'corelnk':
-      return text;
+      return raw;
     case 'integer':
     case 'time': { // Time is a Unix time in seconds, as an integer
       if (!INTEGER.test(text)) throw mismatch(text, type);
