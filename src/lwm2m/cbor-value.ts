@@ -18,6 +18,7 @@ export function cborEncode(item: unknown): Uint8Array {
   return new Uint8Array(encoder.encode(item));
 }
 
+const ALLOWED_TAGS = new Set([0, 1, 4, 5]);
 const MAX_DEPTH = 32; // LwM2M CBOR needs 6 (root, object, instance, resource, instance + path keys)
 
 /**
@@ -81,6 +82,11 @@ export function checkCborWellFormed(b: Uint8Array, what: string): void {
         else pending.push(arg * 2);
         break;
       case 6:
+        // Only the tags LwM2M values use: 0/1 date-time (Time), 4/5 decimal fraction/bigfloat
+        // (RFC 8949 §3.4.4). Everything else cbor-x would interpret (value sharing 28/29,
+        // which can re-read input and build cycles; bignums 2/3, quadratic to build; record
+        // and packing extensions) is refused here.
+        if (!ALLOWED_TAGS.has(arg)) fail(`unsupported CBOR tag ${arg}`);
         pending.push(1); // the tagged item
         break;
       default:

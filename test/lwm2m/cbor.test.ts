@@ -36,3 +36,17 @@ describe('cbor (60)', () => {
     expect(() => decodeNode(hex(''), CBOR, [3, 0, 9], models)).toThrow(expect.objectContaining({ code: 'BAD_PAYLOAD' }));
   });
 });
+
+describe('cbor (60) tags', () => {
+  it('reads a decimal fraction (RFC 8949 §3.4.4 example: 273.15 = C4 82 21 19 6A B3)', () => {
+    expect(decodeNode(hex('C4 82 21 19 6A B3'), CBOR, [30000, 0, 3], models)).toEqual(res(3, 'float', 273.15));
+  });
+  it.each([
+    ['value sharing (28/29)', 'D8 1C 81 D8 1D 00'],
+    ['bignum (2)', 'C2 49 01 00 00 00 00 00 00 00 00'],
+    ['cbor-x record extension', 'D9 DF FF 82 00 00'],
+    ['Set (258)', 'D9 01 02 80'],
+  ])('refuses %s', (_name, bytes) => {
+    expect(() => decodeNode(hex(bytes), CBOR, [3, 0, 9], models)).toThrow(expect.objectContaining({ code: 'BAD_PAYLOAD' }));
+  });
+});

@@ -29,6 +29,12 @@ describe('LwM2M CBOR (11544)', () => {
     expect(decodeRecords(hex('A1 83 03 00 09 18 64'), LWM2M_CBOR, models)).toEqual([{ path: [3, 0, 9], value: 100 }]);
   });
 
+  it('reads indefinite-length maps with the request path as one array key (as clients stream it)', () => {
+    // {_ [3, 0]: {_ 0: "Open...", 9: 100, 7: {_ 0: 3800, 1: 5000}}}
+    const bytes = `BF 82 03 00 BF 00 ${OMA} 09 18 64 07 BF 00 19 0E D8 01 19 13 88 FF FF FF`;
+    expect(decodeNode(hex(bytes), LWM2M_CBOR, [3, 0], models)).toEqual(node);
+  });
+
   it('refuses timestamps, values above resource level and bad keys', () => {
     expect(() => encodeRecords([{ path: [3, 0, 9], value: 1, time: 5 }], LWM2M_CBOR)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_FORMAT' }));
     expect(() => decodeRecords(hex('A1 03 A1 00 01'), LWM2M_CBOR, models)).toThrow(CodecError);
