@@ -1,6 +1,6 @@
 // The facade: which format carries which level (4.06 otherwise).
 import { describe, expect, it } from 'vitest';
-import { decodeRecords, encodeNode, encodeRecords, supportsLevel } from '../../src/lwm2m/codec.ts';
+import { CodecError, decodeNode, decodeRecords, encodeNode, encodeRecords, supportsLevel } from '../../src/lwm2m/codec.ts';
 import { ContentFormat } from '../../src/lwm2m/content-format.ts';
 import type { LwM2mNode } from '../../src/lwm2m/node.ts';
 import { models } from './helpers.ts';
@@ -33,5 +33,25 @@ describe('records formats refuse single-value and TLV formats', () => {
   it('encodeRecords/decodeRecords with TLV -> UNSUPPORTED_FORMAT', () => {
     expect(() => encodeRecords([], TLV)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_FORMAT' }));
     expect(() => decodeRecords(new Uint8Array(), TLV, models)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_FORMAT' }));
+  });
+});
+
+describe('facade errors', () => {
+  it('link format carries no node', () => {
+    expect(() => decodeNode(new Uint8Array(), LINK, [3, 0], models)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_FORMAT' }));
+  });
+  it('a node whose value does not match its declared type is TYPE_MISMATCH on encode', () => {
+    const bad: LwM2mNode = { kind: 'resource', id: 9, type: 'integer', value: 'x' };
+    expect(() => encodeNode(bad, [3, 0, 9], TLV, models)).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
+    expect(() => encodeNode(bad, [3, 0, 9], TEXT, models)).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
+    expect(() => encodeNode(bad, [3, 0, 9], CBOR, models)).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
+  });
+  it('every thrown error is a CodecError', () => {
+    try {
+      decodeNode(new Uint8Array([0xc8]), TLV, [3, 0], models);
+    } catch (err) {
+      expect(err).toBeInstanceOf(CodecError);
+    }
+    expect.assertions(1);
   });
 });
