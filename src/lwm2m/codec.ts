@@ -62,6 +62,8 @@ export function decodeNode(payload: Uint8Array, format: ContentFormat, path: LwM
     case ContentFormat.OPAQUE: return decodeOpaque(payload, path, model);
     case ContentFormat.CBOR: return decodeCbor(payload, path, model);
     case ContentFormat.TLV: return decodeTlv(payload, path, model);
+    case ContentFormat.LWM2M_JSON:
+      return recordsToNode(typeRecords(decodeLwm2mJson(payload, path), model), path, model);
     default: {
       const codec = recordCodec(format);
       if (!codec) throw unsupported(format, 'a node');

@@ -24,6 +24,15 @@ describe('LwM2M JSON (11543)', () => {
     ]);
   });
 
+  it('names records relative to the request path when "bn" is absent (LwM2M 1.0 clients)', () => {
+    expect(decodeNode(utf8('{"e":[{"n":"0","sv":"Open Mobile Alliance"},{"n":"9","v":100}]}'), LWM2M_JSON, [3, 0], models)).toEqual({
+      kind: 'instance', id: 0, resources: [
+        { kind: 'resource', id: 0, type: 'string', value: 'Open Mobile Alliance' },
+        { kind: 'resource', id: 9, type: 'integer', value: 100 },
+      ],
+    });
+  });
+
   it.each([['no e', '{"bn":"/3/0/"}'], ['two values', '{"e":[{"n":"/3/0/0","sv":"a","v":1}]}'], ['bad bt', '{"bt":"x","e":[]}']])(
     'rejects %s', (_n, text) => {
       expect(() => decodeRecords(utf8(text), LWM2M_JSON, models)).toThrow(CodecError);
