@@ -56,3 +56,11 @@ describe('text/plain whitespace', () => {
     expect(decodeNode(utf8(' U\n'), TEXT, [3, 0, 16], models)).toEqual(res(16, 'string', ' U\n'));
   });
 });
+
+describe('text/plain hostile numbers', () => {
+  it('rejects a 1 MB digit string quickly', () => {
+    const start = Date.now();
+    expect(() => decodeNode(utf8(`${'1'.repeat(1_000_000)}x`), TEXT, [30000, 0, 3], models)).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
+    expect(Date.now() - start).toBeLessThan(500);
+  });
+});
