@@ -48,7 +48,6 @@ export function resolveSenml(records: readonly SenmlRecord[], valuesRequired: bo
     if (r.vd !== undefined) values.push({ kind: 'opaque', value: r.vd });
     if (r.vlo !== undefined) values.push({ kind: 'objlnk', value: r.vlo });
     if (values.length > 1) throw badPayload(`senml: record ${formatPath(path)} has more than one value`);
-    if (values.length === 0 && r.v === undefined && bv !== 0 && valuesRequired) values.push({ kind: 'number', value: bv });
     if (valuesRequired && values.length === 0) throw badPayload(`senml: record ${formatPath(path)} has no value`);
     const time = bt !== undefined || r.t !== undefined ? (bt ?? 0) + (r.t ?? 0) : undefined;
     return { path, value: values[0], time };
