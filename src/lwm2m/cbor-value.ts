@@ -18,9 +18,89 @@ export function cborEncode(item: unknown): Uint8Array {
   return new Uint8Array(encoder.encode(item));
 }
 
+const ALLOWED_TAGS = new Set([0, 1, 4, 5]);
+const MAX_DEPTH = 32; // LwM2M CBOR needs 6 (root, object, instance, resource, instance + path keys)
+
+/**
+ * Walks the CBOR structure once without allocating (RFC 8949 §3, Appendix C well-formedness):
+ * every declared string length must fit the bytes left, every array/map count must be
+ * coverable by the bytes left (an item takes at least one byte), nesting is bounded, and
+ * exactly one item fills the payload. Only then does cbor-x see it, so no length an attacker
+ * writes can make the decoder allocate more than the payload justifies.
+ */
+export function checkCborWellFormed(b: Uint8Array, what: string): void {
+  const fail = (why: string): never => {
+    throw badPayload(`${what}: ${why}`);
+  };
+  let p = 0;
+  const pending: number[] = [1]; // items still expected per open container; -1: indefinite length
+  while (pending.length > 0) {
+    const top = pending.length - 1;
+    if (pending[top] === 0) {
+      pending.pop();
+      continue;
+    }
+    if (p >= b.length) fail('truncated CBOR');
+    const ib = b[p++]!;
+    if (ib === 0xff) {
+      if (pending[top] !== -1) fail('unexpected CBOR break');
+      pending.pop();
+      continue;
+    }
+    if (pending[top]! > 0) pending[top]!--;
+    const major = ib >> 5;
+    const info = ib & 0x1f;
+    let arg = info;
+    let indefinite = false;
+    if (info >= 24 && info <= 27) {
+      const n = 1 << (info - 24);
+      if (n > b.length - p) fail('truncated CBOR header');
+      arg = 0;
+      for (let i = 0; i < n; i++) arg = arg * 256 + b[p++]!;
+    } else if (info === 31) {
+      if (major < 2 || major > 5) fail('invalid indefinite length');
+      indefinite = true;
+    } else if (info > 27) {
+      fail('reserved CBOR additional information');
+    }
+    const left = b.length - p;
+    switch (major) {
+      case 2:
+      case 3:
+        if (indefinite) pending.push(-1);
+        else if (arg > left) fail(`CBOR string of ${arg} bytes with ${left} left`);
+        else p += arg;
+        break;
+      case 4:
+        if (indefinite) pending.push(-1);
+        else if (arg > left) fail(`CBOR array of ${arg} items with ${left} bytes left`);
+        else pending.push(arg);
+        break;
+      case 5:
+        if (indefinite) pending.push(-1);
+        else if (arg * 2 > left) fail(`CBOR map of ${arg} entries with ${left} bytes left`);
+        else pending.push(arg * 2);
+        break;
+      case 6:
+        // Only the tags LwM2M values use: 0/1 date-time (Time), 4/5 decimal fraction/bigfloat
+        // (RFC 8949 §3.4.4). Everything else cbor-x would interpret (value sharing 28/29,
+        // which can re-read input and build cycles; bignums 2/3, quadratic to build; record
+        // and packing extensions) is refused here.
+        if (!ALLOWED_TAGS.has(arg)) fail(`unsupported CBOR tag ${arg}`);
+        pending.push(1); // the tagged item
+        break;
+      default:
+        break; // integers, simple values, floats: header only
+    }
+    if (pending.length > MAX_DEPTH) fail('CBOR nested too deeply');
+  }
+  if (p !== b.length) fail('trailing bytes after the CBOR item');
+}
+
 /** Decodes exactly one CBOR item; trailing bytes, truncation and bad headers become CodecError. */
 export function cborDecode(payload: Uint8Array, what: string): unknown {
   if (payload.length === 0) throw badPayload(`${what}: empty payload`);
+  checkCborWellFormed(payload, what);
   return guard(what, () => decoder.decode(payload) as unknown);
 }
 

@@ -1,4 +1,4 @@
-// CBOR (Content-Format 60), LwM2M 1.1 TS Core §7.4.? "CBOR": one resource value as a plain CBOR
+// CBOR (Content-Format 60), LwM2M 1.1 TS Core §7.4 (CBOR format): one resource value as a plain CBOR
 // data item. Integers major type 0/1, Float major type 7, Boolean simple value, String and
 // Objlnk ("3:0") and Corelnk text strings, Opaque byte string, Time an integer (tag 1 accepted).
 import { CodecError } from './codec-error.ts';

@@ -62,6 +62,8 @@ export function decodeNode(payload: Uint8Array, format: ContentFormat, path: LwM
     case ContentFormat.OPAQUE: return decodeOpaque(payload, path, model);
     case ContentFormat.CBOR: return decodeCbor(payload, path, model);
     case ContentFormat.TLV: return decodeTlv(payload, path, model);
+    case ContentFormat.LWM2M_JSON:
+      return recordsToNode(typeRecords(decodeLwm2mJson(payload, path), model), path, model);
     default: {
       const codec = recordCodec(format);
       if (!codec) throw unsupported(format, 'a node');
@@ -84,7 +86,7 @@ export function decodeRecords(payload: Uint8Array, format: ContentFormat, model:
 }
 
 /**
- * Composite-Read / Composite-Observe request bodies (LwM2M 1.1 TS Core §6.3.? Read-Composite):
+ * Composite-Read / Composite-Observe request bodies (LwM2M 1.1 TS Core, Device Management interface, Read-Composite):
  * SenML records that carry names only, any level ([{"n":"/3/0/1"},{"n":"/1/0"}]).
  */
 export function encodePaths(paths: LwM2mPath[], format: ContentFormat): Uint8Array {

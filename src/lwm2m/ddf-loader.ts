@@ -118,7 +118,8 @@ function parseObject(obj: XmlNode, source: string): ObjectModel {
 }
 
 /** Parses one DDF document; a file may hold several <Object> elements. Throws DdfError. */
-export function parseDdf(xml: string, source = 'DDF'): ObjectModel[] {
+export function parseDdf(text: string, source = 'DDF'): ObjectModel[] {
+  const xml = text.replace(/^\uFEFF/, ''); // registry files sometimes start with a byte order mark
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     throw new DdfError(`${source}: malformed XML at line ${valid.err.line}: ${valid.err.msg}`);

@@ -22,11 +22,15 @@ function field<T>(o: Record<string, unknown>, k: string, type: 'string' | 'numbe
   return v as T;
 }
 
-export function decodeLwm2mJson(payload: Uint8Array): WireRecord[] {
+/**
+ * `requestPath`, when given, names the records of a payload without "bn" whose "n" is relative
+ * ({"e":[{"n":"0",...}]} answering /3/0), as some LwM2M 1.0 clients send it.
+ */
+export function decodeLwm2mJson(payload: Uint8Array, requestPath?: LwM2mPath): WireRecord[] {
   const doc = guard('lwm2m-json', () => JSON.parse(utf8.decode(payload)) as unknown);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw badPayload('lwm2m-json: not an object');
   const root = doc as Record<string, unknown>;
-  const bn = field<string>(root, 'bn', 'string') ?? '';
+  const explicitBn = field<string>(root, 'bn', 'string');
   const bt = field<number>(root, 'bt', 'number');
   const e = root['e'];
   if (!Array.isArray(e)) throw badPayload('lwm2m-json: "e" is not an array');
@@ -34,7 +38,9 @@ export function decodeLwm2mJson(payload: Uint8Array): WireRecord[] {
   return e.map((item: unknown): WireRecord => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badPayload('lwm2m-json: a record is not an object');
     const o = item as Record<string, unknown>;
-    const name = bn + (field<string>(o, 'n', 'string') ?? '');
+    const n = field<string>(o, 'n', 'string') ?? '';
+    const bn = explicitBn ?? (requestPath && !n.startsWith('/') ? `${formatPath(requestPath)}/` : '');
+    const name = bn + n;
     let path: LwM2mPath;
     try {
       path = parsePath(name);

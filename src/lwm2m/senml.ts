@@ -48,7 +48,6 @@ export function resolveSenml(records: readonly SenmlRecord[], valuesRequired: bo
     if (r.vd !== undefined) values.push({ kind: 'opaque', value: r.vd });
     if (r.vlo !== undefined) values.push({ kind: 'objlnk', value: r.vlo });
     if (values.length > 1) throw badPayload(`senml: record ${formatPath(path)} has more than one value`);
-    if (values.length === 0 && r.v === undefined && bv !== 0 && valuesRequired) values.push({ kind: 'number', value: bv });
     if (valuesRequired && values.length === 0) throw badPayload(`senml: record ${formatPath(path)} has no value`);
     const time = bt !== undefined || r.t !== undefined ? (bt ?? 0) + (r.t ?? 0) : undefined;
     return { path, value: values[0], time };
@@ -62,6 +61,15 @@ export function resolveSenmlRecords(records: readonly SenmlRecord[]): WireRecord
     }
     return r.time === undefined ? { path: r.path, value: r.value! } : { path: r.path, value: r.value!, time: r.time };
   });
+}
+
+/**
+ * RFC 8428 §4.5.3: a resolved time below 2^28 is relative to the time of reception (a device
+ * without a clock sends t=-5 for "five seconds ago"); larger values are seconds since the epoch.
+ * Codecs return times as written; the receiver, which knows `nowSeconds`, calls this.
+ */
+export function absoluteTime(time: number, nowSeconds: number): number {
+  return time < 2 ** 28 ? nowSeconds + time : time;
 }
 
 /** The longest path prefix shared by all paths, kept shorter than the shortest path. */

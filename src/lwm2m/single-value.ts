@@ -1,5 +1,5 @@
 // Shared by the single-value formats (text 0, opaque 42, cbor 60): they carry exactly one
-// resource or resource-instance value (Core 1.1 §7.4.1, §7.4.2, §7.4.? CBOR).
+// resource or resource-instance value (Core 1.1 §7.4.1 plain text, §7.4.2 opaque, §7.4 CBOR).
 import { CodecError } from './codec-error.ts';
 import { formatPath } from './path.ts';
 import type { LwM2mPath } from './path.ts';

@@ -10,18 +10,26 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
 const INTEGER = /^[+-]?\d+$/;
-const FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+// Unambiguous (no nested or adjacent digit runs), so a long digit string cannot backtrack.
+const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const MAX_NUMBER_TEXT = 400; // generous: any double fits in 25 characters, decimals with long zero runs too
 
 function mismatch(text: string, type: ResourceType): CodecError {
   return new CodecError('TYPE_MISMATCH', `text "${text.slice(0, 40)}" is not a valid ${type}`);
 }
 
 /** Parses the textual form of a value of `type` (Appendix C, "Text" column). */
-export function parseTextValue(text: string, type: ResourceType): ResourceValue {
+export function parseTextValue(raw: string, type: ResourceType): ResourceValue {
+  // Strings keep every character; other types tolerate surrounding whitespace (a trailing
+  // newline from a shell-minded client must not fail a numeric read).
+  const text = type === 'string' || type === 'corelnk' ? raw : raw.trim();
+  if ((type === 'integer' || type === 'unsigned' || type === 'time' || type === 'float') && text.length > MAX_NUMBER_TEXT) {
+    throw mismatch(text, type);
+  }
   switch (type) {
     case 'string':
     case 'corelnk':
-      return text;
+      return raw;
     case 'integer':
     case 'time': { // Time is a Unix time in seconds, as an integer
       if (!INTEGER.test(text)) throw mismatch(text, type);

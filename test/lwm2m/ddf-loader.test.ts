@@ -83,6 +83,10 @@ describe('parseDdf', () => {
     expect(() => parseDdf(xml, 'bad.xml')).toThrow(/^bad\.xml: /);
   });
 
+  it('tolerates a byte order mark', () => {
+    expect(parseDdf(`\uFEFF<?xml version="1.0"?><LWM2M>${OBJ('12', ITEM('0', 'String'))}</LWM2M>`)[0]!.id).toBe(12);
+  });
+
   it('registry adds and replaces models', () => {
     const reg = new ObjectModelRegistry();
     const [a] = parseDdf(`<LWM2M>${OBJ('7', ITEM('1', 'String'))}</LWM2M>`);
