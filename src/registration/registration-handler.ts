@@ -69,23 +69,55 @@ function binding(q: Query, version: string): { binding: string; queueMode: boole
 
 const KNOWN = new Set(['ep', 'lt', 'lwm2m', 'b', 'sms', 'Q']);
 
+const NO_LINKS: ParsedObjectLinks = deepFreeze({ rootPath: '', contentFormats: [], objectLinks: [], objectVersions: {} });
+const NO_ADDITIONAL: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Devices of one class send the same object links: parsed link sets are shared (read-only)
+ * between registrations, which keeps a registration's memory to its own fields.
+ */
+class LinkInterner {
+  private readonly cache = new Map<string, ParsedObjectLinks>();
+  constructor(private readonly max = 1024) {}
+  get(text: string, parse: () => ParsedObjectLinks): ParsedObjectLinks {
+    const hit = this.cache.get(text);
+    if (hit) return hit;
+    const parsed = deepFreeze(parse());
+    if (this.cache.size >= this.max) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(text, parsed);
+    return parsed;
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}
+
 export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: InboundRequest) => Promise<OutboundResponse> {
+  const interner = new LinkInterner();
   const links = (req: InboundRequest): ParsedObjectLinks | undefined => {
     if (req.payload.length === 0) return undefined;
     if (req.contentFormat !== undefined && req.contentFormat !== ContentFormat.LINK) {
       throw new BadRequest(Code.UNSUPPORTED_CONTENT_FORMAT, `registration payload must be application/link-format (40), got ${req.contentFormat}`);
     }
-    let parsed: Link[];
-    try {
-      parsed = deps.parseLinks(req.payload.toString('utf8'));
-    } catch (e) {
-      throw new BadRequest(Code.BAD_REQUEST, `object links: ${(e as Error).message}`);
-    }
-    try {
-      return readObjectLinks(parsed);
-    } catch (e) {
-      throw new BadRequest(Code.BAD_REQUEST, (e as Error).message);
-    }
+    const text = req.payload.toString('utf8');
+    return interner.get(text, () => {
+      let parsed: Link[];
+      try {
+        parsed = deps.parseLinks(text);
+      } catch (e) {
+        throw new BadRequest(Code.BAD_REQUEST, `object links: ${(e as Error).message}`);
+      }
+      try {
+        return readObjectLinks(parsed);
+      } catch (e) {
+        throw new BadRequest(Code.BAD_REQUEST, (e as Error).message);
+      }
+    });
   };
 
   const register = async (req: InboundRequest): Promise<OutboundResponse> => {
@@ -97,10 +129,14 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
     if (!SUPPORTED_VERSIONS.includes(version)) {
       return { code: Code.PRECONDITION_FAILED, payload: Buffer.from(`LwM2M ${version} is not supported; this server serves ${SUPPORTED_VERSIONS.join(', ')}`) };
     }
-    const parsedLinks = links(req) ?? { rootPath: '', contentFormats: [], objectLinks: [], objectVersions: {} };
+    const parsedLinks = links(req) ?? NO_LINKS;
     const b = binding(q, version) ?? { binding: 'U', queueMode: false };
-    const additional: Record<string, string> = {};
-    for (const [k, v] of q.params) if (!KNOWN.has(k)) additional[k] = v === true ? '' : v;
+    let additional: Record<string, string> = NO_ADDITIONAL;
+    for (const [k, v] of q.params) {
+      if (KNOWN.has(k)) continue;
+      if (additional === NO_ADDITIONAL) additional = {};
+      additional[k] = v === true ? '' : v;
+    }
     const reg = await deps.service.register({
       endpoint,
       lwm2mVersion: version,
