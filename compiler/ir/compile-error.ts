@@ -7,7 +7,8 @@ export type CompileErrorCode =
   | 'UNSUPPORTED_DTYPE' // a tensor element type we do not implement
   | 'BAD_OPSET' // the default-domain opset is outside the supported range
   | 'SHAPE_MISMATCH' // shapes that cannot go together (inputs of an op, declared vs inferred, runtime inputs)
-  | 'TOO_LARGE'; // the model or one of its tensors exceeds a size limit
+  | 'TOO_LARGE' // the model or one of its tensors exceeds a size limit
+  | 'BAD_DATA'; // an input data file (IDX images, TensorProto) that cannot be read
 
 export class CompileError extends Error {
   override readonly name = 'CompileError';
