@@ -86,6 +86,10 @@ function importNode(n: NodeProto, index: number, initializers: Map<string, Const
     const [k, v] = attrFromProto(a, `${op} node '${name}'`);
     attrs[k] = v;
   }
+  for (const reserved of ['activation', 'activation_min', 'activation_max']) {
+    // reserved for the fused activation the passes write (compiler/ir/fused-activation.ts)
+    if (reserved in attrs) throw new CompileError('BAD_MODEL', `${op} node '${name}': attribute '${reserved}' is not an ONNX attribute of ${op}`);
+  }
   const outputs = n.output ?? [];
   if (op === 'Constant') {
     // Constant nodes become initializers: every later stage then sees one kind of constant.
