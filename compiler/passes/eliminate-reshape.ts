@@ -7,28 +7,25 @@
 // of their operands, and the back end treats a kept Reshape as a zero-copy alias.
 import type { Graph, Node } from '../ir/graph.ts';
 import { sameShape } from '../ir/tensor.ts';
-import { bypass, consumers, freshName, isGraphOutput, producers, rebuild } from './graph-edit.ts';
+import { consumers, nameTaker, outputNames, producers, rebuild, removePassThrough } from './graph-edit.ts';
 
 const isReshape = (n: Node): boolean => n.op === 'Reshape' || n.op === 'Flatten';
 
 export function eliminateReshape(g0: Graph): Graph {
   // 1. no-op reshapes
-  let nodes: Node[] = [...g0.nodes];
-  for (const n of g0.nodes) {
-    if (!isReshape(n)) continue;
+  const noOp = (n: Node): boolean => {
     const i = g0.values.get(n.inputs[0]);
     const o = g0.values.get(n.outputs[0]);
-    if (!i || !o || !sameShape(i.shape, o.shape)) continue;
-    const next = bypass(g0, nodes, n, n.inputs[0], n.outputs[0]);
-    if (next) nodes = next;
-  }
-  const g = rebuild(g0, nodes);
+    return isReshape(n) && i !== undefined && o !== undefined && sameShape(i.shape, o.shape);
+  };
+  const g = rebuild(g0, removePassThrough(g0, noOp));
 
   // 2. collapse chains, innermost first: the second node now reads the first's input
   const uses = consumers(g.nodes);
   const prod = producers(g.nodes);
   const initializers = new Map(g.initializers);
-  const taken = new Set<string>();
+  const fresh = nameTaker(g);
+  const outputs = outputNames(g);
   const replaced = new Map<Node, Node>();
   const dropped = new Set<Node>();
   for (const second of g.nodes) {
@@ -36,11 +33,10 @@ export function eliminateReshape(g0: Graph): Graph {
     const mid = second.inputs[0];
     let first = prod.get(mid);
     if (first && replaced.has(first)) first = replaced.get(first);
-    if (!first || !isReshape(first) || (uses.get(mid) ?? []).length !== 1 || isGraphOutput(g, mid)) continue;
+    if (!first || !isReshape(first) || (uses.get(mid) ?? []).length !== 1 || outputs.has(mid)) continue;
     const out = g.values.get(second.outputs[0]);
     if (!out) continue;
-    const shapeName = freshName(g, `${second.name}_shape`, taken);
-    taken.add(shapeName);
+    const shapeName = fresh(`${second.name}_shape`);
     initializers.set(shapeName, { name: shapeName, dtype: 'int64', shape: [out.shape.length], data: BigInt64Array.from(out.shape.map((d) => BigInt(d))) });
     const merged: Node = { name: second.name, op: 'Reshape', inputs: [first.inputs[0], shapeName], outputs: second.outputs, attrs: {} };
     dropped.add(prod.get(mid) as Node);

@@ -8,7 +8,7 @@ import { attrFloat, attrInt } from '../ir/attrs.ts';
 import type { ConstTensor, Graph, Node } from '../ir/graph.ts';
 import { sizeOf } from '../ir/tensor.ts';
 import { broadcastStrides } from '../shape-inference/broadcast.ts';
-import { consumers, freshName, isGraphOutput, producers, rebuild } from './graph-edit.ts';
+import { consumers, nameTaker, outputNames, producers, rebuild } from './graph-edit.ts';
 
 function f32(t: ConstTensor | undefined): Float32Array | undefined {
   return t && t.data instanceof Float32Array ? t.data : undefined;
@@ -18,13 +18,13 @@ export function foldBatchNorm(g: Graph): Graph {
   const uses = consumers(g.nodes);
   const prod = producers(g.nodes);
   const initializers = new Map(g.initializers);
-  const taken = new Set<string>();
+  const fresh = nameTaker(g);
+  const outputs = outputNames(g);
   const replaced = new Map<Node, Node>(); // producer -> folded producer
   const dropped = new Set<Node>();
   const konst = (name: string | undefined): ConstTensor | undefined => (name ? initializers.get(name) : undefined);
   const addConst = (base: string, shape: number[], data: Float32Array): string => {
-    const name = freshName(g, base, taken);
-    taken.add(name);
+    const name = fresh(base);
     initializers.set(name, { name, dtype: 'float32', shape, data });
     return name;
   };
@@ -34,7 +34,7 @@ export function foldBatchNorm(g: Graph): Graph {
     const y = bn.inputs[0];
     const p = prod.get(y);
     if (!p || (p.op !== 'Conv' && p.op !== 'Gemm') || replaced.has(p) || p.attrs['activation'] !== undefined) continue;
-    if ((uses.get(y) ?? []).length !== 1 || isGraphOutput(g, y)) continue;
+    if ((uses.get(y) ?? []).length !== 1 || outputs.has(y)) continue;
     const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => f32(konst(bn.inputs[i])));
     const w = konst(p.inputs[1]);
     const wData = f32(w);

@@ -11,7 +11,7 @@
 // output (the unactivated value must not be observable).
 import { hasAttr } from '../ir/attrs.ts';
 import type { AttrValue, Graph, Node } from '../ir/graph.ts';
-import { consumers, isGraphOutput, producers, rebuild } from './graph-edit.ts';
+import { consumers, outputNames, producers, rebuild } from './graph-edit.ts';
 
 const FUSABLE = new Set(['Conv', 'Gemm', 'MatMul']);
 
@@ -45,6 +45,7 @@ function activationAttrs(g: Graph, act: Node): Record<string, AttrValue> | undef
 export function fuseActivation(g: Graph): Graph {
   const uses = consumers(g.nodes);
   const prod = producers(g.nodes);
+  const outputs = outputNames(g);
   const replaced = new Map<Node, Node>();
   const dropped = new Set<Node>();
   for (const act of g.nodes) {
@@ -52,7 +53,7 @@ export function fuseActivation(g: Graph): Graph {
     const x = act.inputs[0];
     const p = prod.get(x);
     if (!p || !FUSABLE.has(p.op) || replaced.has(p) || p.attrs['activation'] !== undefined) continue;
-    if ((uses.get(x) ?? []).length !== 1 || isGraphOutput(g, x)) continue;
+    if ((uses.get(x) ?? []).length !== 1 || outputs.has(x)) continue;
     const attrs = activationAttrs(g, act);
     if (!attrs) continue;
     replaced.set(p, { ...p, attrs: { ...p.attrs, ...attrs }, outputs: [act.outputs[0]] });

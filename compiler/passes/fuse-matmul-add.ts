@@ -3,11 +3,12 @@
 // so the back end sees one kind of dense layer and activation fusion applies to it.
 import type { Graph, Node } from '../ir/graph.ts';
 import { broadcastShapes } from '../shape-inference/broadcast.ts';
-import { consumers, isGraphOutput, producers, rebuild } from './graph-edit.ts';
+import { consumers, outputNames, producers, rebuild } from './graph-edit.ts';
 
 export function fuseMatMulAdd(g: Graph): Graph {
   const uses = consumers(g.nodes);
   const prod = producers(g.nodes);
+  const outputs = outputNames(g);
   const replaced = new Map<Node, Node>();
   const dropped = new Set<Node>();
   for (const add of g.nodes) {
@@ -17,7 +18,7 @@ export function fuseMatMulAdd(g: Graph): Graph {
       const biasName = add.inputs[1 - side];
       const mm = prod.get(mmOut);
       if (!mm || mm.op !== 'MatMul' || replaced.has(mm) || mm.attrs['activation'] !== undefined) continue;
-      if ((uses.get(mmOut) ?? []).length !== 1 || isGraphOutput(g, mmOut)) continue;
+      if ((uses.get(mmOut) ?? []).length !== 1 || outputs.has(mmOut)) continue;
       const a = g.values.get(mm.inputs[0]);
       const w = g.initializers.get(mm.inputs[1]);
       const bias = g.initializers.get(biasName);

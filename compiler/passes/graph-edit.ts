@@ -1,4 +1,5 @@
-// Small, pure helpers the passes share: use counts, value renaming, node bypassing, fresh names.
+// Small, pure helpers the passes share: use counts, pass-through removal, fresh names. All are
+// linear in the graph size (a hostile model may have millions of nodes).
 // Passes never mutate their input graph: they build new node lists and initializer maps and
 // finish with `rebuild`, which re-runs shape inference so `values` matches the new graph.
 import type { ConstTensor, Graph, Node } from '../ir/graph.ts';
@@ -28,40 +29,54 @@ export function producers(nodes: readonly Node[]): Map<string, Node> {
   return m;
 }
 
-export function isGraphOutput(g: Graph, name: string): boolean {
-  return g.outputs.some((o) => o.name === name);
-}
-
-export function isGraphInput(g: Graph, name: string): boolean {
-  return g.inputs.some((i) => i.name === name);
-}
-
-/** Renames value `from` to `to` in every node's inputs and outputs. */
-export function renameValue(nodes: readonly Node[], from: string, to: string): Node[] {
-  return nodes.map((n) =>
-    n.inputs.includes(from) || n.outputs.includes(from)
-      ? { ...n, inputs: n.inputs.map((v) => (v === from ? to : v)), outputs: n.outputs.map((v) => (v === from ? to : v)) }
-      : n,
-  );
+export function outputNames(g: Graph): Set<string> {
+  return new Set(g.outputs.map((o) => o.name));
 }
 
 /**
- * Removes a node that passes `x` through to `y` unchanged (Identity, inference Dropout, a no-op
- * Reshape). Readers of `y` read `x` instead; when `y` is a graph output (whose name is part of the
- * model's interface) the producer of `x` is made to write `y` directly. Returns undefined when
- * neither is possible (e.g. a graph input passed straight to a graph output).
+ * Removes pass-through nodes (nodes whose output `y` equals their input `x`: Identity, inference
+ * Dropout, a no-op Reshape) in one linear sweep. Readers of `y` read `x` instead. When `y` is a
+ * graph output (its name is part of the model's interface) the producer of `x` is made to write `y`
+ * directly, if `x` is an ordinary intermediate; otherwise the node stays (e.g. a graph input passed
+ * straight to a graph output).
  */
-export function bypass(g: Graph, nodes: readonly Node[], node: Node, x: string, y: string): Node[] | undefined {
-  const without = nodes.filter((n) => n !== node);
-  if (!isGraphOutput(g, y)) return renameValue(without, y, x);
-  const xIsProduced = without.some((n) => n.outputs.includes(x));
-  if (!xIsProduced || isGraphOutput(g, x) || isGraphInput(g, x) || g.initializers.has(x)) return undefined;
-  return renameValue(without, x, y);
+export function removePassThrough(g: Graph, isPassThrough: (n: Node) => boolean): Node[] {
+  const outputs = outputNames(g);
+  const inputs = new Set(g.inputs.map((i) => i.name));
+  const alias = new Map<string, string>(); // y -> x, x already resolved
+  const resolve = (v: string): string => alias.get(v) ?? v;
+  const kept: Node[] = [];
+  for (const n0 of g.nodes) {
+    const n = n0.inputs.some((v) => alias.has(v)) ? { ...n0, inputs: n0.inputs.map(resolve) } : n0;
+    if (isPassThrough(n0) && !outputs.has(n.outputs[0])) {
+      alias.set(n.outputs[0], n.inputs[0]);
+      continue;
+    }
+    kept.push(n);
+  }
+  const produced = new Set(kept.flatMap((n) => n.outputs));
+  const rename = new Map<string, string>(); // x -> y
+  const drop = new Set<Node>();
+  for (const n of kept) {
+    if (!isPassThrough(n)) continue;
+    const x = n.inputs[0];
+    const y = n.outputs[0];
+    if (!produced.has(x) || outputs.has(x) || inputs.has(x) || g.initializers.has(x) || rename.has(x)) continue;
+    rename.set(x, y);
+    drop.add(n);
+  }
+  if (rename.size === 0) return kept;
+  const r = (v: string): string => rename.get(v) ?? v;
+  return kept.filter((n) => !drop.has(n)).map((n) => ({ ...n, inputs: n.inputs.map(r), outputs: n.outputs.map(r) }));
 }
 
-/** A value/initializer/node name not used anywhere in `g` (nor in `taken`), derived from `base`. */
-export function freshName(g: Graph, base: string, taken: ReadonlySet<string> = new Set()): string {
-  const used = (s: string): boolean => g.values.has(s) || g.initializers.has(s) || taken.has(s) || g.nodes.some((n) => n.name === s);
-  if (!used(base)) return base;
-  for (let i = 1; ; i++) if (!used(`${base}_${i}`)) return `${base}_${i}`;
+/** Returns a function giving names unused anywhere in `g` (nor by earlier calls), derived from a base. */
+export function nameTaker(g: Graph): (base: string) => string {
+  const used = new Set<string>([...g.values.keys(), ...g.initializers.keys(), ...g.nodes.map((n) => n.name)]);
+  return (base) => {
+    let name = base;
+    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
+    used.add(name);
+    return name;
+  };
 }

@@ -135,6 +135,16 @@ describe('importer robustness', () => {
     expect(codeOf(() => importOnnx(big))).toBe('TOO_LARGE');
   });
 
+  it('imports and optimizes a 100,000-node model in linear time', () => {
+    const nodes = Array.from({ length: 100_000 }, (_, i) => ({ op: i % 2 ? 'Relu' : 'Identity', inputs: [i ? `v${i}` : 'x'], outputs: [i === 99_999 ? 'y' : `v${i + 1}`] }));
+    const bytes = buildModel({ inputs: [{ name: 'x', shape: [4] }], outputs: [{ name: 'y' }], nodes });
+    const t0 = performance.now();
+    const g = runPasses(importOnnx(bytes));
+    expect(g.nodes).toHaveLength(50_000);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect([...(runFloat(g, { x: Float32Array.of(-1, 0, 1, 2) }).get('y') ?? [])]).toEqual([0, 0, 1, 2]);
+  });
+
   it('rejects empty input and non-ONNX bytes', () => {
     expect(codeOf(() => importOnnx(new Uint8Array(0)))).toBe('BAD_MODEL');
     expect(codeOf(() => importOnnx(new TextEncoder().encode('this is not a model')))).toBe('BAD_MODEL');
