@@ -27,32 +27,41 @@ function loadCase(name: string): Case {
   const bytes = readFileSync(join(dir, 'model.onnx'));
   const sets: DataSet[] = [];
   let graph: Graph | undefined;
-  try {
-    for (const ds of readdirSync(dir).filter((f) => f.startsWith('test_data_set_')).sort()) {
-      const files = readdirSync(join(dir, ds));
-      const tensors = (prefix: string): ConstTensor[] =>
-        files.filter((f) => f.startsWith(prefix) && f.endsWith('.pb')).sort((a, b) => parseInt(a.slice(prefix.length)) - parseInt(b.slice(prefix.length)))
-          .map((f) => decodeTensorProto(readFileSync(join(dir, ds, f))));
-      const ins = tensors('input_');
-      // Non-float inputs (e.g. a Reshape target) are frozen as constants: the compiler's graphs
-      // take float32 inputs only, and integer operands are compile-time parameters.
-      const constantInputs = new Map(ins.filter((t) => t.dtype !== 'float32').map((t) => [t.name, t]));
-      graph = importOnnx(bytes, { constantInputs });
-      const inputs: Record<string, Float32Array> = {};
-      for (const t of ins) if (t.dtype === 'float32') inputs[t.name] = t.data as Float32Array;
-      sets.push({ inputs, outputs: tensors('output_') });
-    }
-  } catch (e) {
-    if (!isCompileError(e)) throw e;
-    // A data file that is not a TensorProto (sequence/optional inputs): the model's own import
-    // error names the real reason better than the decode error does.
+  const skip = (e: unknown): Case => {
+    if (isCompileError(e)) return { name, status: 'skip', reason: `${e.code}: ${e.message}` };
+    throw e;
+  };
+  for (const ds of readdirSync(dir).filter((f) => f.startsWith('test_data_set_')).sort()) {
+    const files = readdirSync(join(dir, ds));
+    const tensors = (prefix: string): ConstTensor[] =>
+      files.filter((f) => f.startsWith(prefix) && f.endsWith('.pb')).sort((a, b) => parseInt(a.slice(prefix.length)) - parseInt(b.slice(prefix.length)))
+        .map((f) => decodeTensorProto(readFileSync(join(dir, ds, f))));
+    let ins: ConstTensor[];
+    let outs: ConstTensor[];
     try {
-      importOnnx(bytes);
-    } catch (e2) {
-      if (isCompileError(e2)) return { name, status: 'skip', reason: `${e2.code}: ${e2.message}` };
-      throw e2;
+      ins = tensors('input_');
+      outs = tensors('output_');
+    } catch (e) {
+      // A data file that is not a TensorProto (sequence/optional values): the model's own import
+      // error names the real reason better than the decode error does.
+      try {
+        importOnnx(bytes);
+      } catch (e2) {
+        return skip(e2);
+      }
+      return skip(e);
     }
-    return { name, status: 'skip', reason: `${e.code}: ${e.message}` };
+    // Non-float inputs (e.g. a Reshape target) are frozen as constants: the compiler's graphs
+    // take float32 inputs only, and integer operands are compile-time parameters.
+    const constantInputs = new Map(ins.filter((t) => t.dtype !== 'float32').map((t) => [t.name, t]));
+    try {
+      graph = importOnnx(bytes, { constantInputs });
+    } catch (e) {
+      return skip(e);
+    }
+    const inputs: Record<string, Float32Array> = {};
+    for (const t of ins) if (t.dtype === 'float32') inputs[t.name] = t.data as Float32Array;
+    sets.push({ inputs, outputs: outs });
   }
   if (!graph) return { name, status: 'skip', reason: 'no test data set' };
   return { name, status: 'run', graph, sets };
