@@ -13,6 +13,12 @@ export type Tensor = { readonly dtype: DType; readonly shape: Shape; readonly da
  */
 export const MAX_TENSOR_ELEMENTS = 64 * 1024 * 1024;
 
+/**
+ * Largest total element count of all activations of one graph (256 Mi elements = 1 GiB of
+ * float32). The float executor keeps every intermediate, so this bounds its memory.
+ */
+export const MAX_GRAPH_ELEMENTS = 256 * 1024 * 1024;
+
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -2,6 +2,7 @@
 // it either returns a graph whose every value has a static shape, or throws a CompileError.
 import { CompileError } from '../ir/compile-error.ts';
 import type { AttrValue, ConstTensor, Graph, Node, ValueInfo } from '../ir/graph.ts';
+import { MAX_GRAPH_ELEMENTS, sizeOf } from '../ir/tensor.ts';
 import { inferShapes, unsupportedOpError } from '../shape-inference/infer-shapes.ts';
 import { OP_SHAPES } from '../shape-inference/op-shapes.ts';
 import { attrFromProto } from './attributes.ts';
@@ -152,6 +153,11 @@ function importGraph(gp: GraphProto, opset: number, opts: ImportOptions): Graph 
   const outputs = (gp.output ?? []).map((v) => valueInfo(v, 'output', dimParams, false));
   if (outputs.length === 0) throw new CompileError('BAD_MODEL', 'the graph has no outputs');
   const g = inferShapes({ name: gp.name ?? '', opset, nodes, inputs, outputs, initializers, values: new Map() });
+  let total = 0;
+  for (const [name, v] of g.values) if (!g.initializers.has(name)) total += sizeOf(v.shape);
+  if (total > MAX_GRAPH_ELEMENTS) {
+    throw new CompileError('TOO_LARGE', `the graph's activations total ${total} elements; the limit is ${MAX_GRAPH_ELEMENTS}`);
+  }
   for (const o of g.outputs) {
     if (o.dtype !== 'float32') throw new CompileError('UNSUPPORTED_DTYPE', `graph output '${o.name}' is ${o.dtype}; the compiler produces float32 outputs only`);
   }

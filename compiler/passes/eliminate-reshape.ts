@@ -35,7 +35,7 @@ export function eliminateReshape(g0: Graph): Graph {
     if (first && replaced.has(first)) first = replaced.get(first);
     if (!first || !isReshape(first) || (uses.get(mid) ?? []).length !== 1 || outputs.has(mid)) continue;
     const out = g.values.get(second.outputs[0]);
-    if (!out) continue;
+    if (!out || out.shape.includes(0)) continue; // a 0 in a Reshape target means "copy the input dim"
     const shapeName = fresh(`${second.name}_shape`);
     initializers.set(shapeName, { name: shapeName, dtype: 'int64', shape: [out.shape.length], data: BigInt64Array.from(out.shape.map((d) => BigInt(d))) });
     const merged: Node = { name: second.name, op: 'Reshape', inputs: [first.inputs[0], shapeName], outputs: second.outputs, attrs: {} };

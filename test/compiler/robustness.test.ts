@@ -133,6 +133,10 @@ describe('importer robustness', () => {
   it('rejects shapes that would need a huge allocation with TOO_LARGE', () => {
     const big = buildModel({ inputs: [{ name: 'x', shape: [100000, 100000] }], outputs: [{ name: 'y' }], nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }] });
     expect(codeOf(() => importOnnx(big))).toBe('TOO_LARGE');
+    // each value within the per-tensor limit, but 40 of them exceed the per-graph limit
+    const nodes = Array.from({ length: 40 }, (_, i) => ({ op: 'Relu', inputs: [i ? `v${i}` : 'x'], outputs: [`v${i + 1}`] }));
+    const many = buildModel({ inputs: [{ name: 'x', shape: [8192, 8192] }], outputs: [{ name: 'v40' }], nodes });
+    expect(errorOf(() => importOnnx(many)).message).toMatch(/activations total/);
   });
 
   it('imports and optimizes a 100,000-node model in linear time', () => {
