@@ -95,6 +95,7 @@ function importNode(n: NodeProto, index: number, initializers: Map<string, Const
   if (op === 'Constant') {
     // Constant nodes become initializers: every later stage then sees one kind of constant.
     if (outputs.length !== 1 || !outputs[0]) throw new CompileError('BAD_MODEL', `Constant node '${name}' must have exactly one output`);
+    if (initializers.has(outputs[0])) throw new CompileError('BAD_MODEL', `value '${outputs[0]}' is defined twice (Constant node '${name}')`);
     initializers.set(outputs[0], constantValue(attrs, name, outputs[0]));
     return undefined;
   }
@@ -114,13 +115,13 @@ function constantValue(attrs: Record<string, AttrValue>, nodeName: string, out: 
       if (typeof v === 'number') return { name: out, dtype: 'float32', shape: [], data: Float32Array.of(v) };
       break;
     case 'value_floats':
-      if (Array.isArray(v)) return { name: out, dtype: 'float32', shape: [v.length], data: Float32Array.from(v as number[]) };
+      if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return { name: out, dtype: 'float32', shape: [v.length], data: Float32Array.from(v as number[]) };
       break;
     case 'value_int':
-      if (typeof v === 'number') return { name: out, dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(v)) };
+      if (typeof v === 'number' && Number.isSafeInteger(v)) return { name: out, dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(v)) };
       break;
     case 'value_ints':
-      if (Array.isArray(v)) return { name: out, dtype: 'int64', shape: [v.length], data: BigInt64Array.from((v as number[]).map((x) => BigInt(x))) };
+      if (Array.isArray(v) && v.every((x) => Number.isSafeInteger(x))) return { name: out, dtype: 'int64', shape: [v.length], data: BigInt64Array.from((v as number[]).map((x) => BigInt(x))) };
       break;
     default:
       throw new CompileError('UNSUPPORTED_OP', `Constant node '${nodeName}': attribute '${keys[0]}' is not supported (value, value_float(s), value_int(s) are)`);

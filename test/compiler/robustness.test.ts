@@ -151,6 +151,20 @@ describe('importer robustness', () => {
     expect([...(runFloat(g, { x: Float32Array.of(-1, 0, 1, 2) }).get('y') ?? [])]).toEqual([0, 0, 1, 2]);
   });
 
+  it('rejects Constant nodes with wrongly typed values or clashing names as BAD_MODEL', () => {
+    const constant = (attrs: Record<string, ReturnType<typeof attr.f>>, extra: ModelSpec['initializers'] = []) => buildModel({
+      inputs: [{ name: 'x', shape: [2] }],
+      outputs: [{ name: 'y' }],
+      initializers: extra,
+      nodes: [{ op: 'Constant', inputs: [], outputs: ['c'], attrs }, { op: 'Add', inputs: ['x', 'c'], outputs: ['y'] }],
+    });
+    expect(codeOf(() => importOnnx(constant({ value_int: attr.f(1.5) })))).toBe('BAD_MODEL');
+    expect(codeOf(() => importOnnx(constant({ value_ints: attr.floats([1.5]) })))).toBe('BAD_MODEL');
+    expect(codeOf(() => importOnnx(constant({ value_float: attr.f(1), value_floats: attr.floats([1]) })))).toBe('BAD_MODEL');
+    expect(errorOf(() => importOnnx(constant({ value_float: attr.f(1) }, [floatTensor('c', [1, 2])]))).message).toMatch(/defined twice/);
+    expect(codeOf(() => importOnnx(constant({ value_string: attr.s('hi') })))).toBe('UNSUPPORTED_OP');
+  });
+
   it('rejects empty input and non-ONNX bytes', () => {
     expect(codeOf(() => importOnnx(new Uint8Array(0)))).toBe('BAD_MODEL');
     expect(codeOf(() => importOnnx(new TextEncoder().encode('this is not a model')))).toBe('BAD_MODEL');
