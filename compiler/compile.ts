@@ -1,0 +1,189 @@
+// compile(): ONNX bytes + target -> int8 module, C header and report.
+//   import (A) -> passes (A) -> calibrate (runFloat, A) -> quantize -> plan memory -> emit -> verify
+// Every stage is its own module; this file only composes them (as Leshan's server facade does).
+import { importOnnx } from './onnx/import-onnx.ts';
+import { runPasses } from './passes/run-passes.ts';
+import { CompileError } from './ir/compile-error.ts';
+import type { Graph } from './ir/graph.ts';
+import { calibrate } from './quantize/calibrate.ts';
+import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, type LabeledSet } from './quantize/calibration-set.ts';
+import { evaluateAccuracy, type AccuracyReport } from './quantize/evaluate.ts';
+import { quantizeGraph } from './quantize/quantize-graph.ts';
+import type { QuantizedProgram } from './quantize/quantized-program.ts';
+import { computeLifetimes, planGreedy, planNaive, planViolations, type MemoryPlan } from './planner/index.ts';
+import { emitModule, moduleDigestHex } from './module/emit-module.ts';
+import { emitCHeader } from './module/c-header.ts';
+import { FORMAT_VERSION, type ModuleContents } from './module/module-types.ts';
+import { OP_NAMES } from './module/opcodes.ts';
+import { loadModule } from './runtime/load-module.ts';
+import { fits, getTarget, targets, type FitResult } from './targets/index.ts';
+
+export type CompileProgress = { readonly stage: string; readonly done?: number; readonly total?: number };
+
+export type CompileOptions = {
+  /** target id (compiler/targets/*.json) */
+  readonly target: string;
+  /** model name for the header (8 bytes kept) and report; default "model" */
+  readonly name?: string;
+  /** calibration inputs; default: the first 200 Fashion-MNIST training images */
+  readonly calibration?: readonly Float32Array[];
+  /** labeled test set: adds float vs int8 accuracy to the report */
+  readonly testSet?: LabeledSet;
+  /** arena planner; default greedy */
+  readonly planner?: 'greedy' | 'naive';
+  /** let the arena use the target's PSRAM */
+  readonly allowPsram?: boolean;
+  /** throw CompileError TOO_LARGE when the module does not fit the target (default true) */
+  readonly requireFit?: boolean;
+  readonly onProgress?: (p: CompileProgress) => void;
+};
+
+export type OpReport = { readonly index: number; readonly op: string; readonly source: string; readonly macs: number };
+
+export type CompileReport = {
+  readonly model: string;
+  readonly target: string;
+  readonly formatVersion: number;
+  readonly onnxBytes: number;
+  /** module size = flash needed for the model */
+  readonly moduleBytes: number;
+  /** moduleBytes / onnxBytes */
+  readonly sizeRatio: number;
+  /** tensor arena = RAM needed for activations, with the chosen planner */
+  readonly arenaBytes: number;
+  readonly arenaBytesGreedy: number;
+  readonly arenaBytesNaive: number;
+  readonly planner: 'greedy' | 'naive';
+  readonly macs: number;
+  readonly ops: readonly OpReport[];
+  readonly digest: string;
+  readonly calibrationSamples: number;
+  readonly accuracy?: AccuracyReport;
+  readonly fit: FitResult;
+  readonly fitByTarget: readonly FitResult[];
+  readonly timingsMs: Readonly<Record<string, number>>;
+};
+
+export type CompileResult = {
+  readonly module: Uint8Array;
+  readonly cHeader: string;
+  readonly report: CompileReport;
+  readonly contents: ModuleContents;
+  /** the graph after passes (the float reference the module is compared with) */
+  readonly graph: Graph;
+};
+
+/** Lifetimes over the program's op order and both plans. */
+export function planProgram(p: QuantizedProgram): { greedy: MemoryPlan; naive: MemoryPlan } {
+  const lifetimes = computeLifetimes(
+    p.ops.map((op) => ({ reads: op.inputs, writes: op.outputs })),
+    p.tensors.map((t) => t.bytes),
+    [p.input],
+    [p.output],
+  );
+  const greedy = planGreedy(lifetimes);
+  const naive = planNaive(lifetimes);
+  for (const plan of [greedy, naive]) {
+    const problems = planViolations(lifetimes, plan);
+    if (problems.length > 0) throw new Error(`internal: ${plan.planner} plan is invalid: ${problems.join('; ')}`);
+  }
+  return { greedy, naive };
+}
+
+export function assembleModule(p: QuantizedProgram, plan: MemoryPlan, targetCode: number, name: string): ModuleContents {
+  return {
+    formatVersion: FORMAT_VERSION,
+    targetCode,
+    name,
+    arenaBytes: plan.arenaBytes,
+    macs: p.macs,
+    input: p.input,
+    output: p.output,
+    ops: p.ops,
+    constants: p.constants,
+    tensors: p.tensors.map((t, i) => ({ dtype: t.dtype, shape: t.shape, scale: t.scale, zeroPoint: t.zeroPoint, bytes: t.bytes, offset: plan.offsets[i] })),
+  };
+}
+
+export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
+  const target = getTarget(opts.target);
+  const name = opts.name ?? 'model';
+  const progress = opts.onProgress ?? (() => {});
+  const timings: Record<string, number> = {};
+  const timed = <T>(stage: string, f: () => T): T => {
+    progress({ stage });
+    const t0 = performance.now();
+    const r = f();
+    timings[stage] = Math.round((performance.now() - t0) * 10) / 10;
+    return r;
+  };
+
+  const graph = timed('import', () => runPasses(importOnnx(onnx)));
+  const calib = timed('load calibration set', () => opts.calibration ?? defaultCalibrationSet(DEFAULT_CALIBRATION_COUNT));
+  const ranges = timed('calibrate', () =>
+    calibrate(graph, calib, (done) => { if (done % 50 === 0 || done === calib.length) progress({ stage: 'calibrate', done, total: calib.length }); }),
+  );
+  const program = timed('quantize', () => quantizeGraph(graph, ranges));
+  const plans = timed('plan memory', () => planProgram(program));
+  const plannerName = opts.planner ?? 'greedy';
+  const plan = plannerName === 'greedy' ? plans.greedy : plans.naive;
+  const contents = assembleModule(program, plan, target.code, name);
+  const module = timed('emit', () => emitModule(contents));
+  // Read our own output back through the device-side verifier before anyone else does.
+  const loaded = timed('verify', () => loadModule(module));
+  const digest = moduleDigestHex(module);
+  const cHeader = emitCHeader(module, { comment: `${name} for ${target.id} (${target.name}), arena ${plan.arenaBytes} bytes, ${program.macs} MACs` });
+
+  let accuracy: AccuracyReport | undefined;
+  if (opts.testSet) {
+    const set = opts.testSet;
+    accuracy = timed('evaluate', () => evaluateAccuracy(graph, loaded, set, (done, total) => progress({ stage: 'evaluate', done, total })));
+  }
+
+  const footprint = { moduleBytes: module.length, arenaBytes: plan.arenaBytes };
+  const fit = fits(footprint, target, { allowPsram: opts.allowPsram });
+  const report: CompileReport = {
+    model: name,
+    target: target.id,
+    formatVersion: FORMAT_VERSION,
+    onnxBytes: onnx.length,
+    moduleBytes: module.length,
+    sizeRatio: module.length / onnx.length,
+    arenaBytes: plan.arenaBytes,
+    arenaBytesGreedy: plans.greedy.arenaBytes,
+    arenaBytesNaive: plans.naive.arenaBytes,
+    planner: plannerName,
+    macs: program.macs,
+    ops: program.ops.map((op, i) => ({ index: i, op: OP_NAMES[op.code], source: program.opSources[i], macs: program.opMacs[i] })),
+    digest,
+    calibrationSamples: calib.length,
+    accuracy,
+    fit,
+    fitByTarget: [...targets().values()].map((t) => fits(footprint, t, { allowPsram: opts.allowPsram })),
+    timingsMs: timings,
+  };
+  if (!fit.fits && opts.requireFit !== false) {
+    throw new CompileError('TOO_LARGE', `${name} does not fit ${target.id}: ${fit.summary}`, { ramOverBy: fit.ramOverBy, flashOverBy: fit.flashOverBy, report });
+  }
+  return { module, cHeader, report, contents, graph };
+}
+
+/** The report as text, for the CLI and logs. */
+export function formatReport(r: CompileReport): string {
+  const kb = (n: number): string => `${n} B (${(n / 1024).toFixed(1)} KB)`;
+  const lines = [
+    `model ${r.model} -> ${r.target} (module format v${r.formatVersion})`,
+    `  flash: module ${kb(r.moduleBytes)} = ${(r.sizeRatio * 100).toFixed(1)}% of the ${kb(r.onnxBytes)} float ONNX`,
+    `  RAM:   arena ${kb(r.arenaBytes)} (${r.planner}; greedy ${r.arenaBytesGreedy}, naive ${r.arenaBytesNaive})`,
+    `  compute: ${r.macs.toLocaleString('en-US')} MACs/inference, ${r.ops.length} ops`,
+    `  sha256: ${r.digest}`,
+    `  calibration: ${r.calibrationSamples} samples`,
+  ];
+  if (r.accuracy) {
+    const a = r.accuracy;
+    lines.push(`  accuracy on ${a.samples}: float ${(a.float * 100).toFixed(2)}%, int8 ${(a.int8 * 100).toFixed(2)}% (${((a.int8 - a.float) * 100).toFixed(2)} points), agreement ${(a.agreement * 100).toFixed(2)}%`);
+  }
+  lines.push('  fit:');
+  for (const f of r.fitByTarget) lines.push(`    ${f.target === r.target ? '*' : ' '} ${f.target.padEnd(26)} ${f.summary}`);
+  return lines.join('\n');
+}

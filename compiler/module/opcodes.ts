@@ -1,0 +1,61 @@
+// Operator codes of the module format and the layout of each op's int32 parameter list.
+// docs/module-format.md §4 is the prose version of this table; keep both in step.
+
+export const OpCode = {
+  CONV_2D: 1,
+  DEPTHWISE_CONV_2D: 2,
+  FULLY_CONNECTED: 3,
+  ADD: 4,
+  MUL: 5,
+  MAX_POOL_2D: 6,
+  AVERAGE_POOL_2D: 7,
+  GLOBAL_AVERAGE_POOL: 8,
+  SOFTMAX: 9,
+  CLAMP: 10,
+} as const;
+export type OpCode = (typeof OpCode)[keyof typeof OpCode];
+
+export const OP_NAMES: Readonly<Record<OpCode, string>> = {
+  1: 'CONV_2D',
+  2: 'DEPTHWISE_CONV_2D',
+  3: 'FULLY_CONNECTED',
+  4: 'ADD',
+  5: 'MUL',
+  6: 'MAX_POOL_2D',
+  7: 'AVERAGE_POOL_2D',
+  8: 'GLOBAL_AVERAGE_POOL',
+  9: 'SOFTMAX',
+  10: 'CLAMP',
+};
+
+export function isOpCode(n: number): n is OpCode {
+  return Object.prototype.hasOwnProperty.call(OP_NAMES, n);
+}
+
+/**
+ * Operand and parameter counts per op: [inputs, outputs, consts, params]. The reader rejects an op
+ * whose counts differ, so a kernel can index its lists without further checks.
+ */
+export const OP_ARITY: Readonly<Record<OpCode, readonly [number, number, number, number]>> = {
+  // consts: weights int8, bias int32[C], per-channel multiplier int32[C], per-channel shift int8[C]
+  // params: strideH strideW padTop padLeft padBottom padRight dilationH dilationW inZp outZp actMin actMax
+  1: [1, 1, 4, 12],
+  2: [1, 1, 4, 12],
+  // consts: weights int8 [out,in], bias, multiplier, shift; params: inZp outZp actMin actMax
+  3: [1, 1, 4, 4],
+  // ADD/MUL operand layout (params[0]): 0 = two activations, 1 = (activation, const), 2 = (const, activation).
+  // ADD params: layout aZp bZp outZp leftShift aMult aShift bMult bShift outMult outShift actMin actMax
+  4: [-1, 1, -1, 13],
+  // MUL params: layout aZp bZp outZp outMult outShift actMin actMax
+  5: [-1, 1, -1, 8],
+  // pools params: kernelH kernelW strideH strideW padTop padLeft padBottom padRight countIncludePad actMin actMax
+  6: [1, 1, 0, 11],
+  7: [1, 1, 0, 11],
+  // params: inZp outZp multiplier shift
+  8: [1, 1, 0, 4],
+  // TFLM integer softmax (gemmlowp fixed-point exp, no table); output scale 1/256, zero point -128
+  // params: inputMultiplier inputLeftShift diffMin outZp
+  9: [1, 1, 0, 4],
+  // params: inZp outZp multiplier shift actMin actMax
+  10: [1, 1, 0, 6],
+};

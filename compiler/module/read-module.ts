@@ -1,0 +1,277 @@
+// Parses and verifies a version-1 module. Everything is checked before anything is trusted: magic,
+// version, header size, section bounds, the SHA-256 digest, then every record and every operand
+// reference. A module that passes can be executed without further bounds checks in the kernels.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { CONST_ALIGNMENT, H, NAME_BYTES, TENSOR_RECORD_BYTES } from './header-layout.ts';
+import { ModuleError } from './module-error.ts';
+import {
+  DIGEST_BYTES,
+  DTYPE_BYTES,
+  FORMAT_VERSION,
+  HEADER_BYTES,
+  MAX_RANK,
+  MODULE_MAGIC,
+  type ArenaTensor,
+  type ConstantTensor,
+  type ModuleContents,
+  type ModuleDType,
+  type ModuleOp,
+} from './module-types.ts';
+import { isOpCode, OP_ARITY, OP_NAMES, OpCode } from './opcodes.ts';
+
+const DTYPE_BY_CODE: Readonly<Record<number, ModuleDType>> = { 1: 'int8', 2: 'int32' };
+
+function oob(message: string, details?: Record<string, unknown>): never {
+  throw new ModuleError('OUT_OF_BOUNDS', message, details);
+}
+
+export type ReadOptions = {
+  /** skip the digest check (only for tests that corrupt a module on purpose after re-signing) */
+  readonly skipDigest?: boolean;
+};
+
+export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleContents {
+  if (bytes.length < HEADER_BYTES + DIGEST_BYTES) {
+    throw new ModuleError('TRUNCATED', `module is ${bytes.length} bytes, smaller than header + digest (${HEADER_BYTES + DIGEST_BYTES})`);
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = new TextDecoder().decode(bytes.subarray(0, 4));
+  if (magic !== MODULE_MAGIC) throw new ModuleError('BAD_MAGIC', `not a TinyMLaaS module (magic ${JSON.stringify(magic)}, expected "${MODULE_MAGIC}")`);
+  const version = dv.getUint16(H.formatVersion, true);
+  if (version !== FORMAT_VERSION) {
+    throw new ModuleError('BAD_VERSION', `module format version ${version} is not supported (this runtime reads version ${FORMAT_VERSION})`, { version });
+  }
+  const headerBytes = dv.getUint16(H.headerBytes, true);
+  if (headerBytes !== HEADER_BYTES) oob(`header size ${headerBytes}, expected ${HEADER_BYTES}`);
+  const u32 = (at: number): number => dv.getUint32(at, true);
+
+  const digestOffset = u32(H.digestOffset);
+  if (digestOffset + DIGEST_BYTES !== bytes.length) {
+    throw new ModuleError('TRUNCATED', `module declares ${digestOffset + DIGEST_BYTES} bytes but has ${bytes.length}`, { declared: digestOffset + DIGEST_BYTES, actual: bytes.length });
+  }
+  if (!opts.skipDigest) {
+    const want = createHash('sha256').update(bytes.subarray(0, digestOffset)).digest();
+    const got = bytes.subarray(digestOffset);
+    if (!timingSafeEqual(want, got)) {
+      throw new ModuleError('BAD_DIGEST', `SHA-256 digest mismatch: module is corrupt or was modified (expected ${Buffer.from(got).toString('hex')}, computed ${want.toString('hex')})`);
+    }
+  }
+
+  const section = (name: string, off: number, len: number): [number, number] => {
+    const start = u32(off);
+    const size = u32(len);
+    if (start < HEADER_BYTES || start + size > digestOffset) oob(`${name} section [${start}, ${start + size}) outside [${HEADER_BYTES}, ${digestOffset})`);
+    return [start, start + size];
+  };
+  const [opsStart, opsEnd] = section('operator', H.opsOffset, H.opsBytes);
+  const [constsStart, constsEnd] = section('constant', H.constsOffset, H.constsBytes);
+  const [tensorsStart, tensorsEnd] = section('tensor', H.tensorsOffset, H.tensorsBytes);
+  const opCount = u32(H.opCount);
+  const constCount = u32(H.constCount);
+  const tensorCount = u32(H.tensorCount);
+  const arenaBytes = u32(H.arenaBytes);
+
+  // §5 tensor table
+  if (tensorsEnd - tensorsStart !== tensorCount * TENSOR_RECORD_BYTES) oob(`tensor section is ${tensorsEnd - tensorsStart} bytes for ${tensorCount} tensors`);
+  const tensors: ArenaTensor[] = [];
+  for (let i = 0; i < tensorCount; i++) {
+    const at = tensorsStart + i * TENSOR_RECORD_BYTES;
+    const dtype = DTYPE_BY_CODE[dv.getUint8(at)];
+    if (dtype !== 'int8') throw new ModuleError('BAD_OP', `tensor ${i}: arena tensors must be int8`);
+    const rank = dv.getUint8(at + 1);
+    if (rank > MAX_RANK) oob(`tensor ${i}: rank ${rank} > ${MAX_RANK}`);
+    const offset = u32(at + 4);
+    const size = u32(at + 8);
+    const shape: number[] = [];
+    for (let d = 0; d < rank; d++) shape.push(u32(at + 12 + 4 * d));
+    const elems = shape.reduce((a, b) => a * b, 1);
+    if (elems !== size) oob(`tensor ${i}: ${size} bytes for shape [${shape.join(',')}]`);
+    if (offset + size > arenaBytes) oob(`tensor ${i}: [${offset}, ${offset + size}) outside the ${arenaBytes}-byte arena`, { tensor: i, offset, size, arenaBytes });
+    const scale = dv.getFloat32(at + 28, true);
+    const zeroPoint = dv.getInt32(at + 32, true);
+    if (!(scale > 0) || !Number.isFinite(scale)) oob(`tensor ${i}: scale ${scale} is not positive`);
+    if (zeroPoint < -128 || zeroPoint > 127) oob(`tensor ${i}: int8 zero point ${zeroPoint}`);
+    tensors.push({ dtype, shape, scale, zeroPoint, offset, bytes: size });
+  }
+
+  // §4 constants: copy into fresh aligned typed arrays (the input bytes may sit at any offset)
+  const constants: ConstantTensor[] = [];
+  let at = constsStart;
+  for (let i = 0; i < constCount; i++) {
+    if (at + 8 > constsEnd) oob(`constant ${i}: record header past the section end`);
+    const dtype = DTYPE_BY_CODE[dv.getUint8(at)];
+    if (!dtype) oob(`constant ${i}: unknown dtype code ${dv.getUint8(at)}`);
+    const rank = dv.getUint8(at + 1);
+    const byteLength = u32(at + 4);
+    if (at + 8 + 4 * rank > constsEnd) oob(`constant ${i}: dims past the section end`);
+    const shape: number[] = [];
+    for (let d = 0; d < rank; d++) shape.push(u32(at + 8 + 4 * d));
+    const elems = shape.reduce((a, b) => a * b, 1);
+    if (elems * DTYPE_BYTES[dtype] !== byteLength) oob(`constant ${i}: ${byteLength} bytes for ${dtype}[${shape.join(',')}]`);
+    const dataAt = Math.ceil((at + 8 + 4 * rank) / CONST_ALIGNMENT) * CONST_ALIGNMENT;
+    if (dataAt + byteLength > constsEnd) oob(`constant ${i}: data [${dataAt}, ${dataAt + byteLength}) past the section end ${constsEnd}`);
+    const raw = bytes.slice(dataAt, dataAt + byteLength);
+    const data = dtype === 'int8' ? new Int8Array(raw.buffer) : new Int32Array(raw.buffer);
+    constants.push({ dtype, shape, data });
+    at = Math.ceil((dataAt + byteLength) / CONST_ALIGNMENT) * CONST_ALIGNMENT;
+  }
+
+  // §3 operators
+  const ops: ModuleOp[] = [];
+  at = opsStart;
+  for (let i = 0; i < opCount; i++) {
+    if (at + 8 > opsEnd) oob(`op ${i}: record header past the section end`);
+    const code = dv.getUint8(at);
+    if (!isOpCode(code)) throw new ModuleError('BAD_OP', `op ${i}: unknown op code ${code}`);
+    const nIn = dv.getUint8(at + 1);
+    const nOut = dv.getUint8(at + 2);
+    const nConst = dv.getUint8(at + 3);
+    const nParams = dv.getUint16(at + 4, true);
+    const end = at + 8 + 4 * (nIn + nOut + nConst + nParams);
+    if (end > opsEnd) oob(`op ${i}: operands past the section end`);
+    const words = (from: number, n: number): number[] => Array.from({ length: n }, (_, k) => u32(from + 4 * k));
+    let p = at + 8;
+    const inputs = words(p, nIn); p += 4 * nIn;
+    const outputs = words(p, nOut); p += 4 * nOut;
+    const consts = words(p, nConst); p += 4 * nConst;
+    const params = Array.from({ length: nParams }, (_, k) => dv.getInt32(p + 4 * k, true));
+    for (const t of [...inputs, ...outputs]) if (t >= tensorCount) oob(`op ${i} (${OP_NAMES[code]}): tensor ${t} of ${tensorCount}`);
+    for (const c of consts) if (c >= constCount) oob(`op ${i} (${OP_NAMES[code]}): constant ${c} of ${constCount}`);
+    checkArity(i, code, inputs.length, outputs.length, consts.length, params);
+    ops.push({ code, inputs, outputs, consts, params });
+    at = end;
+  }
+  if (at !== opsEnd) oob(`operator section has ${opsEnd - at} trailing bytes`);
+
+  const input = u32(H.inputTensor);
+  const output = u32(H.outputTensor);
+  if (input >= tensorCount || output >= tensorCount) oob(`input/output tensor (${input}, ${output}) of ${tensorCount}`);
+  checkIoHeader(dv, 'input', H.inputRank, H.inputDims, H.inputScale, H.inputZeroPoint, tensors[input]);
+  checkIoHeader(dv, 'output', H.outputRank, H.outputDims, H.outputScale, H.outputZeroPoint, tensors[output]);
+
+  const nameBytes = bytes.subarray(H.name, H.name + NAME_BYTES);
+  const nul = nameBytes.indexOf(0);
+  const name = new TextDecoder().decode(nul === -1 ? nameBytes : nameBytes.subarray(0, nul));
+  const contents: ModuleContents = {
+    formatVersion: version,
+    targetCode: dv.getUint16(H.targetCode, true),
+    name,
+    arenaBytes,
+    macs: u32(H.macs),
+    input,
+    output,
+    ops,
+    constants,
+    tensors,
+  };
+  checkShapes(contents);
+  return contents;
+}
+
+function checkIoHeader(dv: DataView, what: string, rankAt: number, dimsAt: number, scaleAt: number, zpAt: number, t: ArenaTensor): void {
+  const rank = dv.getUint8(rankAt);
+  const dims = Array.from({ length: rank }, (_, k) => dv.getUint32(dimsAt + 4 * k, true));
+  const same = rank === t.shape.length && dims.every((d, k) => d === t.shape[k]);
+  if (!same || dv.getFloat32(scaleAt, true) !== t.scale || dv.getInt32(zpAt, true) !== t.zeroPoint) {
+    throw new ModuleError('BAD_OP', `header ${what} [${dims.join(',')}] disagrees with its tensor table entry [${t.shape.join(',')}]`);
+  }
+}
+
+function checkArity(i: number, code: OpCode, nIn: number, nOut: number, nConst: number, params: readonly number[]): void {
+  const [wantIn, wantOut, wantConst, wantParams] = OP_ARITY[code];
+  const name = OP_NAMES[code];
+  const bad = (msg: string): never => {
+    throw new ModuleError('BAD_OP', `op ${i} (${name}): ${msg}`);
+  };
+  if (nOut !== wantOut) bad(`${nOut} outputs, expected ${wantOut}`);
+  if (params.length !== wantParams) bad(`${params.length} params, expected ${wantParams}`);
+  if (code === OpCode.ADD || code === OpCode.MUL) {
+    const layout = params[0];
+    if (layout === 0 ? nIn !== 2 || nConst !== 0 : layout === 1 || layout === 2 ? nIn !== 1 || nConst !== 1 : true) {
+      bad(`operand layout ${layout} with ${nIn} inputs and ${nConst} constants`);
+    }
+    return;
+  }
+  if (nIn !== wantIn) bad(`${nIn} inputs, expected ${wantIn}`);
+  if (nConst !== wantConst) bad(`${nConst} constants, expected ${wantConst}`);
+}
+
+/** Shape consistency between each op's operands, so kernels can trust the dims they read. */
+function checkShapes(m: ModuleContents): void {
+  m.ops.forEach((op, i) => {
+    const bad = (msg: string): never => {
+      throw new ModuleError('BAD_OP', `op ${i} (${OP_NAMES[op.code]}): ${msg}`);
+    };
+    const x = m.tensors[op.inputs[0]];
+    const y = m.tensors[op.outputs[0]];
+    const c = (k: number): ConstantTensor => m.constants[op.consts[k]];
+    const perChannel = (n: number): void => {
+      if (c(0).dtype !== 'int8') bad('weights must be int8');
+      for (let k = 1; k <= 3; k++) {
+        const want = k === 3 ? 'int8' : 'int32';
+        if (c(k).dtype !== want || c(k).data.length !== n) bad(`constant ${k} must be ${want}[${n}]`);
+      }
+    };
+    switch (op.code) {
+      case OpCode.CONV_2D:
+      case OpCode.DEPTHWISE_CONV_2D: {
+        if (x.shape.length !== 4 || y.shape.length !== 4 || c(0).shape.length !== 4) bad('expects 4-D NCHW input/output and OIHW weights');
+        const [n, ci, hi, wi] = x.shape;
+        const [n2, co, ho, wo] = y.shape;
+        const [o, wci, kh, kw] = c(0).shape;
+        const [sh, sw, pt, pl, pb, pr, dh, dw] = op.params;
+        if (n !== 1 || n2 !== 1) bad('batch must be 1');
+        if (o !== co) bad(`weights for ${o} channels, output has ${co}`);
+        if (op.code === OpCode.CONV_2D ? wci !== ci : wci !== 1 || co % ci !== 0) bad(`weight input channels ${wci} vs input ${ci}`);
+        if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0) bad('bad stride/dilation/padding');
+        if (ho !== Math.floor((hi + pt + pb - dh * (kh - 1) - 1) / sh) + 1 || wo !== Math.floor((wi + pl + pr - dw * (kw - 1) - 1) / sw) + 1) {
+          bad(`output ${ho}x${wo} inconsistent with input ${hi}x${wi}`);
+        }
+        perChannel(co);
+        break;
+      }
+      case OpCode.FULLY_CONNECTED: {
+        const [o, inner] = c(0).shape;
+        if (c(0).shape.length !== 2) bad('weights must be 2-D [out, in]');
+        if (x.bytes !== inner || y.bytes !== o) bad(`weights [${o},${inner}] vs input ${x.bytes} / output ${y.bytes} elements`);
+        perChannel(o);
+        break;
+      }
+      case OpCode.MAX_POOL_2D:
+      case OpCode.AVERAGE_POOL_2D: {
+        if (x.shape.length !== 4 || y.shape.length !== 4) bad('expects 4-D NCHW');
+        const [kh, kw, sh, sw, pt, pl, pb, pr] = op.params;
+        if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0) bad('bad window');
+        if (x.shape[0] !== 1 || y.shape[0] !== 1 || x.shape[1] !== y.shape[1]) bad('batch/channels mismatch');
+        if (y.shape[2] !== Math.floor((x.shape[2] + pt + pb - kh) / sh) + 1 || y.shape[3] !== Math.floor((x.shape[3] + pl + pr - kw) / sw) + 1) {
+          bad('output size inconsistent with window');
+        }
+        break;
+      }
+      case OpCode.GLOBAL_AVERAGE_POOL:
+        if (x.shape.length < 3 || y.bytes !== x.shape[0] * x.shape[1]) bad('output must be [N, C, 1, 1]');
+        break;
+      case OpCode.SOFTMAX:
+        if (x.bytes !== y.bytes) bad('input and output sizes differ');
+        if (op.params[1] < 0 || op.params[1] > 31) bad('input left shift outside [0, 31]');
+        break;
+      case OpCode.CLAMP:
+        if (x.bytes !== y.bytes) bad('input and output sizes differ');
+        break;
+      case OpCode.ADD:
+      case OpCode.MUL: {
+        // operands broadcast (numpy rules) to the output shape
+        const shapes = op.params[0] === 0
+          ? [x.shape, m.tensors[op.inputs[1]].shape]
+          : op.params[0] === 1 ? [x.shape, c(0).shape] : [c(0).shape, x.shape];
+        if (op.params[0] !== 0 && c(0).dtype !== 'int8') bad('constant operand must be int8');
+        for (const s of shapes) {
+          if (s.length > y.shape.length) bad('operand rank above output rank');
+          const off = y.shape.length - s.length;
+          s.forEach((d, k) => { if (d !== 1 && d !== y.shape[off + k]) bad(`operand [${s.join(',')}] does not broadcast to [${y.shape.join(',')}]`); });
+        }
+        break;
+      }
+    }
+  });
+}

@@ -1,0 +1,48 @@
+// AttributeProto -> IR AttrValue (onnx.proto, message AttributeProto). Graph-valued attributes
+// (If/Loop/Scan bodies) are not supported: none of our operators take one.
+import { CompileError } from '../ir/compile-error.ts';
+import type { AttrValue } from '../ir/graph.ts';
+import type { AttributeProto } from './proto-types.ts';
+import { constFromTensorProto } from './tensor-proto.ts';
+
+const AT = { UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, SPARSE_TENSOR: 11 } as const;
+
+const utf8 = new TextDecoder();
+
+function int64(s: string | undefined, what: string): number {
+  const n = Number(s ?? 0);
+  // INT attributes are int64; we only need values that fit a double exactly (axes, sizes, flags).
+  if (!Number.isSafeInteger(n)) throw new CompileError('BAD_MODEL', `${what}: integer ${s} out of range`);
+  return n;
+}
+
+export function attrFromProto(a: AttributeProto, where: string): [string, AttrValue] {
+  const name = a.name ?? '';
+  if (!name) throw new CompileError('BAD_MODEL', `${where} has an attribute without a name`);
+  const what = `attribute '${name}' of ${where}`;
+  if (a.ref_attr_name) throw new CompileError('BAD_MODEL', `${what} references a function attribute; functions are not supported`);
+  let type = a.type ?? AT.UNDEFINED;
+  if (type === AT.UNDEFINED) {
+    // IR v1 models may omit `type`: infer it from the one field that is set.
+    if (a.f !== undefined) type = AT.FLOAT;
+    else if (a.i !== undefined) type = AT.INT;
+    else if (a.s !== undefined) type = AT.STRING;
+    else if (a.t !== undefined) type = AT.TENSOR;
+    else if (a.floats?.length) type = AT.FLOATS;
+    else if (a.ints?.length) type = AT.INTS;
+    else if (a.strings?.length) type = AT.STRINGS;
+  }
+  switch (type) {
+    case AT.FLOAT: return [name, a.f ?? 0];
+    case AT.INT: return [name, int64(a.i, what)];
+    case AT.STRING: return [name, utf8.decode(a.s ?? new Uint8Array())];
+    case AT.TENSOR:
+      if (!a.t) throw new CompileError('BAD_MODEL', `${what} is declared TENSOR but has no tensor`);
+      return [name, constFromTensorProto(a.t, name)];
+    case AT.FLOATS: return [name, a.floats ?? []];
+    case AT.INTS: return [name, (a.ints ?? []).map((s) => int64(s, what))];
+    case AT.STRINGS: return [name, (a.strings ?? []).map((s) => utf8.decode(s))];
+    default:
+      throw new CompileError('UNSUPPORTED_OP', `${what} has attribute type ${type} (graph/sparse/list-of-tensor attributes are not supported)`);
+  }
+}

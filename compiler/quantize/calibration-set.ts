@@ -1,0 +1,76 @@
+// Where calibration (and test) inputs come from.
+//
+//   default:     the first 200 images of the Fashion-MNIST training set (IDX, gzip), as pixel / 255 —
+//                the zoo models' preprocessing;
+//   --calib dir: every *.npy and IDX file (*-ubyte, *.idx, optionally .gz) in the directory, in name
+//                order. A file holding k * (input elements) values gives k samples. Integer data
+//                (uint8 / int8) is scaled by 1/255; float data is used as is.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseIdx, readIdxFile } from '../data/idx.ts';
+import { CompileError } from '../ir/compile-error.ts';
+import { parseNpy } from './npy.ts';
+
+export const DEFAULT_CALIBRATION_COUNT = 200;
+
+/** Fashion-MNIST location; TINYMLAAS_FASHION_MNIST overrides it. */
+export function fashionMnistDir(): string {
+  return process.env.TINYMLAAS_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
+}
+
+export type LabeledSet = { readonly images: readonly Float32Array[]; readonly labels: Uint8Array };
+
+function toSamples(data: ArrayLike<number>, isInteger: boolean, elements: number, what: string): Float32Array[] {
+  if (data.length % elements !== 0) {
+    throw new CompileError('BAD_DATA', `${what}: ${data.length} values is not a multiple of the model input size ${elements}`);
+  }
+  const scale = isInteger ? 1 / 255 : 1;
+  const out: Float32Array[] = [];
+  for (let s = 0; s < data.length / elements; s++) {
+    const x = new Float32Array(elements);
+    for (let i = 0; i < elements; i++) x[i] = data[s * elements + i] * scale;
+    out.push(x);
+  }
+  return out;
+}
+
+/** The Fashion-MNIST split as float images (pixel / 255) and labels; `limit` takes the first N. */
+export function loadFashionMnist(split: 'train' | 'test', limit?: number): LabeledSet {
+  const prefix = split === 'train' ? 'train' : 't10k';
+  const images = readIdxFile(join(fashionMnistDir(), `${prefix}-images-idx3-ubyte.gz`));
+  const labels = readIdxFile(join(fashionMnistDir(), `${prefix}-labels-idx1-ubyte.gz`));
+  if (images.dtype !== 'uint8' || labels.dtype !== 'uint8') throw new CompileError('BAD_DATA', 'Fashion-MNIST files must be uint8 IDX');
+  const n = Math.min(images.shape[0], limit ?? Infinity);
+  const per = images.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { images: toSamples(images.data.subarray(0, n * per), true, per, 'Fashion-MNIST'), labels: labels.data.slice(0, n) };
+}
+
+export function defaultCalibrationSet(count = DEFAULT_CALIBRATION_COUNT): Float32Array[] {
+  return [...loadFashionMnist('train', count).images];
+}
+
+/** Reads a --calib directory (see header comment); `elements` is the model's input element count. */
+export function loadCalibrationDir(dir: string, elements: number, limit = Infinity): Float32Array[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (e) {
+    throw new CompileError('BAD_DATA', `calibration directory ${dir}: ${(e as Error).message}`);
+  }
+  const samples: Float32Array[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    if (!statSync(path).isFile()) continue;
+    const base = name.replace(/\.gz$/, '');
+    if (base.endsWith('.npy')) {
+      const a = parseNpy(readFileSync(path), path);
+      samples.push(...toSamples(a.data, a.data instanceof Uint8Array || a.data instanceof Int8Array, elements, path));
+    } else if (/-ubyte$|\.idx$/.test(base)) {
+      const a = parseIdx(readFileSync(path));
+      samples.push(...toSamples(a.data, a.dtype !== 'float32' && a.dtype !== 'float64', elements, path));
+    }
+    if (samples.length >= limit) break;
+  }
+  if (samples.length === 0) throw new CompileError('BAD_DATA', `calibration directory ${dir} holds no .npy or IDX samples`);
+  return samples.slice(0, limit);
+}

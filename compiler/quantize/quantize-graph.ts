@@ -1,0 +1,38 @@
+// Post-training int8 quantization of a (passed) graph: every node lowered to module ops over int8
+// arena tensors, with calibrated activation ranges. The result still lacks arena offsets; the
+// planner adds them.
+import { CompileError } from '../ir/compile-error.ts';
+import type { Graph } from '../ir/graph.ts';
+import type { Range } from './calibrate.ts';
+import { createLowerContext } from './lower-context.ts';
+import { LOWERINGS } from './ops/index.ts';
+import type { QuantizedProgram } from './quantized-program.ts';
+
+export function quantizeGraph(graph: Graph, ranges: ReadonlyMap<string, Range>): QuantizedProgram {
+  if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
+    throw new CompileError('UNSUPPORTED_OP', `a module has one input and one output; graph has ${graph.inputs.length} and ${graph.outputs.length}`);
+  }
+  const { ctx, state } = createLowerContext(graph, ranges);
+  const input = graph.inputs[0];
+  if (input.dtype !== 'float32') throw new CompileError('UNSUPPORTED_DTYPE', `graph input '${input.name}' is ${input.dtype}, expected float32`);
+  const inNode = { name: input.name, op: 'Input', inputs: [], outputs: [input.name], attrs: {} };
+  ctx.define(input.name, inNode);
+  for (const node of graph.nodes) {
+    const lower = LOWERINGS[node.op];
+    if (!lower) throw new CompileError('UNSUPPORTED_OP', `operator '${node.op}' (node '${node.name}') has no int8 lowering`);
+    lower(node, ctx);
+  }
+  const outName = graph.outputs[0].name;
+  const output = state.tensorOf.get(outName);
+  if (output === undefined) throw new CompileError('BAD_MODEL', `graph output '${outName}' is not computed by any node`);
+  return {
+    tensors: state.tensors,
+    constants: state.constants,
+    ops: state.ops,
+    opSources: state.opSources,
+    opMacs: state.opMacs,
+    input: 0,
+    output,
+    macs: state.opMacs.reduce((a, b) => a + b, 0),
+  };
+}

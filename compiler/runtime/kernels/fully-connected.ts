@@ -1,0 +1,30 @@
+// FULLY_CONNECTED: y[o] = requant(bias[o] + sum_i (x[i] - inZp) * w[o, i]), weights [out, in]
+// symmetric per output row (TFLM kernels/fully_connected.cc, per-channel variant).
+import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
+import { int32Const, int8Const, type Kernel } from '../kernel.ts';
+import { OpCode } from '../../module/opcodes.ts';
+
+export const fullyConnected: Kernel = {
+  code: OpCode.FULLY_CONNECTED,
+  prepare(op, ctx) {
+    const x = ctx.view(op.inputs[0]);
+    const y = ctx.view(op.outputs[0]);
+    const [outN, inN] = ctx.constant(op.consts[0]).shape;
+    const w = int8Const(ctx, op.consts[0]);
+    const bias = int32Const(ctx, op.consts[1]);
+    const mult = int32Const(ctx, op.consts[2]);
+    const shift = int8Const(ctx, op.consts[3]);
+    const [inZp, outZp, actMin, actMax] = op.params;
+    const inOffset = -inZp;
+    return () => {
+      for (let o = 0; o < outN; o++) {
+        let acc = bias[o];
+        const row = o * inN;
+        for (let i = 0; i < inN; i++) acc += (x[i] + inOffset) * w[row + i];
+        let v = multiplyByQuantizedMultiplier(acc, mult[o], shift[o]) + outZp;
+        v = v < actMin ? actMin : v > actMax ? actMax : v;
+        y[o] = v;
+      }
+    };
+  },
+};

@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+"""Train the TinyMLaaS model zoo on Fashion-MNIST and export ONNX (opset 13, static [1,1,28,28]).
+
+Run with Debian's interpreter (torch 1.13, onnx 1.12 live there, not in the pyenv python3 on PATH):
+
+    /usr/bin/python3 scripts/train_zoo.py [--out compiler/zoo/models] [--only mlp,cnn,dscnn]
+
+Input preprocessing for every model: x = pixel / 255 (float32 in [0, 1]), no mean/std normalisation,
+so the compiler's calibration and test-set code need no per-model preprocessing.
+
+Only ops the compiler supports may appear in the exported graphs (checked after export):
+Conv, Gemm, MatMul, Add, Mul, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape,
+Softmax, BatchNormalization, Dropout, Identity, Constant.
+"""
+import argparse
+import gzip
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+
+DATA_DIR = '/usr/share/datasets/fashion-mnist'
+ALLOWED_OPS = {
+    'Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'Relu', 'Clip', 'MaxPool', 'AveragePool',
+    'GlobalAveragePool', 'Flatten', 'Reshape', 'Softmax', 'BatchNormalization', 'Dropout',
+    'Identity', 'Constant',
+}
+
+
+def read_idx(path):
+    """IDX format (LeCun): big-endian magic 0x0000 <type> <ndim>, ndim uint32 dims, then raw data."""
+    with gzip.open(path, 'rb') as f:
+        raw = f.read()
+    zero, dtype, ndim = struct.unpack('>HBB', raw[:4])
+    if zero != 0 or dtype != 0x08:
+        raise ValueError(f'{path}: unsupported IDX header')
+    dims = struct.unpack('>' + 'I' * ndim, raw[4:4 + 4 * ndim])
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load(split):
+    prefix = 'train' if split == 'train' else 't10k'
+    x = read_idx(os.path.join(DATA_DIR, f'{prefix}-images-idx3-ubyte.gz')).astype(np.float32) / 255.0
+    y = read_idx(os.path.join(DATA_DIR, f'{prefix}-labels-idx1-ubyte.gz')).astype(np.int64)
+    return torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y)
+
+
+class Mlp(nn.Module):
+    """784-128-10 fully connected: Flatten, Gemm, Relu, Gemm, Softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class SmallCnn(nn.Module):
+    """Two conv/BN/ReLU/maxpool stages then one dense layer (TFLM 'hello conv' sized)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(16 * 7 * 7, 10))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class DsCnn(nn.Module):
+    """Depthwise-separable CNN (MobileNet-v1 style blocks, ReLU6 -> Clip), global average pool head."""
+
+    def __init__(self):
+        super().__init__()
+
+        def ds(cin, cout, stride):
+            return [
+                nn.Conv2d(cin, cin, 3, stride=stride, padding=1, groups=cin, bias=False),
+                nn.BatchNorm2d(cin), nn.ReLU6(),
+                nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU6(),
+            ]
+
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU6(),  # 14x14
+            *ds(16, 32, 1),
+            *ds(32, 64, 2),  # 7x7
+            *ds(64, 64, 1),
+            nn.AdaptiveAvgPool2d(1),
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class WithSoftmax(nn.Module):
+    """Exported graphs end in Softmax so a device reports a probability; training uses the logits."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return torch.softmax(self.inner(x), dim=1)
+
+
+MODELS = {
+    # name: (constructor, epochs, learning rate, description)
+    'mlp': (Mlp, 10, 2e-3, 'MLP 784-128-10'),
+    'cnn': (SmallCnn, 5, 2e-3, 'CNN conv8-conv16-dense'),
+    'dscnn': (DsCnn, 6, 3e-3, 'depthwise-separable CNN 16-32-64-64, global average pool'),
+}
+
+
+def evaluate(model, x, y):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), 1000):
+            correct += (model(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum().item()
+    return correct / len(x)
+
+
+def train(name, out_dir, xtr, ytr, xte, yte):
+    ctor, epochs, lr, desc = MODELS[name]
+    torch.manual_seed(1234)
+    model = ctor()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = epochs * ((len(xtr) + 127) // 128)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+    loss_fn = nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(42)
+    t0 = time.time()
+    for epoch in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xtr), generator=gen)
+        for i in range(0, len(xtr), 128):
+            idx = perm[i:i + 128]
+            opt.zero_grad()
+            loss = loss_fn(model(xtr[idx]), ytr[idx])
+            loss.backward()
+            opt.step()
+            sched.step()
+        print(f'[{name}] epoch {epoch + 1}/{epochs} loss {loss.item():.3f} '
+              f'({time.time() - t0:.0f}s)', file=sys.stderr, flush=True)
+    acc = evaluate(model, xte, yte)
+    params = sum(p.numel() for p in model.parameters())
+    path = os.path.join(out_dir, f'{name}.onnx')
+    exported = WithSoftmax(model).eval()
+    torch.onnx.export(
+        exported, torch.zeros(1, 1, 28, 28), path, opset_version=13,
+        input_names=['input'], output_names=['probabilities'], do_constant_folding=True)
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto)
+    ops = sorted({n.op_type for n in proto.graph.node})
+    bad = [op for op in ops if op not in ALLOWED_OPS]
+    if bad:
+        raise RuntimeError(f'{name}: unsupported ops in export: {bad}')
+    size = os.path.getsize(path)
+    print(f'[{name}] float test accuracy {acc:.4f}, {params} params, {size} bytes, ops {ops}, '
+          f'{time.time() - t0:.0f}s', file=sys.stderr, flush=True)
+    return {
+        'name': name, 'file': f'{name}.onnx', 'description': desc, 'floatAccuracy': round(acc, 4),
+        'params': params, 'fileBytes': size, 'ops': ops, 'epochs': epochs,
+        'trainSeconds': round(time.time() - t0, 1),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--out', default='compiler/zoo/models')
+    ap.add_argument('--only', default=','.join(MODELS))
+    ap.add_argument('--threads', type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    xtr, ytr = load('train')
+    xte, yte = load('test')
+    manifest_path = os.path.join(args.out, 'manifest.json')
+    entries = {}
+    if os.path.exists(manifest_path):
+        with open(manifest_path) as f:
+            entries = {m['name']: m for m in json.load(f)['models']}
+    for name in args.only.split(','):
+        entries[name] = train(name, args.out, xtr, ytr, xte, yte)
+    manifest = {
+        'dataset': 'fashion-mnist',
+        'input': {'name': 'input', 'shape': [1, 1, 28, 28], 'preprocessing': 'pixel / 255'},
+        'output': {'name': 'probabilities', 'shape': [1, 10]},
+        'labels': ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
+                   'Sneaker', 'Bag', 'Ankle boot'],
+        'generator': 'scripts/train_zoo.py (torch %s, onnx %s, opset 13)' % (torch.__version__,
+                                                                             onnx.__version__),
+        'models': [entries[k] for k in MODELS if k in entries],
+    }
+    with open(manifest_path, 'w') as f:
+        json.dump(manifest, f, indent=2)
+        f.write('\n')
+
+
+if __name__ == '__main__':
+    main()
