@@ -1,0 +1,270 @@
+// Interoperability with an independent CoAP implementation: libcoap's coap-client-notls drives
+// the real server over real UDP sockets (registration interface, RFC 7959 block-wise in both
+// directions, version negotiation), and raw datagrams check the RFC 7252 message-format edge.
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Code, Option, codeText, type CoapMessage } from '../../src/coap/message.ts';
+import { serializeMessage } from '../../src/coap/wire.ts';
+import { coapClient, optionValues, type CoapClientRun } from '../helpers/coap-cli.ts';
+import { startLiveServer, type LiveServer } from '../helpers/live-server.ts';
+import { UdpProbe, type Reply } from '../helpers/udp-probe.ts';
+
+let live: LiveServer;
+let base: string;
+
+beforeAll(async () => {
+  live = await startLiveServer();
+  base = `coap://127.0.0.1:${live.port}`;
+});
+
+afterAll(async () => {
+  await live?.close();
+});
+
+function locationOf(run: CoapClientRun): string[] {
+  const created = run.responses.find((r) => r.code === '2.01');
+  return created ? optionValues(created, 'Location-Path') : [];
+}
+
+async function registerRaw(ep: string, links: string, extra = '&lt=60&lwm2m=1.1&b=U', clientArgs: string[] = []): Promise<CoapClientRun> {
+  return coapClient(['-m', 'post', '-t', '40', ...clientArgs, '-e', links, `${base}/rd?ep=${ep}${extra}`]);
+}
+
+describe('coap-client: registration interface (Transport §6.2)', () => {
+  it('registers, updates and de-registers a hand-made client', async () => {
+    const reg = await registerRaw('raw-1', '</1/0>,</3/0>');
+    expect(reg.finalCode, reg.stdout + reg.stderr).toBe('2.01');
+    const location = locationOf(reg);
+    expect(location).toHaveLength(2);
+    expect(location[0]).toBe('rd');
+    const id = location[1]!;
+
+    const stored = await live.server.registrations.byEndpoint('raw-1');
+    expect(stored?.id).toBe(id);
+    expect(stored?.lifetime).toBe(60);
+    expect(stored?.lwm2mVersion).toBe('1.1');
+    expect(stored?.binding).toBe('U');
+    expect(stored?.objectLinks.map((l) => l.path)).toEqual([[1, 0], [3, 0]]);
+
+    const res = await live.api.inject({ method: 'GET', url: '/devices/raw-1' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json<{ registrationId: string; objectLinks: { path: string }[]; lifetime: number }>();
+    expect(body.registrationId).toBe(id);
+    expect(body.objectLinks.map((l) => l.path)).toEqual(['/1/0', '/3/0']);
+
+    // Update (Core §6.2.2): new lifetime and a new object list, from a new source port
+    const upd = await coapClient(['-m', 'post', '-t', '40', '-e', '</1/0>,</3/0>,</4/0>', `${base}/rd/${id}?lt=120`]);
+    expect(upd.finalCode, upd.stdout + upd.stderr).toBe('2.04');
+    const updated = await live.server.registrations.byId(id);
+    expect(updated?.lifetime).toBe(120);
+    expect(updated?.objectLinks.map((l) => l.path)).toEqual([[1, 0], [3, 0], [4, 0]]);
+    expect(live.events.some((e) => e.type === 'update' && e.registration.id === id)).toBe(true);
+
+    // an update without payload keeps the object list
+    const upd2 = await coapClient(['-m', 'post', `${base}/rd/${id}`]);
+    expect(upd2.finalCode).toBe('2.04');
+    expect((await live.server.registrations.byId(id))?.objectLinks).toHaveLength(3);
+
+    const del = await coapClient(['-m', 'delete', `${base}/rd/${id}`]);
+    expect(del.finalCode, del.stdout + del.stderr).toBe('2.02');
+    expect(await live.server.registrations.byEndpoint('raw-1')).toBeUndefined();
+    expect((await live.api.inject({ method: 'GET', url: '/devices/raw-1' })).statusCode).toBe(404);
+
+    // the id is gone: update and de-register answer 4.04
+    expect((await coapClient(['-m', 'post', `${base}/rd/${id}`])).finalCode).toBe('4.04');
+    expect((await coapClient(['-m', 'delete', `${base}/rd/${id}`])).finalCode).toBe('4.04');
+  });
+});
+
+describe('coap-client: block-wise transfers (RFC 7959)', () => {
+  it('Block2 GET of /.well-known/core with 16-byte blocks is byte-identical to a plain GET', async () => {
+    // enough extra resources that the document spans many blocks
+    for (let i = 0; i < 8; i++) live.server.addResource(`res-${i}`, () => ({ code: Code.CONTENT }));
+    const plainFile = join(tmpdir(), `wk-plain-${process.pid}`);
+    const blockFile = join(tmpdir(), `wk-block-${process.pid}`);
+    try {
+      const plain = await coapClient(['-o', plainFile, `${base}/.well-known/core`]);
+      const blocks = await coapClient(['-b', '16', '-o', blockFile, `${base}/.well-known/core`]);
+      expect(plain.finalCode).toBe('2.05');
+      expect(plain.responses).toHaveLength(1);
+      const plainBody = await readFile(plainFile);
+      const blockBody = await readFile(blockFile);
+      expect(plainBody.toString()).toContain('</rd>;rt="core.rd"');
+      expect(plainBody.toString()).toContain('</res-7>');
+      expect(blockBody.equals(plainBody)).toBe(true);
+      // it really went block-wise: one 2.05 per 16-byte block, each with a Block2 option
+      expect(blocks.responses).toHaveLength(Math.ceil(plainBody.length / 16));
+      for (const [i, r] of blocks.responses.entries()) {
+        expect(r.code).toBe('2.05');
+        expect(optionValues(r, 'Block2')[0]).toMatch(new RegExp(`^${i}/[M_]/16$`));
+      }
+    } finally {
+      await rm(plainFile, { force: true });
+      await rm(blockFile, { force: true });
+    }
+  });
+
+  it('a Block1 registration upload of 60 objects with 16-byte blocks registers every object', async () => {
+    const ids = Array.from({ length: 60 }, (_, i) => 1000 + i);
+    const links = ids.map((id) => `</${id}/0>`).join(',');
+    expect(links.length).toBeGreaterThan(16 * 30);
+    const run = await registerRaw('block-1', links, '&lwm2m=1.1', ['-b', '16']);
+    expect(run.finalCode, run.stdout + run.stderr).toBe('2.01');
+    const first = run.pdus.find((p) => p.code === 'POST');
+    expect(first && optionValues(first, 'Block1')[0]).toBe('0/M/16');
+    const reg = await live.server.registrations.byEndpoint('block-1');
+    expect(reg?.objectLinks.map((l) => l.path)).toEqual(ids.map((id) => [id, 0]));
+    expect(locationOf(run)[1]).toBe(reg?.id);
+  });
+});
+
+describe('coap-client: version negotiation and rejected registrations', () => {
+  it('answers 4.12 to lwm2m=1.3 so the client can retry lower (LWM2M-NOTES)', async () => {
+    const run = await registerRaw('ver-13', '</1/0>', '&lwm2m=1.3');
+    expect(run.finalCode).toBe('4.12');
+    expect(await live.server.registrations.byEndpoint('ver-13')).toBeUndefined();
+    // the retry with 1.1 succeeds
+    expect((await registerRaw('ver-13', '</1/0>', '&lwm2m=1.1')).finalCode).toBe('2.01');
+  });
+
+  it('answers 4.00 to a registration without ep', async () => {
+    const run = await coapClient(['-m', 'post', '-t', '40', '-e', '</1/0>', `${base}/rd?lt=60&lwm2m=1.1`]);
+    expect(run.finalCode).toBe('4.00');
+  });
+
+  it('answers 4.15 to a text/plain registration payload', async () => {
+    const run = await coapClient(['-m', 'post', '-t', '0', '-e', '</1/0>', `${base}/rd?ep=text-ct&lwm2m=1.1`]);
+    expect(run.finalCode).toBe('4.15');
+    expect(await live.server.registrations.byEndpoint('text-ct')).toBeUndefined();
+  });
+});
+
+// ------------------------------------------------------------------ raw datagrams (RFC 7252 §3, §4)
+
+const TOKEN = Buffer.from([0xca, 0xfe]);
+
+function wellKnownGet(mid: number, extra: CoapMessage['options'] = [], type: CoapMessage['type'] = 'CON'): Buffer {
+  return serializeMessage({
+    type, code: 1, messageId: mid, token: TOKEN,
+    options: [{ number: Option.URI_PATH, value: Buffer.from('.well-known') }, { number: Option.URI_PATH, value: Buffer.from('core') }, ...extra],
+    payload: Buffer.alloc(0),
+  });
+}
+
+/** The reply an RFC 7252 endpoint may give to a CON it cannot process: RST, or 4.02 (Californium's choice). */
+function isRejection(r: Reply, mid: number): boolean {
+  if (!r.msg || r.msg.messageId !== mid) return false;
+  if (r.msg.type === 'RST' && r.msg.code === Code.EMPTY) return true;
+  return r.msg.type === 'ACK' && r.msg.code === Code.BAD_OPTION;
+}
+
+describe('raw datagrams: malformed messages', () => {
+  let probe: UdpProbe;
+  beforeAll(async () => {
+    probe = await UdpProbe.open({ address: '127.0.0.1', port: live.port });
+  });
+  afterAll(async () => {
+    await probe?.close();
+  });
+
+  it('a well-formed GET over the raw socket is answered 2.05 (the probe itself works)', async () => {
+    const replies = await probe.exchange(wellKnownGet(0x1000));
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.msg?.type).toBe('ACK');
+    expect(codeText(replies[0]!.msg!.code)).toBe('2.05');
+    expect(replies[0]!.msg!.token.equals(TOKEN)).toBe(true);
+  });
+
+  // CON requests whose header and token are readable but whose options are not: §3 message
+  // format errors, rejected (§4.2) with RST, or answered 4.02; never processed
+  const formatErrors: [string, (mid: number) => Buffer][] = [
+    ['truncated option value', (mid) => Buffer.concat([wellKnownGet(mid).subarray(0, 6), Buffer.from([0xb5, 0x2e, 0x77])])],
+    ['truncated extended option delta', (mid) => Buffer.from([0x42, 0x01, mid >> 8, mid & 0xff, 0xca, 0xfe, 0xd0])],
+    ['truncated extended option length', (mid) => Buffer.from([0x42, 0x01, mid >> 8, mid & 0xff, 0xca, 0xfe, 0xbe, 0x00])],
+    ['option delta nibble 15', (mid) => Buffer.from([0x42, 0x01, mid >> 8, mid & 0xff, 0xca, 0xfe, 0xf1, 0x41])],
+    ['option length nibble 15', (mid) => Buffer.from([0x42, 0x01, mid >> 8, mid & 0xff, 0xca, 0xfe, 0xbf, 0x41])],
+    ['payload marker with an empty payload', (mid) => Buffer.concat([wellKnownGet(mid), Buffer.from([0xff])])],
+  ];
+  for (const [name, build] of formatErrors) {
+    it(`rejects a CON with ${name} (RST or 4.02, never a 2.xx)`, async () => {
+      const mid = 0x2000 + formatErrors.findIndex(([n]) => n === name);
+      const replies = await probe.exchange(build(mid));
+      expect(replies, `${replies.length} replies`).toHaveLength(1);
+      expect(isRejection(replies[0]!, mid), replies[0]!.raw.toString('hex')).toBe(true);
+    });
+  }
+
+  it('drops or rejects a message with a reserved token length (9..15)', async () => {
+    for (const tkl of [9, 12, 15]) {
+      const data = Buffer.concat([Buffer.from([0x40 | tkl, 0x01, 0x30, tkl]), Buffer.alloc(15, 0xab)]);
+      const replies = await probe.exchange(data, 150);
+      // the token cannot be read, so no response can be matched to it: only an RST or silence
+      for (const r of replies) expect(r.msg?.type).toBe('RST');
+    }
+  });
+
+  it('answers a CON request with an unrecognized critical option with 4.02 (§5.4.1)', async () => {
+    for (const number of [2049, 65001]) {
+      const mid = 0x3000 + (number & 0xff);
+      const replies = await probe.exchange(wellKnownGet(mid, [{ number, value: Buffer.from('x') }]));
+      expect(replies).toHaveLength(1);
+      expect(replies[0]!.msg?.type).toBe('ACK');
+      expect(replies[0]!.msg?.messageId).toBe(mid);
+      expect(codeText(replies[0]!.msg!.code)).toBe('4.02');
+    }
+    // an unrecognized elective (even) option is ignored (§5.4.1)
+    const ok = await probe.exchange(wellKnownGet(0x3100, [{ number: 2050, value: Buffer.from('x') }]));
+    expect(ok[0] && codeText(ok[0].msg!.code)).toBe('2.05');
+  });
+
+  it('answers an Empty CON (ping) with a matching RST (§4.3)', async () => {
+    const replies = await probe.exchange(Buffer.from([0x40, 0x00, 0x44, 0x44]));
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.msg?.type).toBe('RST');
+    expect(replies[0]!.msg?.messageId).toBe(0x4444);
+  });
+
+  it('does not answer garbage, short datagrams, other CoAP versions or stray ACKs', async () => {
+    const garbage = [
+      Buffer.alloc(0),
+      Buffer.from([0x40]),
+      Buffer.from([0x40, 0x01, 0x00]),
+      Buffer.from([0x80, 0x01, 0x12, 0x34]), // version 2
+      Buffer.from([0x00, 0x01, 0x12, 0x34]), // version 0
+      Buffer.from([0x60, 0x45, 0x77, 0x77]), // an ACK 2.05 nobody waits for
+      Buffer.from([0x70, 0x00, 0x77, 0x78]), // a stray RST
+      Buffer.from('\x16\x03\x01\x00\x10 DTLS-ish'),
+    ];
+    for (const g of garbage) {
+      const replies = await probe.exchange(g, 80);
+      expect(replies.map((r) => r.raw.toString('hex')), g.toString('hex')).toEqual([]);
+    }
+  });
+
+  it('rejects text that happens to start like a CON header (0x47 = v1 CON tkl 7) with RST, as §4.2 says', async () => {
+    const replies = await probe.exchange(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.msg?.type).toBe('RST');
+    expect(replies[0]!.msg?.messageId).toBe(0x5420); // bytes 2-3: " /"
+  });
+
+  it('does not answer a NON request with an unrecognized critical option with a response (§5.4.1, §4.3)', async () => {
+    // §5.4.1: in a NON message an unrecognized critical option "MUST cause the message to be
+    // rejected"; rejecting a NON (§4.3) is an RST at most, never a 4.02 response
+    const replies = await probe.exchange(wellKnownGet(0x3200, [{ number: 2049, value: Buffer.from('x') }], 'NON'));
+    for (const r of replies) expect(r.msg && r.msg.type === 'RST' ? 'RST' : r.raw.toString('hex')).toBe('RST');
+  });
+
+  it('rejects a CON with a reserved code class (1.xx) without processing it', async () => {
+    const replies = await probe.exchange(Buffer.from([0x40, 0x21, 0x55, 0x01]));
+    for (const r of replies) expect(r.msg?.type).toBe('RST');
+  });
+
+  it('still registers a normal coap-client afterwards', async () => {
+    const run = await registerRaw('after-malformed', '</1/0>,</3/0>');
+    expect(run.finalCode).toBe('2.01');
+    expect((await live.server.registrations.byEndpoint('after-malformed'))?.objectLinks).toHaveLength(2);
+  });
+});
