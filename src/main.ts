@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { buildApi } from './api/app.ts';
 import { createLogger } from './log.ts';
-import { LwM2mServer } from './server.ts';
+import { Platform } from './platform.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -22,16 +22,22 @@ async function main(): Promise<void> {
       demo: { type: 'boolean', default: false },
       devices: { type: 'string', default: '10' },
       'log-level': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'public-host': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--log-level info]\n`);
+    process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host] [--log-level info]\n`);
     return;
   }
   const log = createLogger(values['log-level']);
-  const server = await LwM2mServer.start({ log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']) });
-  const api = await buildApi({ server, log });
+  const platform = await Platform.start({
+    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']),
+    dataDir: values['data-dir'], publicHost: values['public-host'],
+  });
+  const server = platform.server;
+  const api = await buildApi({ server, log, platform });
   await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
   log.info({ coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
 
@@ -46,7 +52,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     await stopFleet?.();
     await api.close();
-    await server.stop();
+    await platform.stop();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -1,18 +1,23 @@
 // The REST API: fastify with JSON Schema on every route, OpenAPI at /openapi.json, errors as
 // { error, message, details }. Authentication (API tokens with roles) will hook in here as an
 // onRequest hook, in front of every route plugin.
+import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Platform } from '../platform.ts';
 import type { LwM2mServer } from '../server.ts';
 import { errorHandler } from './errors.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
 import { deviceManagementRoutes } from './routes/device-management.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes } from './routes/events.ts';
+import { mlRoutes } from './routes/ml.ts';
+import { modelRoutes } from './routes/models.ts';
 import { observationRoutes } from './routes/observations.ts';
 import { requestRoutes } from './routes/requests.ts';
 
-export type ApiOptions = { server: LwM2mServer; log: Logger; bodyLimit?: number };
+export type ApiOptions = { server: LwM2mServer; log: Logger; bodyLimit?: number; platform?: Platform; maxModelBytes?: number };
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -36,6 +41,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(observationRoutes, { server });
   await app.register(requestRoutes, { server });
   await app.register(eventRoutes, { server });
+  if (opts.platform) {
+    const maxModelBytes = opts.maxModelBytes ?? 64 * 1024 * 1024;
+    await app.register(multipart, { limits: { fileSize: maxModelBytes, files: 1 }, throwFileSizeLimit: true });
+    await app.register(modelRoutes, { platform: opts.platform, maxModelBytes });
+    await app.register(deploymentRoutes, { platform: opts.platform });
+    await app.register(mlRoutes, { platform: opts.platform });
+  }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: 'integer' } } } } } },
     async () => ({ status: 'ok', devices: await server.registrations.store.count() }));

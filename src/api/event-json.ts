@@ -4,8 +4,9 @@ import { formatPath } from '../lwm2m/path.ts';
 import { nodeToJson, valueToJson } from './node-json.ts';
 import { registrationToJson } from './registration-json.ts';
 
-export function eventEndpoint(e: ServerEvent): string {
-  return 'registration' in e ? e.registration.endpoint : e.endpoint;
+export function eventEndpoint(e: ServerEvent): string | undefined {
+  if ('registration' in e) return e.registration.endpoint;
+  return 'endpoint' in e ? e.endpoint : undefined;
 }
 
 export function eventToJson(e: ServerEvent): Record<string, unknown> {

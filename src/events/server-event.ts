@@ -13,7 +13,8 @@ export type ServerEvent =
   | { type: 'sleeping'; endpoint: string }
   | { type: 'notification'; endpoint: string; observationId: string; path: string; node?: LwM2mNode; records?: LwM2mRecord[]; contentFormat?: number; time: number }
   | { type: 'send'; endpoint: string; records: LwM2mRecord[]; time: number }
-  | { type: 'request'; endpoint: string; requestId: string; status: 'queued' | 'sent' | 'done' | 'failed'; code?: string };
+  | { type: 'request'; endpoint: string; requestId: string; status: 'queued' | 'sent' | 'done' | 'failed'; code?: string }
+  | { type: 'deployment'; deploymentId: string; endpoint?: string; state: string; detail?: string; counts: Record<string, number>; progress: number };
 
 export type ServerEventListener = (e: ServerEvent) => void;
 

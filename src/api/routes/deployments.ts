@@ -1,0 +1,96 @@
+// Deployments: roll a module out to devices over SOTA or FOTA, follow and abort it.
+import type { FastifyInstance } from 'fastify';
+import { DeploymentError } from '../../ota/deployment-engine.ts';
+import { countStates, progressOf, type Deployment } from '../../ota/deployment.ts';
+import { UPDATE_METHODS } from '../../ota/update-flow.ts';
+import type { Platform } from '../../platform.ts';
+import { ApiError, errorSchema } from '../errors.ts';
+
+const STATUS: Record<DeploymentError['code'], number> = { NOT_FOUND: 404, NO_PACKAGE: 400, NO_TARGETS: 400, BAD_POLICY: 400, NOT_RUNNING: 409 };
+
+export function deploymentToJson(d: Deployment, withDevices = true): Record<string, unknown> {
+  return {
+    id: d.id, moduleDigest: d.moduleDigest, moduleName: d.moduleName ?? null, method: d.method, selector: d.selector, policy: d.policy,
+    status: d.status, reason: d.reason ?? null, createdAt: new Date(d.createdAt).toISOString(),
+    finishedAt: d.finishedAt ? new Date(d.finishedAt).toISOString() : null,
+    progress: progressOf(d), counts: countStates(d), total: Object.keys(d.devices).length,
+    ...(withDevices ? {
+      devices: Object.values(d.devices).map((r) => ({
+        endpoint: r.endpoint, state: r.state, attempts: r.attempts, error: r.error ?? null, rolledBackTo: r.rolledBackTo ?? null,
+        startedAt: r.startedAt ? new Date(r.startedAt).toISOString() : null, finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null,
+      })),
+    } : {}),
+  };
+}
+
+export async function deploymentRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
+  const { platform } = opts;
+  const wrap = async <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => {
+    if (e instanceof DeploymentError) throw new ApiError(STATUS[e.code], e.code, e.message);
+    throw e;
+  });
+
+  app.post<{ Body: { moduleDigest?: string; modelId?: string; target?: string; method: (typeof UPDATE_METHODS)[number]; selector: Deployment['selector']; policy?: Partial<Deployment['policy']> } }>('/deployments', {
+    schema: {
+      summary: 'Start a rollout: a module (by digest, or a model id + target) to the selected devices',
+      body: {
+        type: 'object',
+        properties: {
+          moduleDigest: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          modelId: { type: 'string' },
+          target: { type: 'string' },
+          method: { type: 'string', enum: [...UPDATE_METHODS] },
+          selector: {
+            type: 'object',
+            properties: { endpoints: { type: 'array', items: { type: 'string' }, maxItems: 100000 }, prefix: { type: 'string' }, deviceModel: { type: 'string' } },
+            additionalProperties: false,
+          },
+          policy: {
+            type: 'object',
+            properties: {
+              maxParallel: { type: 'integer', minimum: 1, maximum: 1000 }, batchSize: { type: 'integer', minimum: 1 }, canary: { type: 'integer', minimum: 0 },
+              deviceTimeoutMs: { type: 'integer', minimum: 1000 }, retries: { type: 'integer', minimum: 0, maximum: 10 },
+              abortFailureRate: { type: 'number', minimum: 0, maximum: 1 }, minSample: { type: 'integer', minimum: 1 },
+            },
+            additionalProperties: false,
+          },
+        },
+        required: ['method', 'selector'],
+        additionalProperties: false,
+      },
+      response: { 201: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema },
+    },
+  }, async (req, reply) => {
+    let digest = req.body.moduleDigest;
+    let name: string | undefined;
+    if (!digest) {
+      if (!req.body.modelId || !req.body.target) throw new ApiError(400, 'BAD_REQUEST', 'give moduleDigest, or modelId and target');
+      const m = platform.catalog.get(req.body.modelId);
+      if (!m) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model ${req.body.modelId}`);
+      const mod = m.modules[req.body.target];
+      if (!mod) throw new ApiError(400, 'NOT_COMPILED', `model ${m.id} has no module for ${req.body.target}: POST /models/${m.id}/compile first`);
+      digest = mod.moduleDigest;
+      name = `${m.name}@${m.version}`;
+    } else {
+      const hit = platform.catalog.byModuleDigest(digest);
+      if (hit) name = `${hit.model.name}@${hit.model.version}`;
+    }
+    const d = await wrap(platform.engine.create({ moduleDigest: digest, moduleName: name, method: req.body.method, selector: req.body.selector, policy: req.body.policy }));
+    return reply.status(201).send(deploymentToJson(d));
+  });
+
+  app.get('/deployments', { schema: { summary: 'All deployments (without per-device rows)' } },
+    async () => (await platform.engine.list()).sort((a, b) => b.createdAt - a.createdAt).map((d) => deploymentToJson(d, false)));
+
+  app.get<{ Params: { id: string } }>('/deployments/:id', {
+    schema: { summary: 'One deployment: counts per state, per-device rows, progress', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema } },
+  }, async (req) => {
+    const d = await platform.engine.get(req.params.id);
+    if (!d) throw new ApiError(404, 'DEPLOYMENT_NOT_FOUND', `no deployment ${req.params.id}`);
+    return deploymentToJson(d);
+  });
+
+  app.post<{ Params: { id: string } }>('/deployments/:id/abort', {
+    schema: { summary: 'Abort a running deployment', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema, 409: errorSchema } },
+  }, async (req) => deploymentToJson(await wrap(platform.engine.abort(req.params.id))));
+}

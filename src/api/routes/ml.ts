@@ -1,0 +1,41 @@
+// The operators' view: which model runs on a device, and on how many devices each model runs.
+import type { FastifyInstance } from 'fastify';
+import type { Platform } from '../../platform.ts';
+import { errorSchema } from '../errors.ts';
+
+export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
+  const { platform } = opts;
+
+  app.get<{ Params: { endpoint: string } }>('/devices/:endpoint/ml', {
+    schema: { summary: 'Installed models, the active one and the latest inference (read from the device now)', params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] }, response: { 404: errorSchema, 504: errorSchema } },
+  }, async (req) => {
+    await platform.server.registration(req.params.endpoint);
+    const d = await platform.fleetMl.refresh(req.params.endpoint);
+    return { ...d, readAt: new Date(d.readAt).toISOString(), models: d.models.map((m) => ({ ...m, modelName: platform.catalog.byModuleDigest(m.digest)?.model.name ?? null })) };
+  });
+
+  app.get('/ml/status', { schema: { summary: 'Fleet view: model versions and on how many devices they are active or installed; rollout failures' } }, async () => {
+    const byDigest = new Map<string, { digest: string; name: string; version: string; active: number; installed: number; failed: number; endpoints: string[] }>();
+    const known = platform.fleetMl.all();
+    for (const d of known) {
+      for (const m of d.models) {
+        const e = byDigest.get(m.digest) ?? { digest: m.digest, name: m.name, version: m.version, active: 0, installed: 0, failed: 0, endpoints: [] };
+        if (m.state === 'active') {
+          e.active++;
+          e.endpoints.push(d.endpoint);
+        } else if (m.state === 'failed') e.failed++;
+        else e.installed++;
+        byDigest.set(m.digest, e);
+      }
+    }
+    const deployments = await platform.engine.list();
+    const failures = deployments.flatMap((dep) => Object.values(dep.devices).filter((r) => r.state === 'failed').map((r) => ({ deployment: dep.id, endpoint: r.endpoint, error: r.error ?? null, rolledBackTo: r.rolledBackTo ?? null })));
+    return {
+      devices: await platform.server.registrations.store.count(),
+      devicesWithKnownModels: known.length,
+      models: [...byDigest.values()].sort((a, b) => b.active - a.active).map((m) => ({ ...m, endpoints: m.endpoints.sort().slice(0, 100) })),
+      deployments: { running: deployments.filter((d) => d.status === 'running').length, total: deployments.length },
+      failures: failures.slice(0, 500),
+    };
+  });
+}

@@ -1,0 +1,100 @@
+// Models: upload ONNX (multipart, size-limited), compile per target, list; modules download.
+import type { FastifyInstance } from 'fastify';
+import { getTarget, TARGET_IDS } from '../../../compiler/targets/index.ts';
+import { CompileFailure } from '../../ml/compiler-service.ts';
+import { CatalogError, type ModelEntry } from '../../ml/model-catalog.ts';
+import { isDigest } from '../../ota/package-repository.ts';
+import type { Platform } from '../../platform.ts';
+import { ApiError, errorSchema } from '../errors.ts';
+
+export function modelToJson(m: ModelEntry): Record<string, unknown> {
+  return {
+    id: m.id, name: m.name, version: m.version, onnxDigest: m.onnxDigest, onnxBytes: m.onnxBytes,
+    createdAt: new Date(m.createdAt).toISOString(), labels: m.labels ?? null,
+    modules: Object.fromEntries(Object.entries(m.modules).map(([t, mod]) => [t, {
+      target: mod.target, moduleDigest: mod.moduleDigest, moduleBytes: mod.moduleBytes, arenaBytes: mod.arenaBytes, macs: mod.macs,
+      compiledAt: new Date(mod.compiledAt).toISOString(), sizeRatio: mod.report.sizeRatio, fits: mod.report.fit.fits,
+    }])),
+  };
+}
+
+const modelSchema = { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, onnxDigest: { type: 'string' }, modules: { type: 'object', additionalProperties: true } } } as const;
+
+export async function modelRoutes(app: FastifyInstance, opts: { platform: Platform; maxModelBytes: number }): Promise<void> {
+  const { platform } = opts;
+
+  app.post('/models', {
+    schema: {
+      summary: 'Upload an ONNX model (multipart/form-data: file field "model", fields "name", "version", optional "labels" as a JSON array)',
+      consumes: ['multipart/form-data'],
+      response: { 201: modelSchema, 400: errorSchema, 413: errorSchema, 415: errorSchema },
+    },
+  }, async (req, reply) => {
+    if (!req.isMultipart()) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'upload the model as multipart/form-data');
+    const fields: Record<string, string> = {};
+    let onnx: Buffer | undefined;
+    for await (const part of req.parts({ limits: { fileSize: opts.maxModelBytes, files: 1, fields: 10 } })) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'model') throw new ApiError(400, 'BAD_UPLOAD', `unexpected file field "${part.fieldname}"; use "model"`);
+        onnx = await part.toBuffer(); // throws RequestFileTooLargeError past the limit
+      } else {
+        fields[part.fieldname] = String(part.value);
+      }
+    }
+    if (!onnx || onnx.length === 0) throw new ApiError(400, 'BAD_UPLOAD', 'no model file (field "model")');
+    let labels: string[] | undefined;
+    if (fields.labels) {
+      try {
+        const l = JSON.parse(fields.labels) as unknown;
+        if (!Array.isArray(l) || !l.every((x) => typeof x === 'string')) throw new Error();
+        labels = l as string[];
+      } catch {
+        throw new ApiError(400, 'BAD_UPLOAD', 'labels must be a JSON array of strings');
+      }
+    }
+    const entry = await platform.catalog.add(fields.name ?? 'model', fields.version ?? '1.0.0', onnx, labels).catch((e: unknown) => {
+      if (e instanceof CatalogError) throw new ApiError(400, e.code, e.message);
+      throw e;
+    });
+    return reply.status(201).send(modelToJson(entry));
+  });
+
+  app.get('/models', { schema: { summary: 'Uploaded models and their compiled modules', response: { 200: { type: 'array', items: modelSchema } } } },
+    async () => platform.catalog.list().map(modelToJson));
+
+  app.get<{ Params: { id: string } }>('/models/:id', {
+    schema: { summary: 'One model', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 200: modelSchema, 404: errorSchema } },
+  }, async (req) => {
+    const m = platform.catalog.get(req.params.id);
+    if (!m) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model ${req.params.id}`);
+    return modelToJson(m);
+  });
+
+  app.post<{ Params: { id: string }; Body: { target: string } }>('/models/:id/compile', {
+    schema: {
+      summary: 'Compile the model into an int8 inference module for a target; returns the compile report',
+      params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+      body: { type: 'object', properties: { target: { type: 'string', enum: [...TARGET_IDS] } }, required: ['target'], additionalProperties: false },
+      response: { 201: { type: 'object', additionalProperties: true }, 404: errorSchema, 422: errorSchema },
+    },
+  }, async (req, reply) => {
+    getTarget(req.body.target);
+    try {
+      const mod = await platform.catalog.compile(req.params.id, req.body.target);
+      return reply.status(201).send({ target: mod.target, moduleDigest: mod.moduleDigest, moduleBytes: mod.moduleBytes, arenaBytes: mod.arenaBytes, macs: mod.macs, report: mod.report });
+    } catch (e) {
+      if (e instanceof CatalogError) throw new ApiError(404, e.code, e.message);
+      // a model that does not fit or does not import is the caller's problem, told precisely
+      if (e instanceof CompileFailure) throw new ApiError(422, e.code, e.message, e.details);
+      throw e;
+    }
+  });
+
+  app.get<{ Params: { digest: string } }>('/packages/:digest', {
+    schema: { summary: 'Download a package (module or ONNX) by its SHA-256', params: { type: 'object', properties: { digest: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, required: ['digest'] } },
+  }, async (req, reply) => {
+    const bytes = isDigest(req.params.digest) ? await platform.repo.get(req.params.digest) : undefined;
+    if (!bytes) throw new ApiError(404, 'PACKAGE_NOT_FOUND', `no package ${req.params.digest}`);
+    return reply.type('application/octet-stream').send(bytes);
+  });
+}

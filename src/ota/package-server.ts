@@ -1,0 +1,26 @@
+// Serves packages for pull updates: GET coap://<server>/fw/<sha256> (LwM2M Object 5 /5/0/1 and
+// Object 9 /9/x/3 URIs). The endpoint cuts the body into Block2 blocks of the size the device asks
+// for (RFC 7959 §2.4), with the same ETag and Content-Format on every block.
+import type { InboundRequest, OutboundResponse } from '../coap/endpoint.ts';
+import { Code, Method } from '../coap/message.ts';
+import { ContentFormat } from '../lwm2m/content-format.ts';
+import { isDigest, type PackageRepository } from './package-repository.ts';
+
+export const PACKAGE_PATH = 'fw';
+
+export function createPackageHandler(repo: PackageRepository, onServe?: (digest: string, bytes: number) => void): (req: InboundRequest) => Promise<OutboundResponse> {
+  return async (req) => {
+    if (req.method !== Method.GET) return { code: Code.METHOD_NOT_ALLOWED, payload: Buffer.from('packages are read with GET') };
+    const digest = req.path[1];
+    if (req.path.length !== 2 || digest === undefined || !isDigest(digest)) return { code: Code.NOT_FOUND, payload: Buffer.from('package URIs are /fw/<sha256 hex>') };
+    const body = await repo.get(digest);
+    if (!body) return { code: Code.NOT_FOUND, payload: Buffer.from(`no package ${digest}`) };
+    onServe?.(digest, body.length);
+    return { code: Code.CONTENT, contentFormat: ContentFormat.OPAQUE, payload: body };
+  };
+}
+
+export function packageUri(host: string, port: number, digest: string): string {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return `coap://${h}:${port}/${PACKAGE_PATH}/${digest}`;
+}

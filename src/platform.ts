@@ -1,0 +1,63 @@
+// TinyMLaaS as a whole: the LwM2M server plus model delivery (package repository, package
+// server, deployments) and the ML extension (model catalog, compiler, fleet ML status).
+import path from 'node:path';
+import { FleetMlIndex } from './ml/device-ml.ts';
+import { CompilerService } from './ml/compiler-service.ts';
+import { ModelCatalog, type ModelEntry } from './ml/model-catalog.ts';
+import { DeploymentEngine } from './ota/deployment-engine.ts';
+import { FilePackageRepository, MemoryPackageRepository, type PackageRepository } from './ota/package-repository.ts';
+import { createPackageHandler, PACKAGE_PATH, packageUri } from './ota/package-server.ts';
+import { LwM2mServer, type ServerOptions } from './server.ts';
+import { CollectionDeploymentStore, type DeploymentStore } from './store/deployment-store.ts';
+import { JsonCollection } from './store/json-collection.ts';
+
+export type PlatformOptions = ServerOptions & {
+  /** where packages, models and deployments persist; everything stays in memory when absent */
+  dataDir?: string;
+  /** host name devices use to pull packages (coap://<host>:<port>/fw/<digest>) */
+  publicHost?: string;
+  /** read fallback period while following update state */
+  pollMs?: number;
+  deploymentStore?: DeploymentStore;
+};
+
+export class Platform {
+  private constructor(
+    readonly server: LwM2mServer,
+    readonly repo: PackageRepository,
+    readonly catalog: ModelCatalog,
+    readonly engine: DeploymentEngine,
+    readonly fleetMl: FleetMlIndex,
+  ) {}
+
+  static async start(opts: PlatformOptions): Promise<Platform> {
+    const server = await LwM2mServer.start(opts);
+    const repo: PackageRepository = opts.dataDir ? new FilePackageRepository(path.join(opts.dataDir, 'blobs')) : new MemoryPackageRepository();
+    const packageBytes = { served: 0 };
+    server.addResource(PACKAGE_PATH, createPackageHandler(repo, (_d, n) => {
+      packageBytes.served += n;
+    }));
+    const models = opts.dataDir ? await JsonCollection.open<ModelEntry>(path.join(opts.dataDir, 'models.json')) : JsonCollection.memory<ModelEntry>();
+    const catalog = new ModelCatalog(models, repo, new CompilerService());
+    const store = opts.deploymentStore ?? await CollectionDeploymentStore.open(opts.dataDir ? path.join(opts.dataDir, 'deployments.json') : undefined);
+    const host = opts.publicHost ?? (opts.coapHost && opts.coapHost !== '0.0.0.0' ? opts.coapHost : '127.0.0.1');
+    const engine = new DeploymentEngine({
+      server, repo, store, log: opts.log.child({ component: 'ota' }), pollMs: opts.pollMs,
+      packageUri: (digest) => packageUri(host, server.coapAddress.port, digest),
+    });
+    const fleetMl = new FleetMlIndex(server);
+    server.events.on((e) => {
+      if (e.type === 'deployment' && e.endpoint && (e.state === 'done' || e.state === 'failed')) {
+        fleetMl.refresh(e.endpoint).catch(() => undefined);
+      }
+    });
+    const platform = new Platform(server, repo, catalog, engine, fleetMl);
+    await engine.resume();
+    return platform;
+  }
+
+  async stop(): Promise<void> {
+    await this.engine.stop();
+    await this.server.stop();
+  }
+}
