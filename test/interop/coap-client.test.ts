@@ -78,6 +78,35 @@ describe('coap-client: registration interface (Transport §6.2)', () => {
   });
 });
 
+describe('coap-client: real-world endpoint names and re-registration', () => {
+  it('registers a URN endpoint name (percent-encoded in the URI) and the API finds it', async () => {
+    const ep = 'urn:imei:490154203237518';
+    const run = await coapClient(['-m', 'post', '-t', '40', '-e', '</3/0>', `${base}/rd?ep=${encodeURIComponent(ep)}&lwm2m=1.1`]);
+    expect(run.finalCode).toBe('2.01');
+    expect((await live.server.registrations.byEndpoint(ep))?.endpoint).toBe(ep);
+    const res = await live.api.inject({ method: 'GET', url: `/devices/${encodeURIComponent(ep)}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json<{ endpoint: string }>().endpoint).toBe(ep);
+  });
+
+  it('the same endpoint registering again from a new port replaces the old registration', async () => {
+    const first = await registerRaw('reboot-1', '</1/0>,</3/0>');
+    const second = await registerRaw('reboot-1', '</1/0>,</3/0>,</5/0>');
+    expect(first.finalCode).toBe('2.01');
+    expect(second.finalCode).toBe('2.01');
+    const [oldId, newId] = [locationOf(first)[1], locationOf(second)[1]];
+    expect(newId).not.toBe(oldId);
+    const reg = await live.server.registrations.byEndpoint('reboot-1');
+    expect(reg?.id).toBe(newId);
+    expect(reg?.objectLinks).toHaveLength(3);
+    expect(live.events.some((e) => e.type === 'deregistration' && e.reason === 'replaced' && e.registration.id === oldId)).toBe(true);
+    const list = await live.api.inject({ method: 'GET', url: '/devices?endpoint=reboot-1' });
+    expect(list.json<{ total: number }>().total).toBe(1);
+    // the old location is gone
+    expect((await coapClient(['-m', 'post', `${base}/rd/${oldId}`])).finalCode).toBe('4.04');
+  });
+});
+
 describe('coap-client: block-wise transfers (RFC 7959)', () => {
   it('Block2 GET of /.well-known/core with 16-byte blocks is byte-identical to a plain GET', async () => {
     // enough extra resources that the document spans many blocks
@@ -117,6 +146,25 @@ describe('coap-client: block-wise transfers (RFC 7959)', () => {
     const reg = await live.server.registrations.byEndpoint('block-1');
     expect(reg?.objectLinks.map((l) => l.path)).toEqual(ids.map((id) => [id, 0]));
     expect(locationOf(run)[1]).toBe(reg?.id);
+  });
+});
+
+describe('coap-client: Block1 size limit (RFC 7959 §2.9.3)', () => {
+  let small: LiveServer;
+  beforeAll(async () => {
+    small = await startLiveServer({ maxBodySize: 256 });
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('answers 4.13 with Size1 to a block-wise registration larger than maxBodySize', async () => {
+    const links = Array.from({ length: 60 }, (_, i) => `</${1000 + i}/0>`).join(',');
+    const run = await coapClient(['-m', 'post', '-t', '40', '-b', '16', '-e', links, `coap://127.0.0.1:${small.port}/rd?ep=too-big&lwm2m=1.1`]);
+    expect(run.finalCode, run.stdout + run.stderr).toBe('4.13');
+    const answer = run.responses.at(-1)!;
+    expect(optionValues(answer, 'Size1')[0]).toBe('256');
+    expect(await small.server.registrations.byEndpoint('too-big')).toBeUndefined();
   });
 });
 
@@ -260,6 +308,37 @@ describe('raw datagrams: malformed messages', () => {
   it('rejects a CON with a reserved code class (1.xx) without processing it', async () => {
     const replies = await probe.exchange(Buffer.from([0x40, 0x21, 0x55, 0x01]));
     for (const r of replies) expect(r.msg?.type).toBe('RST');
+  });
+
+  it('answers a retransmitted registration (same port, same Message ID) from the cache, registering once (§4.5)', async () => {
+    const reg = serializeMessage({
+      type: 'CON', code: 2, messageId: 0x5151, token: Buffer.from([7, 7]),
+      options: [{ number: Option.URI_PATH, value: Buffer.from('rd') }, { number: Option.CONTENT_FORMAT, value: Buffer.from([40]) },
+        { number: Option.URI_QUERY, value: Buffer.from('ep=dup-1') }, { number: Option.URI_QUERY, value: Buffer.from('lwm2m=1.1') }],
+      payload: Buffer.from('</3/0>'),
+    });
+    const before = live.events.filter((e) => e.type === 'registration' && e.registration.endpoint === 'dup-1').length;
+    const a = await probe.exchange(reg, 200);
+    const b = await probe.exchange(reg, 200);
+    expect(a).toHaveLength(1);
+    expect(b).toHaveLength(1);
+    expect(codeText(a[0]!.msg!.code)).toBe('2.01');
+    expect(b[0]!.raw.equals(a[0]!.raw)).toBe(true);
+    expect(live.events.filter((e) => e.type === 'registration' && e.registration.endpoint === 'dup-1').length - before).toBe(1);
+  });
+
+  it('answers a Block1 block that skips ahead with 4.08 Request Entity Incomplete (RFC 7959 §2.9.2)', async () => {
+    const block = (mid: number, num: number, more: boolean, payload: string): Buffer => serializeMessage({
+      type: 'CON', code: 2, messageId: mid, token: Buffer.from([8, num]),
+      options: [{ number: Option.URI_PATH, value: Buffer.from('rd') }, { number: Option.CONTENT_FORMAT, value: Buffer.from([40]) },
+        { number: Option.URI_QUERY, value: Buffer.from('ep=gap-1') }, { number: Option.BLOCK1, value: Buffer.from([(num << 4) | (more ? 8 : 0)]) }],
+      payload: Buffer.from(payload),
+    });
+    const first = await probe.exchange(block(0x6000, 0, true, '</1/0>,</3/0>,</'), 200);
+    expect(codeText(first[0]!.msg!.code)).toBe('2.31');
+    const skipped = await probe.exchange(block(0x6001, 2, false, '5/0>'), 200);
+    expect(codeText(skipped[0]!.msg!.code)).toBe('4.08');
+    expect(await live.server.registrations.byEndpoint('gap-1')).toBeUndefined();
   });
 
   it('still registers a normal coap-client afterwards', async () => {
