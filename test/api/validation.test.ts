@@ -1,7 +1,10 @@
 // The API's error edge (STYLE.md: HTTP status + `{ error, message, details }`): every bad call
 // gets the documented shape and the right status, and /openapi.json describes the routes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import dgram from 'node:dgram';
 import type { LightMyRequestResponse } from 'fastify';
+import { Code, type CoapMessage } from '../../src/coap/message.ts';
+import { parseMessage, serializeMessage } from '../../src/coap/wire.ts';
 import { startLiveServer, type LiveServer } from '../helpers/live-server.ts';
 
 let live: LiveServer;
@@ -190,6 +193,74 @@ describe('unknown routes and malformed URLs', () => {
     expect(res.statusCode).toBeGreaterThanOrEqual(400);
     expect(res.statusCode).toBeLessThan(500);
     expectErrorShape(res, res.statusCode);
+  });
+});
+
+// ------------------------------------------------------------------ devices that misbehave
+
+type DeviceMode = 'silent' | 'reset' | 'garbage' | 'not-found';
+
+/** A registered "device" on a raw socket that answers every request the way `mode` says. */
+async function fakeDevice(server: LiveServer, endpoint: string, mode: DeviceMode): Promise<dgram.Socket> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  socket.on('message', (raw, rinfo) => {
+    let req: CoapMessage;
+    try {
+      req = parseMessage(raw);
+    } catch {
+      return;
+    }
+    if (req.type !== 'CON' || req.code === 0 || req.code > 31) return;
+    const answer = (m: Omit<CoapMessage, 'messageId'>): void => socket.send(serializeMessage({ ...m, messageId: req.messageId }), rinfo.port, rinfo.address);
+    switch (mode) {
+      case 'silent': return;
+      case 'reset': return answer({ type: 'RST', code: 0, token: Buffer.alloc(0), options: [], payload: Buffer.alloc(0) });
+      case 'garbage': return answer({ type: 'ACK', code: Code.CONTENT, token: req.token, options: [{ number: 12, value: Buffer.from([0x2d, 0x16]) }], payload: Buffer.from([0xc8, 0x00, 0x50, 0x01]) });
+      case 'not-found': return answer({ type: 'ACK', code: Code.NOT_FOUND, token: req.token, options: [], payload: Buffer.alloc(0) });
+    }
+  });
+  await server.server.registrations.register({
+    endpoint, lwm2mVersion: '1.1', lifetime: 300, binding: 'U', queueMode: false, rootPath: '',
+    objectLinks: [{ path: [3, 0], attributes: {} }], contentFormats: [11542], objectVersions: {},
+    address: { address: '127.0.0.1', port: socket.address().port }, additional: {},
+  });
+  return socket;
+}
+
+describe('devices that misbehave: 5xx in the documented shape', () => {
+  let fast: LiveServer;
+  const sockets: dgram.Socket[] = [];
+  beforeAll(async () => {
+    fast = await startLiveServer({ timing: { ackTimeoutMs: 100, maxRetransmit: 1, requestTimeoutMs: 1500 }, requestTimeoutMs: 1500 });
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await fast?.close();
+  });
+
+  const get = (ep: string): Promise<LightMyRequestResponse> => fast.api.inject({ method: 'GET', url: `/devices/${ep}/data/3/0/0?format=tlv` });
+
+  it('a device that never answers: 504 DEVICE_TIMEOUT', async () => {
+    sockets.push(await fakeDevice(fast, 'silent-1', 'silent'));
+    expectErrorShape(await get('silent-1'), 504, 'DEVICE_TIMEOUT');
+  });
+
+  it('a device that answers RST: 502 DEVICE_RESET', async () => {
+    sockets.push(await fakeDevice(fast, 'reset-1', 'reset'));
+    expectErrorShape(await get('reset-1'), 502, 'DEVICE_RESET');
+  });
+
+  it('a device that answers an undecodable payload: 502 BAD_RESPONSE', async () => {
+    sockets.push(await fakeDevice(fast, 'garbage-1', 'garbage'));
+    expectErrorShape(await get('garbage-1'), 502, 'BAD_RESPONSE');
+  });
+
+  it('a device error (4.04) is an answer, not an API failure: 200 with success=false', async () => {
+    sockets.push(await fakeDevice(fast, 'nf-1', 'not-found'));
+    const res = await get('nf-1');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ code: '4.04', success: false });
   });
 });
 
