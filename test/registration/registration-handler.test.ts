@@ -107,6 +107,24 @@ describe('register: query parameters (Core §6.2.1, Transport §6.2.1)', () => {
     expect(res.code).toBe(Code.UNSUPPORTED_CONTENT_FORMAT);
   });
 
+  it('takes a link payload without a Content-Format option (some 1.0 clients omit it)', async () => {
+    const res = await handle({ ...request(Method.POST, ['rd'], ['ep=no-ct', 'lwm2m=1.0'], '</1/0>,</3/0>'), contentFormat: undefined });
+    expect(codeText(res.code)).toBe('2.01');
+    expect((await service.byEndpoint('no-ct'))?.objectLinks).toHaveLength(2);
+  });
+
+  it('answers 4.00 to a payload that is not parseable link format, and 4.00 to an endpoint name over 255 bytes', async () => {
+    expect(codeText((await register(['ep=bad-links', 'lwm2m=1.1'], '</1/0')).res.code)).toBe('4.00');
+    expect(codeText((await register([`ep=${'e'.repeat(256)}`, 'lwm2m=1.1'])).res.code)).toBe('4.00');
+    expect(codeText((await register([`ep=${'e'.repeat(255)}`, 'lwm2m=1.1'])).res.code)).toBe('2.01');
+  });
+
+  it('measures the 255-byte endpoint limit in bytes, as its message says (UTF-8, not UTF-16 units)', async () => {
+    const ep = 'é'.repeat(200); // 200 characters, 400 bytes in UTF-8
+    const { res } = await register([`ep=${ep}`, 'lwm2m=1.1']);
+    expect(codeText(res.code)).toBe('4.00');
+  });
+
   it('registers without a payload (no objects)', async () => {
     const { res, reg } = await register(['ep=empty', 'lwm2m=1.1'], '');
     expect(codeText(res.code)).toBe('2.01');
