@@ -30,6 +30,9 @@ export type DeploymentEngineDeps = {
   pollMs?: number;
 };
 
+/** Abort reason when the server stops: the deployment stays 'running' and resumes at the next start. */
+const STOPPING = 'server stopping';
+
 export class DeploymentError extends Error {
   constructor(readonly code: 'NOT_FOUND' | 'NO_PACKAGE' | 'NO_TARGETS' | 'BAD_POLICY' | 'NOT_RUNNING', message: string) {
     super(message);
@@ -98,7 +101,7 @@ export class DeploymentEngine {
   }
 
   async stop(): Promise<void> {
-    for (const r of this.running.values()) r.controller.abort('server stopping');
+    for (const r of this.running.values()) r.controller.abort(STOPPING);
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
@@ -181,6 +184,10 @@ export class DeploymentEngine {
       if (canaryFailed) abortWith('the canary stage failed');
     }
 
+    if (controller.signal.reason === STOPPING) {
+      await this.deps.store.save(d); // still 'running': resume() picks it up after the restart
+      return;
+    }
     if (controller.signal.aborted) {
       d.status = 'aborted';
       d.reason = String(controller.signal.reason ?? 'aborted');
@@ -240,6 +247,7 @@ export class DeploymentEngine {
         deploymentSignal.removeEventListener('abort', onAbort);
       }
     }
+    if (deploymentSignal.reason === STOPPING) return; // left as it is; resume() restarts it
     if (deploymentSignal.aborted && r.error?.code === 'ABORTED') {
       r.state = 'skipped';
     } else {
