@@ -14,8 +14,13 @@ import type { LwM2mRecord } from '../../src/lwm2m/node.ts';
 import type { ModelLookup } from '../../src/lwm2m/object-model.ts';
 import { formatPath, isPrefixOf, type LwM2mPath } from '../../src/lwm2m/path.ts';
 import { nodeToRecords } from '../../src/lwm2m/records.ts';
+import type { DeviceProfile as RuntimeProfile } from '../../compiler/runtime/index.ts';
+import { targets } from '../../compiler/targets/index.ts';
 import type { DeviceProfile } from './device-profile.ts';
+import { FirmwareUpdate } from './firmware-update.ts';
+import { ML_INFERENCE, ML_MODEL, MlObjects } from './ml-objects.ts';
 import { DeviceError, ObjectStore } from './object-store.ts';
+import { SoftwareManagement } from './software-management.ts';
 import { installStandardObjects } from './standard-objects.ts';
 
 export type Faults = {
@@ -50,6 +55,17 @@ export type ClientOptions = {
   autoUpdate?: boolean;
   confirmableNotifications?: boolean;
   maxBodySize?: number;
+  /**
+   * the module runtime's view of the device (compiler/targets): default the target with the
+   * profile's id; null skips the target and footprint checks of delivered modules
+   */
+  target?: RuntimeProfile | null;
+  /** Block2 size of pull downloads (16..1024); default 512 */
+  downloadBlockSize?: number;
+  /** from Firmware Update's Update (State 3) to the reboot, ms; default 100 */
+  firmwareUpdateDelayMs?: number;
+  /** pause between the visible state changes of a delivery, ms; default 20 */
+  updateStepDelayMs?: number;
 };
 
 type Attributes = Partial<Record<'pmin' | 'pmax' | 'gt' | 'lt' | 'st', number>>;
@@ -71,6 +87,10 @@ const ATTR_NAMES = ['pmin', 'pmax', 'gt', 'lt', 'st', 'epmin', 'epmax'] as const
 
 export class SimulatedClient {
   readonly store: ObjectStore;
+  /** ML Model (32001) and ML Inference (32002); undefined when the models lack those objects */
+  readonly ml: MlObjects | undefined;
+  readonly software: SoftwareManagement;
+  readonly firmware: FirmwareUpdate;
   private endpointRef: CoapEndpoint | undefined;
   private registrationPath: string[] | undefined;
   private readonly observers = new Map<string, Observer>();
@@ -95,6 +115,13 @@ export class SimulatedClient {
       serial: `SN-${opts.endpoint}`,
       profile: opts.profile,
       ipAddress: opts.bindAddress ?? '127.0.0.1',
+    });
+    const target = opts.target === undefined ? targets().get(opts.profile.id) : (opts.target ?? undefined);
+    this.ml = opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
+    const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512 };
+    this.software = new SoftwareManagement(this.store, this.ml, { profile: target, download, stepDelayMs: opts.updateStepDelayMs });
+    this.firmware = new FirmwareUpdate(this.store, this.ml, {
+      profile: target, download, reboot: () => this.reboot(), updateDelayMs: opts.firmwareUpdateDelayMs, stepDelayMs: opts.updateStepDelayMs,
     });
     this.store.onExecute(1, 8, () => void this.update()); // Registration Update Trigger
     this.store.onExecute(3, 4, () => {
@@ -130,14 +157,24 @@ export class SimulatedClient {
 
   /** Opens the socket without registering (benchmarks separate the two). */
   async open(): Promise<void> {
+    const ep = await this.openEndpoint(true);
+    ep.onRequest((req) => this.handle(req));
+    this.endpointRef = ep;
+  }
+
+  /**
+   * A new UDP socket with the device's fault filters: the LwM2M socket, or (main false) the one a
+   * pull download uses, which a sleeping radio does not mute (it is only open while downloading).
+   */
+  private async openEndpoint(main: boolean): Promise<CoapEndpoint> {
     const transport = await UdpTransport.open({ host: this.opts.bindAddress ?? '127.0.0.1', port: 0 });
     const lost = (): boolean => Math.random() * 100 < (this.faults.lossPercent ?? 0);
-    const ep = new CoapEndpoint({
+    return new CoapEndpoint({
       transport,
       log: this.opts.log,
       timing: this.opts.timing,
       maxBodySize: this.opts.maxBodySize ?? 4 * 1024 * 1024,
-      inboundFilter: () => !this.asleep && !lost(),
+      inboundFilter: () => !(main && this.asleep) && !lost(),
       outboundFilter: (data, peer) => {
         if (lost()) return false;
         const delay = this.faults.latencyMs ?? 0;
@@ -150,8 +187,6 @@ export class SimulatedClient {
         return true;
       },
     });
-    ep.onRequest((req) => this.handle(req));
-    this.endpointRef = ep;
   }
 
   async start(): Promise<void> {
@@ -230,7 +265,12 @@ export class SimulatedClient {
     this.registrationPath = undefined;
     this.asleep = false;
     await this.endpointRef?.close();
+    this.powerOff();
     if (this.stopped) return;
+    // boot: what is in flash comes back; the bootloader installs a firmware image marked for update
+    this.ml?.boot();
+    this.software.boot();
+    this.firmware.boot();
     await this.open();
     await this.register();
   }
@@ -240,7 +280,14 @@ export class SimulatedClient {
     this.stopped = true;
     this.clearTimers();
     this.dropObservers();
+    this.powerOff();
     await this.endpointRef?.close();
+  }
+
+  /** What a power cut takes: transfers in progress (their sockets close). */
+  private powerOff(): void {
+    this.software.powerOff();
+    this.firmware.powerOff();
   }
 
   /** Sleep now (queue mode), waking at the next update. */
@@ -407,6 +454,12 @@ export class SimulatedClient {
   }
 
   private decodeBody(req: InboundRequest, path: LwM2mPath) {
+    if (req.payload.length === 0 && req.contentFormat === undefined && path.length >= 3) {
+      // an empty value (the "cancel" write of a Package or Package URI) may come without Content-Format:
+      // RFC 7252 §5.10.3 describes the payload, and there is none
+      const opaque = this.opts.models.resource(path[0]!, path[2]!)?.type === 'opaque';
+      return decodeNode(req.payload, opaque ? ContentFormat.OPAQUE : ContentFormat.TEXT, path, this.opts.models);
+    }
     if (req.contentFormat === undefined || !isContentFormat(req.contentFormat)) throw new DeviceError(Code.UNSUPPORTED_CONTENT_FORMAT, `content format ${req.contentFormat ?? 'missing'}`);
     const declared = this.opts.contentFormats;
     const always: number[] = [ContentFormat.TEXT, ContentFormat.OPAQUE];

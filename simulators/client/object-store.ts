@@ -24,6 +24,9 @@ export class ObjectStore {
   private readonly objects = new Map<number, Map<number, InstanceData>>();
   private readonly executors = new Map<string, ExecuteHandler>();
   private readonly writeHooks = new Map<string, (instanceId: number, value: ResourceData) => void>();
+  private readonly writeGuards = new Map<string, (instanceId: number, value: ResourceData) => void>();
+  private readonly createHooks = new Map<number, (instanceId: number) => void>();
+  private readonly deleteHooks = new Map<number, (instanceId: number) => void>();
   private readonly listeners = new Set<ChangeListener>();
 
   constructor(readonly models: ModelLookup) {}
@@ -40,6 +43,26 @@ export class ObjectStore {
   /** Called after a server write of that resource (any instance). */
   onWrite(objectId: number, resourceId: number, h: (instanceId: number, value: ResourceData) => void): void {
     this.writeHooks.set(`${objectId}/${resourceId}`, h);
+  }
+
+  /** Called before a server write of that resource is stored; throw a DeviceError to refuse it. */
+  onBeforeWrite(objectId: number, resourceId: number, h: (instanceId: number, value: ResourceData) => void): void {
+    this.writeGuards.set(`${objectId}/${resourceId}`, h);
+  }
+
+  /** Called after a server Create put the instance in place (to fill defaults); a throw undoes the Create. */
+  onCreate(objectId: number, h: (instanceId: number) => void): void {
+    this.createHooks.set(objectId, h);
+  }
+
+  /** Called before a server Delete removes an instance; throw a DeviceError to refuse it. */
+  onDelete(objectId: number, h: (instanceId: number) => void): void {
+    this.deleteHooks.set(objectId, h);
+  }
+
+  /** Device-side removal of an instance (observers of the object are told). */
+  removeInstance(objectId: number, instanceId: number): void {
+    if (this.objects.get(objectId)?.delete(instanceId)) this.changed([objectId]);
   }
 
   objectIds(): number[] {
@@ -131,6 +154,8 @@ export class ObjectStore {
     const writeResource = (res: Resource | { kind: 'resourceInstance'; id: number; value: ResourceValue }, rid: number, riid?: number): void => {
       const m = this.models.resource(o!, rid);
       if (m && !m.operations.includes('W')) throw new DeviceError(METHOD_NOT_ALLOWED, `/${o}/${i}/${rid} is not writable`);
+      const guard = this.writeGuards.get(`${o}/${rid}`);
+      if (guard && res.kind !== 'resourceInstance' && res.kind !== 'multiResource') guard(i, res.value);
       if (riid !== undefined && res.kind === 'resourceInstance') {
         const cur = inst.get(rid);
         const map = cur instanceof Map ? cur : new Map<number, ResourceValue>();
@@ -173,6 +198,12 @@ export class ObjectStore {
     const inst: InstanceData = new Map();
     for (const r of node.resources) inst.set(r.id, r.kind === 'multiResource' ? new Map(Object.entries(r.values).map(([k, v]) => [Number(k), v])) : r.value);
     obj.set(node.id, inst);
+    try {
+      this.createHooks.get(objectId)?.(node.id);
+    } catch (e) {
+      obj.delete(node.id);
+      throw e;
+    }
     this.changed([objectId, node.id]);
     return node.id;
   }
@@ -182,7 +213,9 @@ export class ObjectStore {
     if (path.length !== 2) throw new DeviceError(METHOD_NOT_ALLOWED, 'Delete takes an instance path');
     if (o === 0 || o === 1 || o === 3) throw new DeviceError(METHOD_NOT_ALLOWED, `instances of object ${o} cannot be deleted`);
     const obj = this.objects.get(o!);
-    if (!obj?.delete(i!)) throw new DeviceError(NOT_FOUND, `no instance ${formatPath(path)}`);
+    if (!obj?.has(i!)) throw new DeviceError(NOT_FOUND, `no instance ${formatPath(path)}`);
+    this.deleteHooks.get(o!)?.(i!);
+    obj.delete(i!);
     this.changed([o!]);
   }
 
