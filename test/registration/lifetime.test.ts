@@ -55,13 +55,13 @@ describe('lifetime expiry in the registration service', () => {
 
   it('an update before the lifetime runs out pushes expiry back', async () => {
     const { service, events, next } = serviceWithEvents(50);
-    const reg = await service.register(newRegistration('kept', 1));
-    await new Promise((r) => setTimeout(r, 600));
-    await service.update(reg.id, { address: reg.address, lifetime: 2 });
-    await new Promise((r) => setTimeout(r, 900)); // past the first lifetime (1.05 s after register)
+    const reg = await service.register(newRegistration('kept', 2));
+    await new Promise((r) => setTimeout(r, 700));
+    await service.update(reg.id, { address: reg.address, lifetime: 3 });
+    await new Promise((r) => setTimeout(r, 1700)); // past the first lifetime (2.05 s after register), before the new one (~3.75 s)
     expect(events.some((e) => e.type === 'deregistration')).toBe(false);
-    expect((await service.byId(reg.id))?.lifetime).toBe(2);
-    const e = await next((x) => x.type === 'deregistration', 4000);
+    expect((await service.byId(reg.id))?.lifetime).toBe(3);
+    const e = await next((x) => x.type === 'deregistration', 5000);
     expect(e).toMatchObject({ reason: 'expired', registration: { id: reg.id } });
   });
 
