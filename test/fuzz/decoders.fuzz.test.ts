@@ -118,6 +118,21 @@ function check(failures: Failure[], where: string, iteration: number, input: Uin
   }
 }
 
+function replacer(_k: string, v: unknown): unknown {
+  return v instanceof Uint8Array ? `0x${Buffer.from(v).toString('hex')}` : v;
+}
+
+/** Node equality that ignores resource order and treats -0 and 0, NaN and NaN alike. */
+function sameNode(a: LwM2mNode, b: LwM2mNode): boolean {
+  const norm = (n: LwM2mNode): string => JSON.stringify(n, (k, v: unknown) => {
+    if (v instanceof Uint8Array) return `0x${Buffer.from(v).toString('hex')}`;
+    if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
+    if (Array.isArray(v) && (k === 'resources' || k === 'instances')) return [...(v as { id: number }[])].sort((x, y) => x.id - y.id);
+    return v;
+  });
+  return norm(a) === norm(b);
+}
+
 /** What the decoders promise about a node decoded at `path` (Core §7.4: the response is that node). */
 function nodeMatchesPath(node: LwM2mNode, path: LwM2mPath): boolean {
   switch (path.length) {
@@ -238,6 +253,7 @@ describe(`decoders under fuzzing (FUZZ_SEED=${SEED})`, () => {
       const dict = format === ContentFormat.TEXT || format === ContentFormat.SENML_JSON || format === ContentFormat.LWM2M_JSON ? TEXT_DICT : CBOR_DICT;
       const failures: Failure[] = [];
       const wrongNode: Failure[] = [];
+      const roundTrip: Failure[] = [];
       let slowest = 0;
       let decoded = 0;
       for (let i = 0; i < ITERATIONS_PER_FORMAT; i++) {
@@ -251,12 +267,22 @@ describe(`decoders under fuzzing (FUZZ_SEED=${SEED})`, () => {
           if (!nodeMatchesPath(node, path) && wrongNode.length < 5) {
             wrongNode.push({ where: `decodeNode(${format}, /${path.join('/')})`, iteration: i, input: Buffer.from(input).toString('hex'), error: `returned ${node.kind} ${node.id}` });
           }
+          // what was decoded encodes again in the same format (or is refused with CodecError), and
+          // decodes back to the same node: the server can relay what it read
+          const again = check(failures, `re-encode(${format}, /${path.join('/')})`, i, input, () => encodeNode(node, path, format, models)) as Uint8Array | undefined;
+          if (again) {
+            const back = check(failures, `decode re-encoded(${format}, /${path.join('/')})`, i, input, () => decodeNode(again, format, path, models)) as LwM2mNode | undefined;
+            if (back && !sameNode(back, node) && roundTrip.length < 5) {
+              roundTrip.push({ where: `round trip(${format}, /${path.join('/')})`, iteration: i, input: Buffer.from(input).toString('hex'), error: `${JSON.stringify(node, replacer)} -> ${JSON.stringify(back, replacer)}` });
+            }
+          }
         }
       }
       total += ITERATIONS_PER_FORMAT;
       console.log(`  ${format}: ${ITERATIONS_PER_FORMAT} inputs, ${decoded} decoded, slowest ${slowest.toFixed(1)} ms`);
       expect(failures, JSON.stringify(failures, null, 1)).toEqual([]);
       expect(wrongNode, JSON.stringify(wrongNode, null, 1)).toEqual([]);
+      expect(roundTrip, JSON.stringify(roundTrip, null, 1)).toEqual([]);
       expect(slowest).toBeLessThan(1000);
     });
   }
