@@ -28,7 +28,8 @@ export type CoapClientRun = {
   finalCode: string | undefined;
 };
 
-const PDU_LINE = /^v:1 t:(CON|NON|ACK|RST) c:(\S+) i:([0-9a-f]+) \{([0-9a-f]*)\} \[ ?(.*?) ?\](?: :: '(.*)')?$/;
+// a text payload is printed quoted; a binary one as "binary data length N" followed by dump lines
+const PDU_LINE = /^v:1 t:(CON|NON|ACK|RST) c:(\S+) i:([0-9a-f]+) \{([0-9a-f]*)\} \[ ?(.*?) ?\](?: :: (?:'(.*)'|binary data length \d+))?$/;
 
 export function parsePduLines(stdout: string): PrintedPdu[] {
   const out: PrintedPdu[] = [];

@@ -135,6 +135,26 @@ describe('coap-client: block-wise transfers (RFC 7959)', () => {
     }
   });
 
+  it('a 5000-byte binary body arrives intact through server-initiated Block2 and at every client block size', async () => {
+    const body = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 131 + (i >> 8)) & 0xff));
+    live.server.addResource('big', () => ({ code: Code.CONTENT, contentFormat: 42, payload: body }));
+    for (const size of [undefined, '16', '64', '512', '1024']) {
+      const file = join(tmpdir(), `big-${process.pid}-${size ?? 'auto'}`);
+      try {
+        const run = await coapClient([...(size ? ['-b', size] : []), '-o', file, `${base}/big`], 30_000);
+        expect(run.finalCode, `${size}: ${run.stderr}`).toBe('2.05');
+        const got = await readFile(file);
+        expect(got.length, `block size ${size ?? 'server default'}`).toBe(body.length);
+        expect(got.equals(body), `block size ${size ?? 'server default'}`).toBe(true);
+        // the server sends at most 1024-byte blocks, and what the client asked for when smaller
+        const expectedBlocks = Math.ceil(body.length / Math.min(Number(size ?? 1024), 1024));
+        expect(run.responses, `block size ${size ?? 'server default'}`).toHaveLength(expectedBlocks);
+      } finally {
+        await rm(file, { force: true });
+      }
+    }
+  });
+
   it('a Block1 registration upload of 60 objects with 16-byte blocks registers every object', async () => {
     const ids = Array.from({ length: 60 }, (_, i) => 1000 + i);
     const links = ids.map((id) => `</${id}/0>`).join(',');
@@ -165,6 +185,26 @@ describe('coap-client: Block1 size limit (RFC 7959 §2.9.3)', () => {
     const answer = run.responses.at(-1)!;
     expect(optionValues(answer, 'Size1')[0]).toBe('256');
     expect(await small.server.registrations.byEndpoint('too-big')).toBeUndefined();
+  });
+});
+
+describe('coap-client: NON registration and block-wise update', () => {
+  it('a NON registration gets a NON 2.01 (RFC 7252 §5.2.3)', async () => {
+    const run = await coapClient(['-N', '-m', 'post', '-t', '40', '-e', '</1/0>,</3/0>', `${base}/rd?ep=non-1&lwm2m=1.1`]);
+    const created = run.responses.find((r) => r.code === '2.01');
+    expect(created?.type, run.stdout + run.stderr).toBe('NON');
+    expect((await live.server.registrations.byEndpoint('non-1'))?.id).toBe(optionValues(created!, 'Location-Path')[1]);
+  });
+
+  it('an update with a long object list goes through Block1 and replaces the objects', async () => {
+    const reg = await registerRaw('block-upd', '</1/0>,</3/0>');
+    const id = locationOf(reg)[1]!;
+    const ids = Array.from({ length: 40 }, (_, i) => 2000 + i);
+    const upd = await coapClient(['-m', 'post', '-t', '40', '-b', '32', '-e', ids.map((x) => `</${x}/0>`).join(','), `${base}/rd/${id}?lt=90`]);
+    expect(upd.finalCode, upd.stdout + upd.stderr).toBe('2.04');
+    const stored = await live.server.registrations.byId(id);
+    expect(stored?.lifetime).toBe(90);
+    expect(stored?.objectLinks.map((l) => l.path)).toEqual(ids.map((x) => [x, 0]));
   });
 });
 
