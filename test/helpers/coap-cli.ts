@@ -22,7 +22,7 @@ export type CoapClientRun = {
   stdout: string;
   stderr: string;
   pdus: PrintedPdu[];
-  /** PDUs whose code is a response code (d.dd), in order */
+  /** PDUs whose code is a response code (d.dd, not the Empty 0.00), in order */
   responses: PrintedPdu[];
   /** the last response code printed, e.g. "2.01"; undefined when none arrived */
   finalCode: string | undefined;
@@ -58,15 +58,16 @@ export function optionValues(pdu: PrintedPdu, name: string): string[] {
  * Runs coap-client-notls with -v 6 and a 5 s CoAP wait (-B 5) under a hard process timeout.
  * Never rejects on a non-zero exit: the caller asserts on what came back.
  */
-export function coapClient(args: readonly string[], timeoutMs = 15_000): Promise<CoapClientRun> {
+export function coapClient(args: readonly string[], timeoutMs = 15_000, verbosity = 6): Promise<CoapClientRun> {
   return new Promise((resolve, reject) => {
-    execFile(COAP_CLIENT, ['-v', '6', '-B', '5', ...args], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    // -v 6 prints the PDUs with a code; -v 7 adds empty ACKs (both directions) and debug lines
+    execFile(COAP_CLIENT, ['-v', String(verbosity), '-B', '5', ...args], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
         reject(new Error(`${COAP_CLIENT} is not installed (Debian: apt-get install libcoap3-bin)`));
         return;
       }
       const pdus = parsePduLines(stdout);
-      const responses = pdus.filter((p) => /^\d\.\d\d$/.test(p.code));
+      const responses = pdus.filter((p) => /^\d\.\d\d$/.test(p.code) && p.code !== '0.00');
       const exitCode = err ? (typeof err.code === 'number' ? err.code : null) : 0;
       resolve({ exitCode, stdout, stderr, pdus, responses, finalCode: responses.at(-1)?.code });
     });

@@ -208,6 +208,25 @@ describe('coap-client: NON registration and block-wise update', () => {
   });
 });
 
+describe('coap-client: separate response (RFC 7252 §5.2.2)', () => {
+  it('a handler slower than the separate-response delay: empty ACK first, then a CON 2.05 the client accepts', async () => {
+    live.server.addResource('slow', async () => {
+      await new Promise((r) => setTimeout(r, 1500));
+      return { code: Code.CONTENT, contentFormat: 0, payload: Buffer.from('late answer') };
+    });
+    const run = await coapClient([`${base}/slow`], 15_000, 7);
+    const request = run.pdus[0]!;
+    expect(request.code).toBe('GET');
+    const emptyAck = run.pdus.find((p) => p.type === 'ACK' && p.code === '0.00' && p.mid === request.mid);
+    expect(emptyAck, run.stdout).toBeDefined();
+    const response = run.responses.find((p) => p.code === '2.05');
+    expect(response?.type, run.stdout).toBe('CON');
+    expect(response?.payload).toBe('late answer');
+    expect(response?.token).toBe(request.token);
+    expect(response?.mid).not.toBe(request.mid);
+  });
+});
+
 describe('coap-client: version negotiation and rejected registrations', () => {
   it('answers 4.12 to lwm2m=1.3 so the client can retry lower (LWM2M-NOTES)', async () => {
     const run = await registerRaw('ver-13', '</1/0>', '&lwm2m=1.3');
