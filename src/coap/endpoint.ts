@@ -85,6 +85,12 @@ export type EndpointOptions = {
   maxBodySize?: number;
   /** our preferred block size for bodies we send (16..1024) */
   blockSize?: number;
+  /**
+   * Extra rounds of the RFC 7252 §4.2 retransmission series (same Message ID, so the peer's
+   * deduplication keeps it idempotent) for each exchange of a block-wise transfer: one lost
+   * exchange would otherwise lose the whole transfer. Default 2.
+   */
+  blockRetryRounds?: number;
   /** hook before a datagram goes out (fault injection in simulators); return false to drop it */
   outboundFilter?: (data: Buffer, peer: Peer) => boolean;
   /** hook for every inbound datagram; return false to drop it */
@@ -95,6 +101,8 @@ type PendingCon = {
   data: Buffer;
   peer: Peer;
   attempts: number;
+  rounds: number;
+  initial: number;
   timeout: number;
   timer: NodeJS.Timeout;
   onAcked: (ack: CoapMessage) => void;
@@ -132,6 +140,7 @@ export class CoapEndpoint {
   private readonly observations = new Map<string, ObserveState>(); // peer#token
   private readonly blockSize: number;
   private readonly maxBodySize: number;
+  private readonly blockRetryRounds: number;
   private handler: RequestHandler = () => ({ code: Code.NOT_FOUND });
   private nextMid = randomBytes(2).readUInt16BE();
   private readonly sweeper: NodeJS.Timeout;
@@ -143,6 +152,7 @@ export class CoapEndpoint {
     this.dedup = new DedupCache(lifetime);
     this.maxBodySize = opts.maxBodySize ?? 1024 * 1024;
     this.blockSize = opts.blockSize ?? 1024;
+    this.blockRetryRounds = opts.blockRetryRounds ?? 2;
     this.block1 = new Block1Assembler(this.maxBodySize, lifetime);
     this.block2 = new Block2Cache(lifetime);
     opts.transport.onDatagram((data, peer) => this.receive(data, peer));
@@ -267,7 +277,7 @@ export class CoapEndpoint {
       if (offset === 0) extra.push(uintOption(Option.SIZE1, payload.length));
       // RFC 7959 §2.3: the Observe option goes with the last block only... keep it on every block of a non-observe upload
       const msg = this.buildRequest({ ...req, observe: more ? undefined : req.observe }, token, Buffer.from(chunk), extra);
-      const res = await this.exchange(peer, msg, req);
+      const res = await this.exchange(peer, msg, req, this.blockRetryRounds);
       this.stats.blockBytesOut += chunk.length;
       if (!more) return { first: res, token };
       if (res.code !== Code.CONTINUE) return { first: res, token }; // an error ends the upload early
@@ -304,7 +314,7 @@ export class CoapEndpoint {
         Buffer.alloc(0),
         [{ number: Option.BLOCK2, value: encodeBlock({ num: nextNum, more: false, size: block.size }) }],
       );
-      const res = await this.exchange(peer, msg, req);
+      const res = await this.exchange(peer, msg, req, this.blockRetryRounds);
       // §2.4 and §3.2: continuations of a 2.04 (a POST/PUT answered block-wise) keep that code
       if (res.code !== first.code) throw new CoapRequestError('BLOCKWISE', `block ${nextNum} answered ${codeText(res.code)}`);
       const raw = getOption(res, Option.BLOCK2);
@@ -328,7 +338,7 @@ export class CoapEndpoint {
   }
 
   /** One request/response exchange: CON with retransmission, piggybacked or separate response. */
-  private exchange(peer: Peer, msg: CoapMessage, req: { timeoutMs?: number }): Promise<CoapMessage> {
+  private exchange(peer: Peer, msg: CoapMessage, req: { timeoutMs?: number }, rounds = 0): Promise<CoapMessage> {
     if (this.closed) return Promise.reject(new CoapRequestError('CANCELLED', 'endpoint closed'));
     const key = `${peerKey(peer)}#${msg.token.toString('hex')}`;
     return new Promise<CoapMessage>((resolve, reject) => {
@@ -348,19 +358,19 @@ export class CoapEndpoint {
         this.sendConfirmable(data, peer, msg.messageId, (ack) => {
           if (ack.code !== Code.EMPTY) this.pendingRequests.get(key)?.resolve(ack);
           // an empty ACK: the response comes separately (§5.2.2), the request timer keeps running
-        }, (err) => this.pendingRequests.get(key)?.reject(err));
+        }, (err) => this.pendingRequests.get(key)?.reject(err), rounds);
       } else {
         this.sendRaw(data, peer);
       }
     });
   }
 
-  private sendConfirmable(data: Buffer, peer: Peer, mid: number, onAcked: (ack: CoapMessage) => void, onFailed: (e: CoapRequestError) => void): void {
+  private sendConfirmable(data: Buffer, peer: Peer, mid: number, onAcked: (ack: CoapMessage) => void, onFailed: (e: CoapRequestError) => void, rounds = 0): void {
     const key = `${peerKey(peer)}#${mid}`;
     // §4.2: initial timeout random between ACK_TIMEOUT and ACK_TIMEOUT * ACK_RANDOM_FACTOR, doubled each time
     const initial = this.timing.ackTimeoutMs * (1 + Math.random() * (this.timing.ackRandomFactor - 1));
     const pending: PendingCon = {
-      data, peer, attempts: 0, timeout: initial, onAcked, onFailed,
+      data, peer, attempts: 0, rounds, initial, timeout: initial, onAcked, onFailed,
       timer: setTimeout(() => this.retransmit(key), initial),
     };
     this.pendingCons.set(key, pending);
@@ -370,6 +380,11 @@ export class CoapEndpoint {
   private retransmit(key: string): void {
     const p = this.pendingCons.get(key);
     if (!p) return;
+    if (p.attempts >= this.timing.maxRetransmit && p.rounds > 0) {
+      p.rounds--;
+      p.attempts = 0;
+      p.timeout = p.initial / 2; // doubled below: the new series starts at the initial timeout
+    }
     if (p.attempts >= this.timing.maxRetransmit) {
       this.pendingCons.delete(key);
       p.onFailed(new CoapRequestError('TIMEOUT', `no ACK from ${peerKey(p.peer)} after ${p.attempts + 1} transmissions`));

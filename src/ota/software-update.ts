@@ -29,7 +29,9 @@ async function pickInstance(ctx: FlowContext, endpoint: string): Promise<number>
     if (st?.kind === 'resource' && st.value === SwState.INITIAL) return inst.id;
   }
   const id = instances.reduce((m, i) => Math.max(m, i.id + 1), 0);
-  const node: LwM2mNode = { kind: 'instance', id, resources: [] };
+  // SenML cannot carry an instance without resources: create it with an empty Package URI,
+  // which in INITIAL state means "nothing to download" (Object 9, resource 3)
+  const node: LwM2mNode = { kind: 'instance', id, resources: [{ kind: 'resource', id: 3, type: 'string', value: '' }] };
   await callOk(ctx.server, endpoint, { kind: 'create', path: [SW], node }, ctx.stepTimeoutMs, 'create /9 instance');
   return id;
 }

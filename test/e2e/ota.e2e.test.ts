@@ -2,7 +2,7 @@
 // device ends with the module's digest active and predicts known samples correctly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModule } from '../../compiler/runtime/index.ts';
-import { moduleDigestHex } from '../../compiler/module/index.ts';
+import { sha256Hex } from '../../src/ota/package-repository.ts';
 import { startOtaHarness, sampleHex, testSamples, zooModule, type OtaHarness, type Sample } from './ota-harness.ts';
 
 let h: OtaHarness;
@@ -43,7 +43,7 @@ describe('model rollout to 100 devices', () => {
     const d = await rollout(mod, 'sota-push');
     expect(d.status).toBe('completed');
     expect(d.counts).toEqual({ done: N });
-    const digest = moduleDigestHex(mod);
+    const digest = sha256Hex(mod);
     const ml = (await h.api.inject({ method: 'GET', url: '/devices/ota-007/ml' })).json();
     expect(ml.activeDigest).toBe(digest);
     const samples = knownSamples(mod, 3);
@@ -56,9 +56,9 @@ describe('model rollout to 100 devices', () => {
   it('rolls the MLP out over SOTA pull: the fleet view shows it active on all 100', async () => {
     const mod = zooModule('mlp');
     const d = await rollout(mod, 'sota-pull');
-    expect(d.status).toBe('completed');
+    expect({ status: d.status, reason: d.reason, firstFailure: (d.devices as { error: unknown }[]).find((r) => r.error)?.error }).toMatchObject({ status: 'completed' });
     expect(d.counts).toEqual({ done: N });
-    const digest = moduleDigestHex(mod);
+    const digest = sha256Hex(mod);
     // every device reports the digest active (the engine refreshed each device's ML view)
     await new Promise((r) => setTimeout(r, 1500));
     const status = (await h.api.inject({ method: 'GET', url: '/ml/status' })).json();
