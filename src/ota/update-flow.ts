@@ -42,13 +42,12 @@ export function instancesOf(node: LwM2mNode | undefined): ObjectInstance[] {
 export async function findModel(ctx: FlowContext, endpoint: string, digest: string): Promise<{ instance: number; state: number; error?: string } | undefined> {
   const r = await call(ctx.server, endpoint, { kind: 'read', path: [ML_MODEL] }, ctx.stepTimeoutMs);
   if (!r.success) return undefined;
-  for (const inst of instancesOf(r.node)) {
-    if (resourceValue(inst, 2) === digest) {
-      const err = resourceValue(inst, 13);
-      return { instance: inst.id, state: Number(resourceValue(inst, 9) ?? -1), error: typeof err === 'string' && err !== '' ? err : undefined };
-    }
-  }
-  return undefined;
+  // the same module may be installed twice (re-delivered): the active copy is the one that counts
+  const matches = instancesOf(r.node).filter((inst) => resourceValue(inst, 2) === digest).map((inst) => {
+    const err = resourceValue(inst, 13);
+    return { instance: inst.id, state: Number(resourceValue(inst, 9) ?? -1), error: typeof err === 'string' && err !== '' ? err : undefined };
+  });
+  return matches.find((m) => m.state === 1) ?? matches.at(-1);
 }
 
 /** The digest of the model the device runs now (/32002/0/7 -> /32001/<i>/2), for rollback reports. */
