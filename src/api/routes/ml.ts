@@ -33,7 +33,10 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
     return {
       devices: await platform.server.registrations.store.count(),
       devicesWithKnownModels: known.length,
-      models: [...byDigest.values()].sort((a, b) => b.active - a.active).map((m) => ({ ...m, endpoints: m.endpoints.sort().slice(0, 100) })),
+      models: [...byDigest.values()].sort((a, b) => b.active - a.active).map((m) => {
+        const hit = platform.catalog.byModuleDigest(m.digest);
+        return { ...m, modelId: hit?.model.id ?? null, modelName: hit ? `${hit.model.name}@${hit.model.version}` : null, target: hit?.module.target ?? null, endpoints: m.endpoints.sort().slice(0, 100) };
+      }),
       deployments: { running: deployments.filter((d) => d.status === 'running').length, total: deployments.length },
       failures: failures.slice(0, 500),
     };
