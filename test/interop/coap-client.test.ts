@@ -326,6 +326,17 @@ describe('raw datagrams: malformed messages', () => {
     expect(ok[0] && codeText(ok[0].msg!.code)).toBe('2.05');
   });
 
+  it('answers a forward-proxy request (Proxy-Uri or Proxy-Scheme) with 5.05 Proxying Not Supported (§5.7.2)', async () => {
+    // this server is no forward-proxy: §5.7.2 says it MUST answer 5.05, not serve the request itself
+    const viaUri = await probe.exchange(serializeMessage({
+      type: 'CON', code: 1, messageId: 0x3300, token: TOKEN, payload: Buffer.alloc(0),
+      options: [{ number: Option.PROXY_URI, value: Buffer.from(`coap://127.0.0.1:${live.port}/.well-known/core`) }],
+    }));
+    expect(viaUri.map((r) => r.msg && codeText(r.msg.code))).toEqual(['5.05']);
+    const viaScheme = await probe.exchange(wellKnownGet(0x3301, [{ number: Option.PROXY_SCHEME, value: Buffer.from('coap') }]));
+    expect(viaScheme.map((r) => r.msg && codeText(r.msg.code))).toEqual(['5.05']);
+  });
+
   it('answers an Empty CON (ping) with a matching RST (§4.3)', async () => {
     const replies = await probe.exchange(Buffer.from([0x40, 0x00, 0x44, 0x44]));
     expect(replies).toHaveLength(1);
