@@ -208,6 +208,20 @@ describe('coap-client: NON registration and block-wise update', () => {
   });
 });
 
+describe('coap-client: Accept on /.well-known/core (RFC 7252 §5.10.4)', () => {
+  it('Accept: 40 gets link format', async () => {
+    const run = await coapClient(['-A', '40', `${base}/.well-known/core`]);
+    expect(run.finalCode).toBe('2.05');
+    expect(run.responses[0]!.options).toContain('Content-Format:application/link-format');
+  });
+
+  it('Accept: 50 (JSON), which the resource cannot produce, gets 4.06 Not Acceptable', async () => {
+    // §5.10.4: "If the preferred Content-Format cannot be returned, then a 4.06 MUST be sent"
+    const run = await coapClient(['-A', '50', `${base}/.well-known/core`]);
+    expect(run.finalCode, run.stdout).toBe('4.06');
+  });
+});
+
 describe('coap-client: separate response (RFC 7252 §5.2.2)', () => {
   it('a handler slower than the separate-response delay: empty ACK first, then a CON 2.05 the client accepts', async () => {
     live.server.addResource('slow', async () => {
