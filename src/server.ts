@@ -106,6 +106,7 @@ export class LwM2mServer {
     this.resources.set('.well-known', (req) => {
       if (req.path[1] !== 'core' || req.path.length !== 2) return { code: Code.NOT_FOUND };
       if (req.method !== 1) return { code: Code.METHOD_NOT_ALLOWED };
+      if (req.accept !== undefined && req.accept !== 40) return { code: Code.NOT_ACCEPTABLE, payload: Buffer.from('/.well-known/core is application/link-format (40)') }; // RFC 7252 §5.10.4
       const links = ['</rd>;rt="core.rd";ct=40', '</dp>;title="LwM2M Send";ct="110 112 11544"', ...[...this.resources.keys()].filter((k) => !['rd', 'dp', '.well-known'].includes(k)).map((k) => `</${k}>`)];
       return { code: Code.CONTENT, contentFormat: 40, payload: Buffer.from(links.join(',')) };
     });

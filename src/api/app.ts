@@ -3,7 +3,7 @@
 // onRequest hook, in front of every route plugin.
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Platform } from '../platform.ts';
 import type { LwM2mServer } from '../server.ts';
@@ -25,6 +25,12 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     loggerInstance: opts.log.child({ component: 'api' }, { level: opts.log.level === 'debug' || opts.log.level === 'trace' ? opts.log.level : 'warn' }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // endpoint names may be 255 bytes (Core §6.2.1), percent-encoded in the URL
+    maxParamLength: 800,
+    // errors fastify raises before routing (bad URL encoding, oversized params) keep our error shape
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as FastifyReply).status(err.statusCode ?? 400).send({ error: err.code ?? 'BAD_REQUEST', message: err.message, details: null });
+    },
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {

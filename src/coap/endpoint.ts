@@ -570,8 +570,15 @@ export class CoapEndpoint {
     };
     const critical = msg.options.find((o) => isUnknownCritical(o.number));
     if (critical) {
-      // RFC 7252 §5.4.1: an unrecognized critical option in a CON request gets 4.02
-      reply({ code: Code.BAD_OPTION, payload: Buffer.from(`unrecognized critical option ${critical.number}`) }, false);
+      // RFC 7252 §5.4.1: an unrecognized critical option in a CON request gets 4.02; a NON
+      // message carrying one is rejected (§4.3: RST)
+      if (msg.type === 'CON') reply({ code: Code.BAD_OPTION, payload: Buffer.from(`unrecognized critical option ${critical.number}`) }, false);
+      else this.sendReset(peer, msg.messageId);
+      return;
+    }
+    if (msg.options.some((o) => o.number === Option.PROXY_URI || o.number === Option.PROXY_SCHEME)) {
+      // §5.7.2: we are no forward proxy
+      reply({ code: Code.PROXYING_NOT_SUPPORTED, payload: Buffer.from('this endpoint is not a proxy') }, false);
       return;
     }
     this.dispatch(msg, peer)

@@ -76,6 +76,7 @@ export const Code = {
   NOT_IMPLEMENTED: code(5, 1),
   SERVICE_UNAVAILABLE: code(5, 3),
   GATEWAY_TIMEOUT: code(5, 4),
+  PROXYING_NOT_SUPPORTED: code(5, 5),
 } as const;
 
 /** "2.05" style text of a code byte. */

@@ -11,6 +11,7 @@ export const PACKAGE_PATH = 'fw';
 export function createPackageHandler(repo: PackageRepository, onServe?: (digest: string, bytes: number) => void): (req: InboundRequest) => Promise<OutboundResponse> {
   return async (req) => {
     if (req.method !== Method.GET) return { code: Code.METHOD_NOT_ALLOWED, payload: Buffer.from('packages are read with GET') };
+    if (req.accept !== undefined && req.accept !== ContentFormat.OPAQUE) return { code: Code.NOT_ACCEPTABLE, payload: Buffer.from('packages are application/octet-stream (42)') };
     const digest = req.path[1];
     if (req.path.length !== 2 || digest === undefined || !isDigest(digest)) return { code: Code.NOT_FOUND, payload: Buffer.from('package URIs are /fw/<sha256 hex>') };
     const body = await repo.get(digest);

@@ -124,7 +124,7 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
     const q = parseQuery(req.query);
     const endpoint = text(q, 'ep');
     if (!endpoint) throw new BadRequest(Code.BAD_REQUEST, 'registration without an endpoint name (ep)');
-    if (endpoint.length > 255) throw new BadRequest(Code.BAD_REQUEST, 'endpoint name longer than 255 bytes');
+    if (Buffer.byteLength(endpoint, 'utf8') > 255) throw new BadRequest(Code.BAD_REQUEST, 'endpoint name longer than 255 bytes');
     const version = text(q, 'lwm2m') ?? '1.0';
     if (!SUPPORTED_VERSIONS.includes(version)) {
       return { code: Code.PRECONDITION_FAILED, payload: Buffer.from(`LwM2M ${version} is not supported; this server serves ${SUPPORTED_VERSIONS.join(', ')}`) };
@@ -134,7 +134,8 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
     let additional: Record<string, string> = NO_ADDITIONAL;
     for (const [k, v] of q.params) {
       if (KNOWN.has(k)) continue;
-      if (additional === NO_ADDITIONAL) additional = {};
+      // a null prototype: a parameter named __proto__ is kept as data, not swallowed
+      if (additional === NO_ADDITIONAL) additional = Object.create(null) as Record<string, string>;
       additional[k] = v === true ? '' : v;
     }
     const reg = await deps.service.register({
