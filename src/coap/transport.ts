@@ -48,7 +48,7 @@ export class UdpTransport implements DatagramTransport {
   }
 
   onDatagram(listener: (data: Buffer, peer: Peer) => void): void {
-    this.socket.on('message', (msg, rinfo) => listener(msg, { address: rinfo.address, port: rinfo.port }));
+    this.socket.on('message', (msg, rinfo) => listener(msg, { address: internAddress(rinfo.address), port: rinfo.port }));
   }
 
   address(): Peer {
@@ -63,6 +63,16 @@ export class UdpTransport implements DatagramTransport {
   close(): Promise<void> {
     return new Promise((resolve) => this.socket.close(() => resolve()));
   }
+}
+
+// a fleet talks from few source addresses: share one string per address instead of one per datagram
+const addresses = new Map<string, string>();
+function internAddress(a: string): string {
+  const hit = addresses.get(a);
+  if (hit !== undefined) return hit;
+  if (addresses.size > 10_000) addresses.clear();
+  addresses.set(a, a);
+  return a;
 }
 
 function trySet(fn: () => void): void {
