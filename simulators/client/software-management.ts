@@ -36,8 +36,10 @@ type Instance = {
   download: Download | undefined;
   /** ML Model instance created by Install */
   modelId: number | undefined;
-  /** a pending step of the push/pull flow (cancelled by a new write, a reboot or stop) */
+  /** a pending step of the push/pull flow, or the push watchdog (cancelled by a new write, a reboot or stop) */
   timer: NodeJS.Timeout | undefined;
+  /** a Block1 push of the Package is under way */
+  pushing: boolean;
 };
 
 export type SoftwareManagementOptions = {
@@ -45,6 +47,8 @@ export type SoftwareManagementOptions = {
   readonly download: Omit<DownloadOptions, 'timeoutMs'> & { readonly timeoutMs?: number };
   /** pause between visible state changes of a delivery (so observers see each of them) */
   readonly stepDelayMs?: number;
+  /** a push whose next block does not come within this time is lost (Update Result 52) */
+  readonly pushIdleTimeoutMs?: number;
 };
 
 export class SoftwareManagement {
@@ -82,7 +86,7 @@ export class SoftwareManagement {
     for (const [r, v] of Object.entries(defaults)) {
       if (this.store.get([SOFTWARE_MANAGEMENT, id, Number(r)]) === undefined) this.store.set([SOFTWARE_MANAGEMENT, id, Number(r)], v);
     }
-    this.instances.set(id, { pkg: undefined, download: undefined, modelId: undefined, timer: undefined });
+    this.instances.set(id, { pkg: undefined, download: undefined, modelId: undefined, timer: undefined, pushing: false });
     // a Create may carry the Package URI: the same as writing it afterwards
     const uri = this.store.get([SOFTWARE_MANAGEMENT, id, 3]);
     if (created && typeof uri === 'string' && uri !== '') setImmediate(() => this.uriWritten(id, uri));
@@ -109,12 +113,35 @@ export class SoftwareManagement {
   private guardWrite(id: number, empty: boolean): void {
     const s = this.state(id);
     if (empty && (s === SwState.INITIAL || s === SwState.DOWNLOAD_STARTED || s === SwState.DOWNLOADED)) return;
-    if (!empty && s === SwState.INITIAL && !this.inst(id).download && !this.inst(id).timer) return;
+    const i = this.inst(id);
+    if (!empty && ((s === SwState.INITIAL && !i.download && !i.timer) || (s === SwState.DOWNLOAD_STARTED && i.pushing))) return;
     throw new DeviceError(Code.METHOD_NOT_ALLOWED, `/9/${id} is in Update State ${s}: ${empty ? 'nothing to cancel' : 'write a package in INITIAL (uninstall first or create another instance)'}`);
+  }
+
+  /**
+   * A block of a Package push arrived (before the endpoint hands over the whole body): the first
+   * one starts DOWNLOAD STARTED; each one restarts the watchdog that declares the push lost.
+   */
+  pushProgress(id: number, more: boolean): void {
+    const i = this.instances.get(id);
+    if (!i) return;
+    if (!i.pushing) {
+      if (!more || this.state(id) !== SwState.INITIAL || i.download || i.timer) return;
+      i.pushing = true;
+      this.setState(id, SwState.DOWNLOAD_STARTED, SwResult.DOWNLOADING, '');
+    }
+    if (i.timer) clearTimeout(i.timer);
+    i.timer = setTimeout(() => {
+      i.timer = undefined;
+      i.pushing = false;
+      this.setState(id, SwState.INITIAL, SwResult.CONNECTION_LOST, 'the package push stopped before its last block');
+    }, this.opts.pushIdleTimeoutMs ?? 30_000);
+    i.timer.unref();
   }
 
   private cancel(id: number): void {
     const i = this.inst(id);
+    i.pushing = false;
     i.download?.cancel();
     i.download = undefined;
     if (i.timer) clearTimeout(i.timer);
@@ -137,8 +164,9 @@ export class SoftwareManagement {
       this.setState(id, SwState.INITIAL, SwResult.INITIAL, 'cancelled');
       return;
     }
-    // the endpoint hands over the body after the last Block1 block: DOWNLOAD STARTED, then DOWNLOADED, then verify
-    this.setState(id, SwState.DOWNLOAD_STARTED, SwResult.DOWNLOADING, '');
+    // the endpoint hands over the body after the last Block1 block (DOWNLOAD STARTED came with the
+    // first block of a block-wise push): DOWNLOADED, then verify
+    if (this.state(id) !== SwState.DOWNLOAD_STARTED) this.setState(id, SwState.DOWNLOAD_STARTED, SwResult.DOWNLOADING, '');
     this.later(id, () => {
       this.setState(id, SwState.DOWNLOADED);
       this.later(id, () => this.verify(id, bytes, undefined));

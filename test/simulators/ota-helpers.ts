@@ -171,6 +171,25 @@ export async function startAliasServer(digest: string, bytes: Uint8Array): Promi
   return { uri: `coap://127.0.0.1:${ep.address.port}/fw/${digest}`, close: () => ep.close() };
 }
 
+/**
+ * Starts a block-wise Write of `bytes` from a separate server socket that goes silent after
+ * `blocks` Block1 blocks (a push cut by a lost connection). The request's failure is swallowed.
+ */
+export async function stalledPush(dev: SimulatedClient, path: string, bytes: Uint8Array, blocks: number): Promise<{ close: () => Promise<void> }> {
+  let sent = 0;
+  const transport = await UdpTransport.open({ host: '127.0.0.1', port: 0 });
+  const ep = new CoapEndpoint({
+    transport, log: quietLogger, timing, blockSize: 512,
+    outboundFilter: (data) => {
+      const m = parseMessage(data);
+      if (m.code === Method.PUT && getOption(m, Option.BLOCK1)) return ++sent <= blocks;
+      return true;
+    },
+  });
+  ep.request(dev.address, { method: Method.PUT, path: segs(path), contentFormat: ContentFormat.OPAQUE, payload: Buffer.from(bytes) }).catch(() => undefined);
+  return { close: () => ep.close() };
+}
+
 /** Polls until `check` returns true (device states change asynchronously after a 2.04). */
 export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 8000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -7,7 +7,7 @@ import { loadModule } from '../../compiler/runtime/index.ts';
 import { getTarget } from '../../compiler/targets/index.ts';
 import { readIdxFile, sampleAsFloat32 } from '../../compiler/data/idx.ts';
 import type { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
-import { FASHION, TestServer, models, retarget, sha256, startAliasServer, startDevice, startFileServer, until, zooModule, type FileServer } from './ota-helpers.ts';
+import { FASHION, TestServer, models, retarget, sha256, stalledPush, startAliasServer, startDevice, startFileServer, until, zooModule, type FileServer } from './ota-helpers.ts';
 
 let server: TestServer;
 let files: FileServer;
@@ -295,5 +295,27 @@ describe('Software Management (Object 9) on the simulated device', () => {
     await server.write(d, '/9/0/3', files.uri(digest));
     await settled(d, 0, 3);
   });
-});
 
+  it('a block-wise push is DOWNLOAD STARTED from its first block; cut by a reboot it ends INITIAL with 52, cut by silence too', async () => {
+    const d = await device('sw-push-cut', { pushIdleTimeoutMs: 400 });
+    const push1 = await stalledPush(d, '/9/0/2', cnn, 3);
+    try {
+      await until(async () => (await state(d)) === 1, 3000, 'DOWNLOAD STARTED');
+      expect(await result(d)).toBe(1);
+      await d.reboot();
+      expect([await state(d), await result(d)]).toEqual([0, 52]);
+    } finally {
+      await push1.close();
+    }
+    const push2 = await stalledPush(d, '/9/0/2', cnn, 2);
+    try {
+      await until(async () => (await state(d)) === 1, 3000, 'DOWNLOAD STARTED');
+      await until(async () => (await state(d)) === 0, 3000, 'the push watchdog');
+      expect(await result(d)).toBe(52);
+    } finally {
+      await push2.close();
+    }
+    await push(d, cnn); // a whole push afterwards is taken
+    expect([await state(d), await result(d)]).toEqual([3, 3]);
+  });
+});
