@@ -100,6 +100,9 @@ export class SimulatedClient {
   private readonly attributes = new Map<string, Attributes>();
   private updateTimer: NodeJS.Timeout | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
+  private linksTimer: NodeJS.Timeout | undefined;
+  /** the object links last sent with Register or Update */
+  private linksSent: string | undefined;
   private asleep = false;
   private stopped = false;
   private seq = 1;
@@ -124,12 +127,15 @@ export class SimulatedClient {
     const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512 };
     const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs };
     this.software = new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
-    this.firmware = new FirmwareUpdate(this.store, this.ml, { profile: target, download, reboot: () => this.reboot(), updateDelayMs: opts.firmwareUpdateDelayMs, ...steps });
+    this.firmware = new FirmwareUpdate(this.store, this.ml, { profile: target, download, reboot: () => this.reboot().catch((e: unknown) => opts.log.warn({ endpoint: opts.endpoint, err: (e as Error).message }, 'reboot after the firmware update failed')), updateDelayMs: opts.firmwareUpdateDelayMs, ...steps });
     this.store.onExecute(1, 8, () => void this.update()); // Registration Update Trigger
     this.store.onExecute(3, 4, () => {
       setTimeout(() => void this.reboot(), 50); // Reboot: answer 2.04 first (Core E.4)
     });
-    this.store.onChange((p) => this.valueChanged(p));
+    this.store.onChange((p) => {
+      if (p.length <= 2) this.scheduleLinksUpdate(); // an instance came or went
+      this.valueChanged(p);
+    });
   }
 
   get endpoint(): string {
@@ -225,10 +231,12 @@ export class SimulatedClient {
     const query = [`ep=${this.opts.endpoint}`, `lt=${this.opts.lifetime ?? 300}`, `lwm2m=${version}`, `b=${binding}`];
     if (this.opts.queueMode && version !== '1.0') query.push('Q');
     this.asleep = false;
+    const links = serializeLinks(this.links());
     const res = await this.coap.request(this.opts.server, {
       method: Method.POST, path: ['rd'], query, contentFormat: ContentFormat.LINK,
-      payload: Buffer.from(serializeLinks(this.links())),
+      payload: Buffer.from(links),
     });
+    this.linksSent = links;
     if (res.code !== Code.CREATED) throw new Error(`${this.opts.endpoint}: registration answered ${codeText(res.code)} ${res.payload.toString()}`);
     this.registrationPath = getOptions(res, Option.LOCATION_PATH).map((b) => b.toString('utf8'));
     this.stats.registrations++;
@@ -241,10 +249,12 @@ export class SimulatedClient {
     if (!this.registrationPath) return this.register();
     this.asleep = false; // the radio comes on to send, so the answer is heard
     const query = opts.lifetime !== undefined ? [`lt=${opts.lifetime}`] : [];
+    const links = opts.withLinks ? serializeLinks(this.links()) : undefined;
     const res = await this.coap.request(this.opts.server, {
       method: Method.POST, path: this.registrationPath, query,
-      ...(opts.withLinks ? { contentFormat: ContentFormat.LINK, payload: Buffer.from(serializeLinks(this.links())) } : {}),
+      ...(links !== undefined ? { contentFormat: ContentFormat.LINK, payload: Buffer.from(links) } : {}),
     });
+    if (links !== undefined && res.code === Code.CHANGED) this.linksSent = links;
     if (res.code === Code.NOT_FOUND) {
       this.registrationPath = undefined;
       return this.register();
@@ -342,6 +352,21 @@ export class SimulatedClient {
     this.updateTimer.unref();
   }
 
+  /**
+   * Core §6.2.2: when Object Instances are created or deleted (a model installed by Software
+   * Management, removed by Uninstall), the client sends an Update carrying its new object links.
+   * During a reboot nothing is sent: the Register that follows carries them.
+   */
+  private scheduleLinksUpdate(): void {
+    if (this.linksTimer || !this.registered) return;
+    this.linksTimer = setTimeout(() => {
+      this.linksTimer = undefined;
+      if (!this.registered || this.stopped || serializeLinks(this.links()) === this.linksSent) return;
+      this.update({ withLinks: true }).catch((e: unknown) => this.opts.log.warn({ endpoint: this.opts.endpoint, err: (e as Error).message }, 'update with new object links failed'));
+    }, 0);
+    this.linksTimer.unref();
+  }
+
   private afterContact(): void {
     if (!this.opts.queueMode) return;
     this.asleep = false;
@@ -354,6 +379,8 @@ export class SimulatedClient {
 
   private clearTimers(): void {
     if (this.updateTimer) clearTimeout(this.updateTimer);
+    if (this.linksTimer) clearTimeout(this.linksTimer);
+    this.linksTimer = undefined;
     if (this.sleepTimer) clearTimeout(this.sleepTimer);
     this.updateTimer = undefined;
     this.sleepTimer = undefined;

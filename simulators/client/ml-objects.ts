@@ -3,7 +3,7 @@
 // single ML Inference instance that runs the active model through the module runtime.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { loadModule, type DeviceProfile as RuntimeProfile, type LoadedModule } from '../../compiler/runtime/index.ts';
+import { loadModule, type DeviceProfile as RuntimeProfile, type InvokeResult, type LoadedModule } from '../../compiler/runtime/index.ts';
 import { Code } from '../../src/coap/message.ts';
 import type { ObjectLink } from '../../src/lwm2m/node.ts';
 import type { PackageInfo } from './module-package.ts';
@@ -240,7 +240,7 @@ export class MlObjects {
       throw new DeviceError(Code.METHOD_NOT_ALLOWED, 'no model is active');
     }
     const t0 = performance.now();
-    let r;
+    let r: InvokeResult;
     try {
       r = m.loaded.invoke(input);
     } catch (e) {

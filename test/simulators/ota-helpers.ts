@@ -49,6 +49,8 @@ export type Registration = { peer: Peer; query: readonly string[]; links: string
 /** A minimal LwM2M server: a CoAP endpoint that takes registrations and sends requests. */
 export class TestServer {
   readonly registrations: Registration[] = [];
+  /** Registration Updates (links is empty when the Update carried none) */
+  readonly updates: Registration[] = [];
   private constructor(readonly ep: CoapEndpoint) {
     ep.onRequest((req) => this.handle(req));
   }
@@ -68,6 +70,7 @@ export class TestServer {
         this.registrations.push({ peer: req.peer, query: req.query, links: req.payload.toString('utf8'), at: Date.now() });
         return { code: Code.CREATED, options: [{ number: Option.LOCATION_PATH, value: Buffer.from('rd') }, { number: Option.LOCATION_PATH, value: Buffer.from(`r${this.registrations.length}`) }] };
       }
+      this.updates.push({ peer: req.peer, query: req.query, links: req.payload.toString('utf8'), at: Date.now() });
       return { code: Code.CHANGED };
     }
     if (req.method === Method.DELETE && req.path[0] === 'rd') return { code: Code.DELETED };

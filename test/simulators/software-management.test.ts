@@ -94,9 +94,12 @@ describe('Software Management (Object 9) on the simulated device', () => {
     expect(await server.read(d, '/9/0/1')).toBe(sha256(cnn).slice(0, 12));
     expect(d.store.instanceIds(32001)).toEqual([]); // delivered is not installed
 
+    const updates = server.updates.length;
     expect(await server.execute(d, '/9/0/4')).toBe(Code.CHANGED);
     expect(await state(d)).toBe(4);
     expect(await result(d)).toBe(2);
+    // the new ML Model instance is announced with a Registration Update carrying the object links
+    await until(() => server.updates.slice(updates).some((u) => parseLinks(u.links).some((l) => l.uri === '/32001/0')), 2000, 'an Update with /32001/0');
     expect(await server.read(d, '/9/0/12')).toBe('0');
     expect(await server.execute(d, '/9/0/4')).toBe(Code.METHOD_NOT_ALLOWED); // Install again: not DELIVERED
     const loaded = loadModule(cnn, { profile: getTarget('esp32') });
@@ -273,8 +276,10 @@ describe('Software Management (Object 9) on the simulated device', () => {
     expect(d.store.instanceIds(32001)).toEqual([0]);
     const del = await server.ep.request(d.address, { method: Method.DELETE, path: ['32001', '0'] });
     expect(del.code).toBe(Code.METHOD_NOT_ALLOWED);
+    const updates = server.updates.length;
     expect(await server.execute(d, '/9/0/6')).toBe(Code.CHANGED);
     expect(d.store.instanceIds(32001)).toEqual([]);
+    await until(() => server.updates.slice(updates).some((u) => u.links !== '' && !parseLinks(u.links).some((l) => l.uri.startsWith('/32001/'))), 2000, 'an Update without 32001 instances');
   });
 
   it('a reboot during a pull download loses it: INITIAL with result 52 after the new registration', async () => {
