@@ -323,4 +323,19 @@ describe('Software Management (Object 9) on the simulated device', () => {
     await push(d, cnn); // a whole push afterwards is taken
     expect([await state(d), await result(d)]).toEqual([3, 3]);
   });
+
+  it('pull: a lossy link (5% of datagrams dropped each way) costs retransmissions, not the download', async () => {
+    const d = await device('sw-lossy', { timing: { ackTimeoutMs: 60, maxRetransmit: 6, requestTimeoutMs: 5000 }, downloadBlockSize: 256 });
+    const digest = files.put(cnn);
+    expect((await server.write(d, '/9/0/3', files.uri(digest))).code).toBe(Code.CHANGED);
+    d.faults.lossPercent = 5;
+    try {
+      // the device's own store is polled: the server's reads would suffer the loss too
+      await until(() => d.store.get([9, 0, 7]) !== 1, 20_000, 'the lossy download to end');
+    } finally {
+      d.faults.lossPercent = 0;
+    }
+    await until(() => d.store.get([9, 0, 7]) !== 2, 2000, 'verification');
+    expect([await state(d), await result(d)]).toEqual([3, 3]);
+  });
 });
