@@ -36,6 +36,8 @@ type Instance = {
   download: Download | undefined;
   /** ML Model instance created by Install */
   modelId: number | undefined;
+  /** the software kept running after Uninstall "1" (ForUpdate) until the next Install replaces it */
+  retained: number | undefined;
   /** a pending step of the push/pull flow, or the push watchdog (cancelled by a new write, a reboot or stop) */
   timer: NodeJS.Timeout | undefined;
   /** a Block1 push of the Package is under way */
@@ -70,15 +72,18 @@ export class SoftwareManagement {
     store.onExecute(SOFTWARE_MANAGEMENT, 6, (id, args) => this.uninstall(id, args));
     store.onExecute(SOFTWARE_MANAGEMENT, 10, (id) => this.activate(id));
     store.onExecute(SOFTWARE_MANAGEMENT, 11, (id) => this.deactivate(id));
-    ml?.onActiveChange((active) => {
-      // Activation State (12) is true for the instance whose model runs, false for the others
-      for (const [id, inst] of this.instances) {
-        const on = active !== undefined && inst.modelId === active.id;
-        if (this.store.get([SOFTWARE_MANAGEMENT, id, 12]) !== on) this.store.set([SOFTWARE_MANAGEMENT, id, 12], on);
-      }
-    });
+    ml?.onActiveChange(() => this.syncActivation());
     this.store.setInstance(SOFTWARE_MANAGEMENT, 0, {});
     this.initInstance(0, false);
+  }
+
+  /** Activation State (12) is true for the instance whose model runs, false for the others. */
+  private syncActivation(): void {
+    const active = this.ml?.activeModelId;
+    for (const [id, inst] of this.instances) {
+      const on = active !== undefined && (inst.modelId === active || inst.retained === active);
+      if (this.store.get([SOFTWARE_MANAGEMENT, id, 12]) !== on) this.store.set([SOFTWARE_MANAGEMENT, id, 12], on);
+    }
   }
 
   private initInstance(id: number, created: boolean): void {
@@ -86,7 +91,7 @@ export class SoftwareManagement {
     for (const [r, v] of Object.entries(defaults)) {
       if (this.store.get([SOFTWARE_MANAGEMENT, id, Number(r)]) === undefined) this.store.set([SOFTWARE_MANAGEMENT, id, Number(r)], v);
     }
-    this.instances.set(id, { pkg: undefined, download: undefined, modelId: undefined, timer: undefined, pushing: false });
+    this.instances.set(id, { pkg: undefined, download: undefined, modelId: undefined, timer: undefined, pushing: false, retained: undefined });
     // a Create may carry the Package URI: the same as writing it afterwards
     const uri = this.store.get([SOFTWARE_MANAGEMENT, id, 3]);
     if (created && typeof uri === 'string' && uri !== '') setImmediate(() => this.uriWritten(id, uri));
@@ -207,7 +212,7 @@ export class SoftwareManagement {
   }
 
   private verify(id: number, bytes: Uint8Array, expectedDigest: string | undefined): void {
-    const check = checkPackage(bytes, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(), expectedDigest });
+    const check = checkPackage(bytes, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(this.inst(id).retained), expectedDigest });
     if (!check.ok) {
       this.setState(id, SwState.INITIAL, RESULT_OF[check.problem], check.message);
       return;
@@ -218,37 +223,74 @@ export class SoftwareManagement {
     this.setState(id, SwState.DELIVERED, SwResult.DOWNLOADED_VERIFIED, '');
   }
 
-  /** Install (4): DELIVERED -> INSTALLED with an ML Model instance in State 0. */
+  /**
+   * Install (4): DELIVERED -> INSTALLED with an ML Model instance in State 0. After Uninstall "1"
+   * (ForUpdate) the new model replaces the retained one, and takes over if that one was active; when
+   * it cannot run, the old software stays and the result is 58.
+   */
   private install(id: number): void {
     const i = this.inst(id);
     if (this.state(id) !== SwState.DELIVERED || !i.pkg) throw new DeviceError(Code.METHOD_NOT_ALLOWED, `Install needs Update State 3 DELIVERED, /9/${id} is in ${this.state(id)}`);
     // the package is read back from flash and checked once more before it becomes software
-    const check = checkPackage(i.pkg, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed() });
+    const check = checkPackage(i.pkg, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(i.retained) });
     if (!check.ok) {
       this.setState(id, SwState.DELIVERED, SwResult.INSTALL_FAILURE, check.message);
       return;
     }
-    if (this.ml) i.modelId = this.ml.install(i.pkg, check.info, check.module, { objectId: SOFTWARE_MANAGEMENT, instanceId: id });
-    this.store.set([SOFTWARE_MANAGEMENT, id, 12], false);
+    if (this.ml) {
+      const newId = this.ml.install(i.pkg, check.info, check.module, { objectId: SOFTWARE_MANAGEMENT, instanceId: id });
+      const old = i.retained;
+      if (old !== undefined && this.ml.activeModelId === old) {
+        const outcome = this.ml.activate(newId);
+        if (!outcome.ok) {
+          this.ml.remove(newId);
+          this.setState(id, SwState.DELIVERED, SwResult.INSTALL_FAILURE, `the new version does not run: ${outcome.message}`);
+          return;
+        }
+      }
+      if (old !== undefined) this.ml.remove(old);
+      i.retained = undefined;
+      i.modelId = newId;
+    }
+    this.syncActivation();
     this.setState(id, SwState.INSTALLED, SwResult.INSTALLED, '');
   }
 
-  /** Uninstall (6): argument 0 (or none) uninstalls; 1 ("prepare for update") does the same here, there is no user data to keep. */
+  /**
+   * Uninstall (6): no argument or 0 removes the software (and a retained one) -> INITIAL. Argument 1
+   * (ForUpdate) prepares for an update: INITIAL, ready for a new package, while the installed
+   * software (its ML model) stays in place, and running if it was, until the next Install.
+   */
   private uninstall(id: number, args: string): void {
+    const i = this.inst(id);
     const arg = args.trim().replace(/=.*$/, '');
     if (arg !== '' && arg !== '0' && arg !== '1') throw new DeviceError(Code.BAD_REQUEST, `Uninstall takes 0 or 1, not ${JSON.stringify(args)}`);
     const s = this.state(id);
-    if (s !== SwState.DELIVERED && s !== SwState.INSTALLED) throw new DeviceError(Code.METHOD_NOT_ALLOWED, `nothing to uninstall in Update State ${s}`);
-    this.removeSoftware(id);
-    this.store.set([SOFTWARE_MANAGEMENT, id, 0], '');
-    this.store.set([SOFTWARE_MANAGEMENT, id, 1], '');
+    const retainedOnly = s === SwState.INITIAL && i.retained !== undefined && arg !== '1';
+    if (s !== SwState.DELIVERED && s !== SwState.INSTALLED && !retainedOnly) throw new DeviceError(Code.METHOD_NOT_ALLOWED, `nothing to uninstall in Update State ${s}`);
+    if (arg === '1' && s === SwState.INSTALLED) {
+      i.retained = i.modelId;
+      i.modelId = undefined;
+      i.pkg = undefined;
+      this.setState(id, SwState.INITIAL, SwResult.INITIAL, '');
+      return;
+    }
+    if (arg === '1' && i.retained !== undefined) {
+      i.pkg = undefined; // DELIVERED: only the package goes; the software retained earlier stays
+    } else {
+      this.removeSoftware(id);
+      this.store.set([SOFTWARE_MANAGEMENT, id, 0], '');
+      this.store.set([SOFTWARE_MANAGEMENT, id, 1], '');
+    }
     this.setState(id, SwState.INITIAL, SwResult.INITIAL, '');
   }
 
   private removeSoftware(id: number): void {
     const i = this.inst(id);
     if (i.modelId !== undefined) this.ml?.remove(i.modelId);
+    if (i.retained !== undefined) this.ml?.remove(i.retained);
     i.modelId = undefined;
+    i.retained = undefined;
     i.pkg = undefined;
     if (this.store.get([SOFTWARE_MANAGEMENT, id, 12]) !== false) this.store.set([SOFTWARE_MANAGEMENT, id, 12], false);
   }

@@ -338,4 +338,29 @@ describe('Software Management (Object 9) on the simulated device', () => {
     await until(() => d.store.get([9, 0, 7]) !== 2, 2000, 'verification');
     expect([await state(d), await result(d)]).toEqual([3, 3]);
   });
+
+  it('Uninstall "1" (ForUpdate): INITIAL while the installed model keeps running; the next Install replaces it and takes over', async () => {
+    const d = await device('sw-for-update');
+    await installAndActivate(d, cnn, 0);
+    expect(await server.execute(d, '/9/0/6', '1')).toBe(Code.CHANGED);
+    expect([await state(d), await result(d)]).toEqual([0, 0]);
+    expect(await server.read(d, '/9/0/12')).toBe('1');
+    expect(await server.read(d, '/32002/0/7')).toBe('32001:0');
+    expect(await server.execute(d, '/32002/0/6')).not.toBe(Code.METHOD_NOT_ALLOWED);
+    const v2 = retarget(cnn, 0);
+    await push(d, v2, 0);
+    expect(await state(d)).toBe(3);
+    expect(await server.execute(d, '/9/0/4')).toBe(Code.CHANGED);
+    expect([await state(d), await result(d)]).toEqual([4, 2]);
+    const ids = d.store.instanceIds(32001);
+    expect(ids).toHaveLength(1);
+    expect(await server.read(d, `/32001/${ids[0]}/2`)).toBe(sha256(v2));
+    expect(await server.read(d, `/32001/${ids[0]}/9`)).toBe('1');
+    expect(await server.read(d, '/32002/0/7')).toBe(`32001:${ids[0]}`);
+    expect(await server.read(d, '/9/0/12')).toBe('1');
+    // Uninstall "0" removes everything
+    expect(await server.execute(d, '/9/0/6', '0')).toBe(Code.CHANGED);
+    expect(d.store.instanceIds(32001)).toEqual([]);
+    expect(await server.read(d, '/9/0/12')).toBe('0');
+  });
 });
