@@ -127,7 +127,9 @@ export class SimulatedClient {
     const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512 };
     const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs };
     this.software = new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
-    this.firmware = new FirmwareUpdate(this.store, this.ml, { profile: target, download, reboot: () => this.reboot().catch((e: unknown) => opts.log.warn({ endpoint: opts.endpoint, err: (e as Error).message }, 'reboot after the firmware update failed')), updateDelayMs: opts.firmwareUpdateDelayMs, ...steps });
+    const rebootIntoFirmware = (): Promise<void> =>
+      this.reboot().catch((e: unknown) => opts.log.warn({ endpoint: opts.endpoint, err: (e as Error).message }, 'reboot after the firmware update failed'));
+    this.firmware = new FirmwareUpdate(this.store, this.ml, { profile: target, download, reboot: rebootIntoFirmware, updateDelayMs: opts.firmwareUpdateDelayMs, ...steps });
     this.store.onExecute(1, 8, () => void this.update()); // Registration Update Trigger
     this.store.onExecute(3, 4, () => {
       setTimeout(() => void this.reboot(), 50); // Reboot: answer 2.04 first (Core E.4)

@@ -4,8 +4,7 @@
 // Update Result (9) and Activation State (12) goes through ObjectStore.set so observers hear it.
 import { Code } from '../../src/coap/message.ts';
 import type { DeviceProfile as RuntimeProfile } from '../../compiler/runtime/index.ts';
-import type { ResourceData } from './object-store.ts';
-import { DeviceError, type ObjectStore } from './object-store.ts';
+import { DeviceError, type ObjectStore, type ResourceData } from './object-store.ts';
 import { checkPackage, type PackageProblem } from './module-package.ts';
 import type { MlObjects } from './ml-objects.ts';
 import { DownloadError, parsePackageUri, startDownload, type Download, type DownloadOptions } from './package-download.ts';
