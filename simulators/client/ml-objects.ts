@@ -191,9 +191,11 @@ export class MlObjects {
     m.bytes[byteOffset % m.bytes.length] ^= 0xff;
   }
 
-  /** Boot: RAM is gone (counters since boot restart); the active model is loaded again from flash. */
+  /** Boot: RAM is gone (last result, Input and the counters since boot); the active model is loaded again from flash. */
   boot(): void {
-    for (const r of [3, 4]) this.store.set([ML_INFERENCE, INFERENCE_INSTANCE, r], 0);
+    const reset: [number, string | number][] = [[0, ''], [1, 0], [2, 0], [3, 0], [4, 0], [8, -1]];
+    for (const [r, v] of reset) this.store.set([ML_INFERENCE, INFERENCE_INSTANCE, r], v);
+    this.input = new Uint8Array();
     const m = this.active;
     if (!m) return;
     m.loaded = undefined;

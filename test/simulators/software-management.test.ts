@@ -250,6 +250,13 @@ describe('Software Management (Object 9) on the simulated device', () => {
     expect(await server.read(d, '/32001/0/9')).toBe('1');
     expect(await server.read(d, '/32002/0/7')).toBe('32001:0');
     expect(await server.execute(d, '/32002/0/6')).not.toBe(Code.METHOD_NOT_ALLOWED); // model 0 still runs
+    // the active model damaged in flash: after a reboot it does not load, and nothing is active
+    d.ml!.corruptModel(0);
+    await d.reboot();
+    expect(await server.read(d, '/32001/0/9')).toBe('2');
+    expect(await server.read(d, '/32002/0/7')).toBe('65535:65535');
+    expect(await server.read(d, '/9/0/12')).toBe('0');
+    expect(await server.execute(d, '/32002/0/6')).toBe(Code.METHOD_NOT_ALLOWED);
   });
 
   it('switches the active model between instances, deactivates, and uninstalls (model removed, INITIAL)', async () => {
