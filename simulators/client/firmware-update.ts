@@ -38,6 +38,8 @@ export type FirmwareUpdateOptions = {
   readonly updateDelayMs?: number;
   /** pause between visible state changes of a push delivery */
   readonly stepDelayMs?: number;
+  /** a push whose next block does not come within this time is lost (Update Result 4) */
+  readonly pushIdleTimeoutMs?: number;
 };
 
 export class FirmwareUpdate {
@@ -45,6 +47,8 @@ export class FirmwareUpdate {
   private image: Uint8Array | undefined;
   private download: Download | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** a Block1 push of the Package is under way */
+  private pushing = false;
 
   constructor(
     private readonly store: ObjectStore,
@@ -75,11 +79,28 @@ export class FirmwareUpdate {
   private guardWrite(empty: boolean): void {
     const s = this.state;
     if (empty && s !== FwState.UPDATING) return;
-    if (!empty && s === FwState.IDLE && !this.download && !this.timer) return;
+    if (!empty && ((s === FwState.IDLE && !this.download && !this.timer) || (s === FwState.DOWNLOADING && this.pushing))) return;
     throw new DeviceError(Code.METHOD_NOT_ALLOWED, `Firmware Update is in State ${s}: ${empty ? 'updating' : 'write an image in Idle (write an empty one to reset)'}`);
   }
 
+  /** A block of a Package push arrived: Downloading from the first block; the watchdog restarts with each. */
+  pushProgress(more: boolean): void {
+    if (!this.pushing) {
+      if (!more || this.state !== FwState.IDLE || this.download || this.timer) return;
+      this.pushing = true;
+      this.setState(FwState.DOWNLOADING, FwResult.INITIAL);
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pushing = false;
+      this.setState(FwState.IDLE, FwResult.CONNECTION_LOST);
+    }, this.opts.pushIdleTimeoutMs ?? 30_000);
+    this.timer.unref();
+  }
+
   private stopTransfer(): void {
+    this.pushing = false;
     this.download?.cancel();
     this.download = undefined;
     if (this.timer) clearTimeout(this.timer);
@@ -102,7 +123,7 @@ export class FirmwareUpdate {
       this.setState(FwState.IDLE, FwResult.INITIAL); // Object 5: an empty Package resets the state machine
       return;
     }
-    this.setState(FwState.DOWNLOADING, FwResult.INITIAL);
+    if (this.state !== FwState.DOWNLOADING) this.setState(FwState.DOWNLOADING, FwResult.INITIAL);
     this.later(() => this.verify(bytes, undefined));
   }
 
@@ -171,6 +192,7 @@ export class FirmwareUpdate {
   powerOff(): void {
     this.download?.cancel();
     this.download = undefined;
+    this.pushing = false;
     // a pending Update keeps its timer only until the device is down: the bootloader takes over
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

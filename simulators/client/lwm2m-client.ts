@@ -4,7 +4,8 @@
 // and codecs as the server, never on the server itself.
 import type { Logger } from 'pino';
 import { CoapEndpoint, type InboundRequest, type OutboundResponse } from '../../src/coap/endpoint.ts';
-import { Code, Method, Option, codeText, getOptions } from '../../src/coap/message.ts';
+import { Code, Method, Option, codeText, getOption, getOptions, uriPath } from '../../src/coap/message.ts';
+import { parseMessage } from '../../src/coap/wire.ts';
 import { UdpTransport, type Peer } from '../../src/coap/transport.ts';
 import type { CoapTiming } from '../../src/coap/timing.ts';
 import { CodecError, decodeNode, decodePaths, encodeNode, encodeRecords, supportsLevel } from '../../src/lwm2m/codec.ts';
@@ -66,6 +67,8 @@ export type ClientOptions = {
   firmwareUpdateDelayMs?: number;
   /** pause between the visible state changes of a delivery, ms; default 20 */
   updateStepDelayMs?: number;
+  /** a Package push (Block1) whose next block does not come within this time is lost; default 30 s */
+  pushIdleTimeoutMs?: number;
 };
 
 type Attributes = Partial<Record<'pmin' | 'pmax' | 'gt' | 'lt' | 'st', number>>;
@@ -97,6 +100,9 @@ export class SimulatedClient {
   private readonly attributes = new Map<string, Attributes>();
   private updateTimer: NodeJS.Timeout | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
+  private linksTimer: NodeJS.Timeout | undefined;
+  /** the object links last sent with Register or Update */
+  private linksSent: string | undefined;
   private asleep = false;
   private stopped = false;
   private seq = 1;
@@ -119,15 +125,19 @@ export class SimulatedClient {
     const target = opts.target === undefined ? targets().get(opts.profile.id) : (opts.target ?? undefined);
     this.ml = opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
     const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512 };
-    this.software = new SoftwareManagement(this.store, this.ml, { profile: target, download, stepDelayMs: opts.updateStepDelayMs });
-    this.firmware = new FirmwareUpdate(this.store, this.ml, {
-      profile: target, download, reboot: () => this.reboot(), updateDelayMs: opts.firmwareUpdateDelayMs, stepDelayMs: opts.updateStepDelayMs,
-    });
+    const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs };
+    this.software = new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
+    const rebootIntoFirmware = (): Promise<void> =>
+      this.reboot().catch((e: unknown) => opts.log.warn({ endpoint: opts.endpoint, err: (e as Error).message }, 'reboot after the firmware update failed'));
+    this.firmware = new FirmwareUpdate(this.store, this.ml, { profile: target, download, reboot: rebootIntoFirmware, updateDelayMs: opts.firmwareUpdateDelayMs, ...steps });
     this.store.onExecute(1, 8, () => void this.update()); // Registration Update Trigger
     this.store.onExecute(3, 4, () => {
       setTimeout(() => void this.reboot(), 50); // Reboot: answer 2.04 first (Core E.4)
     });
-    this.store.onChange((p) => this.valueChanged(p));
+    this.store.onChange((p) => {
+      if (p.length <= 2) this.scheduleLinksUpdate(); // an instance came or went
+      this.valueChanged(p);
+    });
   }
 
   get endpoint(): string {
@@ -174,7 +184,11 @@ export class SimulatedClient {
       log: this.opts.log,
       timing: this.opts.timing,
       maxBodySize: this.opts.maxBodySize ?? 4 * 1024 * 1024,
-      inboundFilter: () => !(main && this.asleep) && !lost(),
+      inboundFilter: (data) => {
+        if ((main && this.asleep) || lost()) return false;
+        if (main) this.watchPackagePush(data);
+        return true;
+      },
       outboundFilter: (data, peer) => {
         if (lost()) return false;
         const delay = this.faults.latencyMs ?? 0;
@@ -219,10 +233,12 @@ export class SimulatedClient {
     const query = [`ep=${this.opts.endpoint}`, `lt=${this.opts.lifetime ?? 300}`, `lwm2m=${version}`, `b=${binding}`];
     if (this.opts.queueMode && version !== '1.0') query.push('Q');
     this.asleep = false;
+    const links = serializeLinks(this.links());
     const res = await this.coap.request(this.opts.server, {
       method: Method.POST, path: ['rd'], query, contentFormat: ContentFormat.LINK,
-      payload: Buffer.from(serializeLinks(this.links())),
+      payload: Buffer.from(links),
     });
+    this.linksSent = links;
     if (res.code !== Code.CREATED) throw new Error(`${this.opts.endpoint}: registration answered ${codeText(res.code)} ${res.payload.toString()}`);
     this.registrationPath = getOptions(res, Option.LOCATION_PATH).map((b) => b.toString('utf8'));
     this.stats.registrations++;
@@ -235,10 +251,12 @@ export class SimulatedClient {
     if (!this.registrationPath) return this.register();
     this.asleep = false; // the radio comes on to send, so the answer is heard
     const query = opts.lifetime !== undefined ? [`lt=${opts.lifetime}`] : [];
+    const links = opts.withLinks ? serializeLinks(this.links()) : undefined;
     const res = await this.coap.request(this.opts.server, {
       method: Method.POST, path: this.registrationPath, query,
-      ...(opts.withLinks ? { contentFormat: ContentFormat.LINK, payload: Buffer.from(serializeLinks(this.links())) } : {}),
+      ...(links !== undefined ? { contentFormat: ContentFormat.LINK, payload: Buffer.from(links) } : {}),
     });
+    if (links !== undefined && res.code === Code.CHANGED) this.linksSent = links;
     if (res.code === Code.NOT_FOUND) {
       this.registrationPath = undefined;
       return this.register();
@@ -284,6 +302,32 @@ export class SimulatedClient {
     await this.endpointRef?.close();
   }
 
+  /**
+   * The endpoint reassembles Block1 transfers before the handler sees them; a device writing a
+   * package to flash block by block is Downloading from the first block on. Every block of a
+   * Package write (/9/x/2, /5/0/0) tells the update object that a push is under way.
+   */
+  private watchPackagePush(data: Buffer): void {
+    if (data.length < 4 || (data[1] !== Method.PUT && data[1] !== Method.POST)) return; // cheap test before parsing
+    let msg;
+    try {
+      msg = parseMessage(data);
+    } catch {
+      return; // the endpoint answers malformed messages itself
+    }
+    const b1 = getOption(msg, Option.BLOCK1);
+    if (!b1) return;
+    let path: LwM2mPath;
+    try {
+      path = this.lwm2mPath(uriPath(msg));
+    } catch {
+      return;
+    }
+    const more = (b1[b1.length - 1]! & 0x08) !== 0; // RFC 7959 §2.2: the M bit
+    if (path.length === 3 && path[0] === 9 && path[2] === 2) this.software.pushProgress(path[1]!, more);
+    if (path.length === 3 && path[0] === 5 && path[1] === 0 && path[2] === 0) this.firmware.pushProgress(more);
+  }
+
   /** What a power cut takes: transfers in progress (their sockets close). */
   private powerOff(): void {
     this.software.powerOff();
@@ -310,6 +354,21 @@ export class SimulatedClient {
     this.updateTimer.unref();
   }
 
+  /**
+   * Core §6.2.2: when Object Instances are created or deleted (a model installed by Software
+   * Management, removed by Uninstall), the client sends an Update carrying its new object links.
+   * During a reboot nothing is sent: the Register that follows carries them.
+   */
+  private scheduleLinksUpdate(): void {
+    if (this.linksTimer || !this.registered) return;
+    this.linksTimer = setTimeout(() => {
+      this.linksTimer = undefined;
+      if (!this.registered || this.stopped || serializeLinks(this.links()) === this.linksSent) return;
+      this.update({ withLinks: true }).catch((e: unknown) => this.opts.log.warn({ endpoint: this.opts.endpoint, err: (e as Error).message }, 'update with new object links failed'));
+    }, 0);
+    this.linksTimer.unref();
+  }
+
   private afterContact(): void {
     if (!this.opts.queueMode) return;
     this.asleep = false;
@@ -322,6 +381,8 @@ export class SimulatedClient {
 
   private clearTimers(): void {
     if (this.updateTimer) clearTimeout(this.updateTimer);
+    if (this.linksTimer) clearTimeout(this.linksTimer);
+    this.linksTimer = undefined;
     if (this.sleepTimer) clearTimeout(this.sleepTimer);
     this.updateTimer = undefined;
     this.sleepTimer = undefined;
@@ -420,10 +481,10 @@ export class SimulatedClient {
 
   // ------------------------------------------------------------ device management
 
-  private lwm2mPath(req: InboundRequest): LwM2mPath {
+  private lwm2mPath(uri: readonly string[]): LwM2mPath {
     const root = (this.opts.rootPath ?? '').split('/').filter((s) => s !== '');
-    const segs = req.path.slice(0, root.length).join('/') === root.join('/') ? req.path.slice(root.length) : undefined;
-    if (!segs || segs.length > 4 || segs.some((s) => !/^\d+$/.test(s))) throw new DeviceError(Code.NOT_FOUND, `no resource /${req.path.join('/')}`);
+    const segs = uri.slice(0, root.length).join('/') === root.join('/') ? uri.slice(root.length) : undefined;
+    if (!segs || segs.length > 4 || segs.some((s) => !/^\d+$/.test(s))) throw new DeviceError(Code.NOT_FOUND, `no resource /${uri.join('/')}`);
     return segs.map(Number);
   }
 
@@ -469,7 +530,7 @@ export class SimulatedClient {
 
   private async dispatch(req: InboundRequest): Promise<OutboundResponse> {
     if (req.method === Method.FETCH) return this.compositeRead(req);
-    const path = this.lwm2mPath(req);
+    const path = this.lwm2mPath(req.path);
     switch (req.method) {
       case Method.GET: {
         if (req.accept === ContentFormat.LINK) return this.discover(path);

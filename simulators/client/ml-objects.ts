@@ -3,7 +3,7 @@
 // single ML Inference instance that runs the active model through the module runtime.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { loadModule, type DeviceProfile as RuntimeProfile, type LoadedModule } from '../../compiler/runtime/index.ts';
+import { loadModule, type DeviceProfile as RuntimeProfile, type InvokeResult, type LoadedModule } from '../../compiler/runtime/index.ts';
 import { Code } from '../../src/coap/message.ts';
 import type { ObjectLink } from '../../src/lwm2m/node.ts';
 import type { PackageInfo } from './module-package.ts';
@@ -191,9 +191,11 @@ export class MlObjects {
     m.bytes[byteOffset % m.bytes.length] ^= 0xff;
   }
 
-  /** Boot: RAM is gone (counters since boot restart); the active model is loaded again from flash. */
+  /** Boot: RAM is gone (last result, Input and the counters since boot); the active model is loaded again from flash. */
   boot(): void {
-    for (const r of [3, 4]) this.store.set([ML_INFERENCE, INFERENCE_INSTANCE, r], 0);
+    const reset: [number, string | number][] = [[0, ''], [1, 0], [2, 0], [3, 0], [4, 0], [8, -1]];
+    for (const [r, v] of reset) this.store.set([ML_INFERENCE, INFERENCE_INSTANCE, r], v);
+    this.input = new Uint8Array();
     const m = this.active;
     if (!m) return;
     m.loaded = undefined;
@@ -240,7 +242,7 @@ export class MlObjects {
       throw new DeviceError(Code.METHOD_NOT_ALLOWED, 'no model is active');
     }
     const t0 = performance.now();
-    let r;
+    let r: InvokeResult;
     try {
       r = m.loaded.invoke(input);
     } catch (e) {

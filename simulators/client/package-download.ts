@@ -79,7 +79,8 @@ export function startDownload(uri: PackageUri, opts: DownloadOptions): Download 
   let cancelled = false;
   let timer: NodeJS.Timeout | undefined;
   const run = async (): Promise<Uint8Array> => {
-    const address = isIP(uri.host) ? uri.host : (await lookup(uri.host).catch(() => undefined))?.address;
+    // the device's sockets are bound to an IPv4 address (ClientOptions.bindAddress)
+    const address = isIP(uri.host) ? uri.host : (await lookup(uri.host, { family: 4 }).catch(() => undefined))?.address;
     if (!address) throw new DownloadError('not-found', `cannot resolve ${uri.host}`);
     if (cancelled) throw new DownloadError('cancelled', 'download cancelled');
     endpoint = await opts.openEndpoint();

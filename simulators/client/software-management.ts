@@ -4,8 +4,7 @@
 // Update Result (9) and Activation State (12) goes through ObjectStore.set so observers hear it.
 import { Code } from '../../src/coap/message.ts';
 import type { DeviceProfile as RuntimeProfile } from '../../compiler/runtime/index.ts';
-import type { ResourceData } from './object-store.ts';
-import { DeviceError, type ObjectStore } from './object-store.ts';
+import { DeviceError, type ObjectStore, type ResourceData } from './object-store.ts';
 import { checkPackage, type PackageProblem } from './module-package.ts';
 import type { MlObjects } from './ml-objects.ts';
 import { DownloadError, parsePackageUri, startDownload, type Download, type DownloadOptions } from './package-download.ts';
@@ -36,8 +35,12 @@ type Instance = {
   download: Download | undefined;
   /** ML Model instance created by Install */
   modelId: number | undefined;
-  /** a pending step of the push/pull flow (cancelled by a new write, a reboot or stop) */
+  /** the software kept running after Uninstall "1" (ForUpdate) until the next Install replaces it */
+  retained: number | undefined;
+  /** a pending step of the push/pull flow, or the push watchdog (cancelled by a new write, a reboot or stop) */
   timer: NodeJS.Timeout | undefined;
+  /** a Block1 push of the Package is under way */
+  pushing: boolean;
 };
 
 export type SoftwareManagementOptions = {
@@ -45,6 +48,8 @@ export type SoftwareManagementOptions = {
   readonly download: Omit<DownloadOptions, 'timeoutMs'> & { readonly timeoutMs?: number };
   /** pause between visible state changes of a delivery (so observers see each of them) */
   readonly stepDelayMs?: number;
+  /** a push whose next block does not come within this time is lost (Update Result 52) */
+  readonly pushIdleTimeoutMs?: number;
 };
 
 export class SoftwareManagement {
@@ -66,15 +71,18 @@ export class SoftwareManagement {
     store.onExecute(SOFTWARE_MANAGEMENT, 6, (id, args) => this.uninstall(id, args));
     store.onExecute(SOFTWARE_MANAGEMENT, 10, (id) => this.activate(id));
     store.onExecute(SOFTWARE_MANAGEMENT, 11, (id) => this.deactivate(id));
-    ml?.onActiveChange((active) => {
-      // Activation State (12) is true for the instance whose model runs, false for the others
-      for (const [id, inst] of this.instances) {
-        const on = active !== undefined && inst.modelId === active.id;
-        if (this.store.get([SOFTWARE_MANAGEMENT, id, 12]) !== on) this.store.set([SOFTWARE_MANAGEMENT, id, 12], on);
-      }
-    });
+    ml?.onActiveChange(() => this.syncActivation());
     this.store.setInstance(SOFTWARE_MANAGEMENT, 0, {});
     this.initInstance(0, false);
+  }
+
+  /** Activation State (12) is true for the instance whose model runs, false for the others. */
+  private syncActivation(): void {
+    const active = this.ml?.activeModelId;
+    for (const [id, inst] of this.instances) {
+      const on = active !== undefined && (inst.modelId === active || inst.retained === active);
+      if (this.store.get([SOFTWARE_MANAGEMENT, id, 12]) !== on) this.store.set([SOFTWARE_MANAGEMENT, id, 12], on);
+    }
   }
 
   private initInstance(id: number, created: boolean): void {
@@ -82,7 +90,7 @@ export class SoftwareManagement {
     for (const [r, v] of Object.entries(defaults)) {
       if (this.store.get([SOFTWARE_MANAGEMENT, id, Number(r)]) === undefined) this.store.set([SOFTWARE_MANAGEMENT, id, Number(r)], v);
     }
-    this.instances.set(id, { pkg: undefined, download: undefined, modelId: undefined, timer: undefined });
+    this.instances.set(id, { pkg: undefined, download: undefined, modelId: undefined, timer: undefined, pushing: false, retained: undefined });
     // a Create may carry the Package URI: the same as writing it afterwards
     const uri = this.store.get([SOFTWARE_MANAGEMENT, id, 3]);
     if (created && typeof uri === 'string' && uri !== '') setImmediate(() => this.uriWritten(id, uri));
@@ -109,12 +117,35 @@ export class SoftwareManagement {
   private guardWrite(id: number, empty: boolean): void {
     const s = this.state(id);
     if (empty && (s === SwState.INITIAL || s === SwState.DOWNLOAD_STARTED || s === SwState.DOWNLOADED)) return;
-    if (!empty && s === SwState.INITIAL && !this.inst(id).download && !this.inst(id).timer) return;
+    const i = this.inst(id);
+    if (!empty && ((s === SwState.INITIAL && !i.download && !i.timer) || (s === SwState.DOWNLOAD_STARTED && i.pushing))) return;
     throw new DeviceError(Code.METHOD_NOT_ALLOWED, `/9/${id} is in Update State ${s}: ${empty ? 'nothing to cancel' : 'write a package in INITIAL (uninstall first or create another instance)'}`);
+  }
+
+  /**
+   * A block of a Package push arrived (before the endpoint hands over the whole body): the first
+   * one starts DOWNLOAD STARTED; each one restarts the watchdog that declares the push lost.
+   */
+  pushProgress(id: number, more: boolean): void {
+    const i = this.instances.get(id);
+    if (!i) return;
+    if (!i.pushing) {
+      if (!more || this.state(id) !== SwState.INITIAL || i.download || i.timer) return;
+      i.pushing = true;
+      this.setState(id, SwState.DOWNLOAD_STARTED, SwResult.DOWNLOADING, '');
+    }
+    if (i.timer) clearTimeout(i.timer);
+    i.timer = setTimeout(() => {
+      i.timer = undefined;
+      i.pushing = false;
+      this.setState(id, SwState.INITIAL, SwResult.CONNECTION_LOST, 'the package push stopped before its last block');
+    }, this.opts.pushIdleTimeoutMs ?? 30_000);
+    i.timer.unref();
   }
 
   private cancel(id: number): void {
     const i = this.inst(id);
+    i.pushing = false;
     i.download?.cancel();
     i.download = undefined;
     if (i.timer) clearTimeout(i.timer);
@@ -137,8 +168,9 @@ export class SoftwareManagement {
       this.setState(id, SwState.INITIAL, SwResult.INITIAL, 'cancelled');
       return;
     }
-    // the endpoint hands over the body after the last Block1 block: DOWNLOAD STARTED, then DOWNLOADED, then verify
-    this.setState(id, SwState.DOWNLOAD_STARTED, SwResult.DOWNLOADING, '');
+    // the endpoint hands over the body after the last Block1 block (DOWNLOAD STARTED came with the
+    // first block of a block-wise push): DOWNLOADED, then verify
+    if (this.state(id) !== SwState.DOWNLOAD_STARTED) this.setState(id, SwState.DOWNLOAD_STARTED, SwResult.DOWNLOADING, '');
     this.later(id, () => {
       this.setState(id, SwState.DOWNLOADED);
       this.later(id, () => this.verify(id, bytes, undefined));
@@ -179,7 +211,7 @@ export class SoftwareManagement {
   }
 
   private verify(id: number, bytes: Uint8Array, expectedDigest: string | undefined): void {
-    const check = checkPackage(bytes, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(), expectedDigest });
+    const check = checkPackage(bytes, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(this.inst(id).retained), expectedDigest });
     if (!check.ok) {
       this.setState(id, SwState.INITIAL, RESULT_OF[check.problem], check.message);
       return;
@@ -190,37 +222,74 @@ export class SoftwareManagement {
     this.setState(id, SwState.DELIVERED, SwResult.DOWNLOADED_VERIFIED, '');
   }
 
-  /** Install (4): DELIVERED -> INSTALLED with an ML Model instance in State 0. */
+  /**
+   * Install (4): DELIVERED -> INSTALLED with an ML Model instance in State 0. After Uninstall "1"
+   * (ForUpdate) the new model replaces the retained one, and takes over if that one was active; when
+   * it cannot run, the old software stays and the result is 58.
+   */
   private install(id: number): void {
     const i = this.inst(id);
     if (this.state(id) !== SwState.DELIVERED || !i.pkg) throw new DeviceError(Code.METHOD_NOT_ALLOWED, `Install needs Update State 3 DELIVERED, /9/${id} is in ${this.state(id)}`);
     // the package is read back from flash and checked once more before it becomes software
-    const check = checkPackage(i.pkg, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed() });
+    const check = checkPackage(i.pkg, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(i.retained) });
     if (!check.ok) {
       this.setState(id, SwState.DELIVERED, SwResult.INSTALL_FAILURE, check.message);
       return;
     }
-    if (this.ml) i.modelId = this.ml.install(i.pkg, check.info, check.module, { objectId: SOFTWARE_MANAGEMENT, instanceId: id });
-    this.store.set([SOFTWARE_MANAGEMENT, id, 12], false);
+    if (this.ml) {
+      const newId = this.ml.install(i.pkg, check.info, check.module, { objectId: SOFTWARE_MANAGEMENT, instanceId: id });
+      const old = i.retained;
+      if (old !== undefined && this.ml.activeModelId === old) {
+        const outcome = this.ml.activate(newId);
+        if (!outcome.ok) {
+          this.ml.remove(newId);
+          this.setState(id, SwState.DELIVERED, SwResult.INSTALL_FAILURE, `the new version does not run: ${outcome.message}`);
+          return;
+        }
+      }
+      if (old !== undefined) this.ml.remove(old);
+      i.retained = undefined;
+      i.modelId = newId;
+    }
+    this.syncActivation();
     this.setState(id, SwState.INSTALLED, SwResult.INSTALLED, '');
   }
 
-  /** Uninstall (6): argument 0 (or none) uninstalls; 1 ("prepare for update") does the same here, there is no user data to keep. */
+  /**
+   * Uninstall (6): no argument or 0 removes the software (and a retained one) -> INITIAL. Argument 1
+   * (ForUpdate) prepares for an update: INITIAL, ready for a new package, while the installed
+   * software (its ML model) stays in place, and running if it was, until the next Install.
+   */
   private uninstall(id: number, args: string): void {
+    const i = this.inst(id);
     const arg = args.trim().replace(/=.*$/, '');
     if (arg !== '' && arg !== '0' && arg !== '1') throw new DeviceError(Code.BAD_REQUEST, `Uninstall takes 0 or 1, not ${JSON.stringify(args)}`);
     const s = this.state(id);
-    if (s !== SwState.DELIVERED && s !== SwState.INSTALLED) throw new DeviceError(Code.METHOD_NOT_ALLOWED, `nothing to uninstall in Update State ${s}`);
-    this.removeSoftware(id);
-    this.store.set([SOFTWARE_MANAGEMENT, id, 0], '');
-    this.store.set([SOFTWARE_MANAGEMENT, id, 1], '');
+    const retainedOnly = s === SwState.INITIAL && i.retained !== undefined && arg !== '1';
+    if (s !== SwState.DELIVERED && s !== SwState.INSTALLED && !retainedOnly) throw new DeviceError(Code.METHOD_NOT_ALLOWED, `nothing to uninstall in Update State ${s}`);
+    if (arg === '1' && s === SwState.INSTALLED) {
+      i.retained = i.modelId;
+      i.modelId = undefined;
+      i.pkg = undefined;
+      this.setState(id, SwState.INITIAL, SwResult.INITIAL, '');
+      return;
+    }
+    if (arg === '1' && i.retained !== undefined) {
+      i.pkg = undefined; // DELIVERED: only the package goes; the software retained earlier stays
+    } else {
+      this.removeSoftware(id);
+      this.store.set([SOFTWARE_MANAGEMENT, id, 0], '');
+      this.store.set([SOFTWARE_MANAGEMENT, id, 1], '');
+    }
     this.setState(id, SwState.INITIAL, SwResult.INITIAL, '');
   }
 
   private removeSoftware(id: number): void {
     const i = this.inst(id);
     if (i.modelId !== undefined) this.ml?.remove(i.modelId);
+    if (i.retained !== undefined) this.ml?.remove(i.retained);
     i.modelId = undefined;
+    i.retained = undefined;
     i.pkg = undefined;
     if (this.store.get([SOFTWARE_MANAGEMENT, id, 12]) !== false) this.store.set([SOFTWARE_MANAGEMENT, id, 12], false);
   }

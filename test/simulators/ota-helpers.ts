@@ -49,6 +49,8 @@ export type Registration = { peer: Peer; query: readonly string[]; links: string
 /** A minimal LwM2M server: a CoAP endpoint that takes registrations and sends requests. */
 export class TestServer {
   readonly registrations: Registration[] = [];
+  /** Registration Updates (links is empty when the Update carried none) */
+  readonly updates: Registration[] = [];
   private constructor(readonly ep: CoapEndpoint) {
     ep.onRequest((req) => this.handle(req));
   }
@@ -68,6 +70,7 @@ export class TestServer {
         this.registrations.push({ peer: req.peer, query: req.query, links: req.payload.toString('utf8'), at: Date.now() });
         return { code: Code.CREATED, options: [{ number: Option.LOCATION_PATH, value: Buffer.from('rd') }, { number: Option.LOCATION_PATH, value: Buffer.from(`r${this.registrations.length}`) }] };
       }
+      this.updates.push({ peer: req.peer, query: req.query, links: req.payload.toString('utf8'), at: Date.now() });
       return { code: Code.CHANGED };
     }
     if (req.method === Method.DELETE && req.path[0] === 'rd') return { code: Code.DELETED };
@@ -169,6 +172,25 @@ export async function startAliasServer(digest: string, bytes: Uint8Array): Promi
   const ep = new CoapEndpoint({ transport, log: quietLogger, timing });
   ep.onRequest(() => ({ code: Code.CONTENT, contentFormat: ContentFormat.OPAQUE, payload: Buffer.from(bytes) }));
   return { uri: `coap://127.0.0.1:${ep.address.port}/fw/${digest}`, close: () => ep.close() };
+}
+
+/**
+ * Starts a block-wise Write of `bytes` from a separate server socket that goes silent after
+ * `blocks` Block1 blocks (a push cut by a lost connection). The request's failure is swallowed.
+ */
+export async function stalledPush(dev: SimulatedClient, path: string, bytes: Uint8Array, blocks: number): Promise<{ close: () => Promise<void> }> {
+  let sent = 0;
+  const transport = await UdpTransport.open({ host: '127.0.0.1', port: 0 });
+  const ep = new CoapEndpoint({
+    transport, log: quietLogger, timing, blockSize: 512,
+    outboundFilter: (data) => {
+      const m = parseMessage(data);
+      if (m.code === Method.PUT && getOption(m, Option.BLOCK1)) return ++sent <= blocks;
+      return true;
+    },
+  });
+  ep.request(dev.address, { method: Method.PUT, path: segs(path), contentFormat: ContentFormat.OPAQUE, payload: Buffer.from(bytes) }).catch(() => undefined);
+  return { close: () => ep.close() };
 }
 
 /** Polls until `check` returns true (device states change asynchronously after a 2.04). */

@@ -7,7 +7,7 @@ import { loadModule } from '../../compiler/runtime/index.ts';
 import { getTarget } from '../../compiler/targets/index.ts';
 import { readIdxFile, sampleAsFloat32 } from '../../compiler/data/idx.ts';
 import type { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
-import { FASHION, TestServer, models, retarget, sha256, startAliasServer, startDevice, startFileServer, until, zooModule, type FileServer } from './ota-helpers.ts';
+import { FASHION, TestServer, models, retarget, sha256, stalledPush, startAliasServer, startDevice, startFileServer, until, zooModule, type FileServer } from './ota-helpers.ts';
 
 let server: TestServer;
 let files: FileServer;
@@ -94,9 +94,12 @@ describe('Software Management (Object 9) on the simulated device', () => {
     expect(await server.read(d, '/9/0/1')).toBe(sha256(cnn).slice(0, 12));
     expect(d.store.instanceIds(32001)).toEqual([]); // delivered is not installed
 
+    const updates = server.updates.length;
     expect(await server.execute(d, '/9/0/4')).toBe(Code.CHANGED);
     expect(await state(d)).toBe(4);
     expect(await result(d)).toBe(2);
+    // the new ML Model instance is announced with a Registration Update carrying the object links
+    await until(() => server.updates.slice(updates).some((u) => parseLinks(u.links).some((l) => l.uri === '/32001/0')), 2000, 'an Update with /32001/0');
     expect(await server.read(d, '/9/0/12')).toBe('0');
     expect(await server.execute(d, '/9/0/4')).toBe(Code.METHOD_NOT_ALLOWED); // Install again: not DELIVERED
     const loaded = loadModule(cnn, { profile: getTarget('esp32') });
@@ -157,7 +160,7 @@ describe('Software Management (Object 9) on the simulated device', () => {
     await settled(d, 0, 3);
     expect(await result(d)).toBe(3);
     const gets = files.requests.slice(before);
-    expect(gets.length).toBe(Math.ceil(cnn.length / 512));
+    expect(new Set(gets.map((g) => g.num)).size).toBe(Math.ceil(cnn.length / 512)); // retransmissions aside
     expect(gets.every((g) => g.size === 512)).toBe(true);
     expect(new Set(gets.map((g) => g.peer.port)).size).toBe(1);
     expect(gets[0]!.peer.port).not.toBe(d.address.port); // a new socket, not the LwM2M one
@@ -247,6 +250,13 @@ describe('Software Management (Object 9) on the simulated device', () => {
     expect(await server.read(d, '/32001/0/9')).toBe('1');
     expect(await server.read(d, '/32002/0/7')).toBe('32001:0');
     expect(await server.execute(d, '/32002/0/6')).not.toBe(Code.METHOD_NOT_ALLOWED); // model 0 still runs
+    // the active model damaged in flash: after a reboot it does not load, and nothing is active
+    d.ml!.corruptModel(0);
+    await d.reboot();
+    expect(await server.read(d, '/32001/0/9')).toBe('2');
+    expect(await server.read(d, '/32002/0/7')).toBe('65535:65535');
+    expect(await server.read(d, '/9/0/12')).toBe('0');
+    expect(await server.execute(d, '/32002/0/6')).toBe(Code.METHOD_NOT_ALLOWED);
   });
 
   it('switches the active model between instances, deactivates, and uninstalls (model removed, INITIAL)', async () => {
@@ -273,8 +283,10 @@ describe('Software Management (Object 9) on the simulated device', () => {
     expect(d.store.instanceIds(32001)).toEqual([0]);
     const del = await server.ep.request(d.address, { method: Method.DELETE, path: ['32001', '0'] });
     expect(del.code).toBe(Code.METHOD_NOT_ALLOWED);
+    const updates = server.updates.length;
     expect(await server.execute(d, '/9/0/6')).toBe(Code.CHANGED);
     expect(d.store.instanceIds(32001)).toEqual([]);
+    await until(() => server.updates.slice(updates).some((u) => u.links !== '' && !parseLinks(u.links).some((l) => l.uri.startsWith('/32001/'))), 2000, 'an Update without 32001 instances');
   });
 
   it('a reboot during a pull download loses it: INITIAL with result 52 after the new registration', async () => {
@@ -295,5 +307,67 @@ describe('Software Management (Object 9) on the simulated device', () => {
     await server.write(d, '/9/0/3', files.uri(digest));
     await settled(d, 0, 3);
   });
-});
 
+  it('a block-wise push is DOWNLOAD STARTED from its first block; cut by a reboot it ends INITIAL with 52, cut by silence too', async () => {
+    const d = await device('sw-push-cut', { pushIdleTimeoutMs: 400 });
+    const push1 = await stalledPush(d, '/9/0/2', cnn, 3);
+    try {
+      await until(async () => (await state(d)) === 1, 3000, 'DOWNLOAD STARTED');
+      expect(await result(d)).toBe(1);
+      await d.reboot();
+      expect([await state(d), await result(d)]).toEqual([0, 52]);
+    } finally {
+      await push1.close();
+    }
+    const push2 = await stalledPush(d, '/9/0/2', cnn, 2);
+    try {
+      await until(async () => (await state(d)) === 1, 3000, 'DOWNLOAD STARTED');
+      await until(async () => (await state(d)) === 0, 3000, 'the push watchdog');
+      expect(await result(d)).toBe(52);
+    } finally {
+      await push2.close();
+    }
+    await push(d, cnn); // a whole push afterwards is taken
+    expect([await state(d), await result(d)]).toEqual([3, 3]);
+  });
+
+  it('pull: a lossy link (5% of datagrams dropped each way) costs retransmissions, not the download', async () => {
+    const d = await device('sw-lossy', { timing: { ackTimeoutMs: 60, maxRetransmit: 6, requestTimeoutMs: 5000 }, downloadBlockSize: 256 });
+    const digest = files.put(cnn);
+    expect((await server.write(d, '/9/0/3', files.uri(digest))).code).toBe(Code.CHANGED);
+    d.faults.lossPercent = 5;
+    try {
+      // the device's own store is polled: the server's reads would suffer the loss too
+      await until(() => d.store.get([9, 0, 7]) !== 1, 20_000, 'the lossy download to end');
+    } finally {
+      d.faults.lossPercent = 0;
+    }
+    await until(() => d.store.get([9, 0, 7]) !== 2, 2000, 'verification');
+    expect([await state(d), await result(d)]).toEqual([3, 3]);
+  });
+
+  it('Uninstall "1" (ForUpdate): INITIAL while the installed model keeps running; the next Install replaces it and takes over', async () => {
+    const d = await device('sw-for-update');
+    await installAndActivate(d, cnn, 0);
+    expect(await server.execute(d, '/9/0/6', '1')).toBe(Code.CHANGED);
+    expect([await state(d), await result(d)]).toEqual([0, 0]);
+    expect(await server.read(d, '/9/0/12')).toBe('1');
+    expect(await server.read(d, '/32002/0/7')).toBe('32001:0');
+    expect(await server.execute(d, '/32002/0/6')).not.toBe(Code.METHOD_NOT_ALLOWED);
+    const v2 = retarget(cnn, 0);
+    await push(d, v2, 0);
+    expect(await state(d)).toBe(3);
+    expect(await server.execute(d, '/9/0/4')).toBe(Code.CHANGED);
+    expect([await state(d), await result(d)]).toEqual([4, 2]);
+    const ids = d.store.instanceIds(32001);
+    expect(ids).toHaveLength(1);
+    expect(await server.read(d, `/32001/${ids[0]}/2`)).toBe(sha256(v2));
+    expect(await server.read(d, `/32001/${ids[0]}/9`)).toBe('1');
+    expect(await server.read(d, '/32002/0/7')).toBe(`32001:${ids[0]}`);
+    expect(await server.read(d, '/9/0/12')).toBe('1');
+    // Uninstall "0" removes everything
+    expect(await server.execute(d, '/9/0/6', '0')).toBe(Code.CHANGED);
+    expect(d.store.instanceIds(32001)).toEqual([]);
+    expect(await server.read(d, '/9/0/12')).toBe('0');
+  });
+});
