@@ -205,7 +205,7 @@ export class SimulatedClient {
 
   async start(): Promise<void> {
     await this.open();
-    await this.register();
+    await this.registerWithRetry();
   }
 
   // ------------------------------------------------------------ registration interface
@@ -244,6 +244,23 @@ export class SimulatedClient {
     this.stats.registrations++;
     this.afterContact();
     this.scheduleUpdate();
+  }
+
+  /**
+   * Registration with retries, as LwM2M 1.1 clients do (Server object resources 17-20,
+   * Communication Retry Count / Timer, shortened for simulation): a lost registration is tried
+   * again, not given up.
+   */
+  async registerWithRetry(attempts = 4, delayMs = 1000): Promise<void> {
+    for (let i = 1; ; i++) {
+      try {
+        await this.register();
+        return;
+      } catch (e) {
+        if (i >= attempts || this.stopped) throw e;
+        await new Promise((r) => setTimeout(r, delayMs * i));
+      }
+    }
   }
 
   /** Registration Update (Transport §6.2.2); re-registers when the server forgot us (4.04). */
@@ -290,7 +307,7 @@ export class SimulatedClient {
     this.software.boot();
     this.firmware.boot();
     await this.open();
-    await this.register();
+    await this.registerWithRetry();
   }
 
   /** Stops without de-registering (the server will see the lifetime expire). */
