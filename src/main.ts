@@ -6,6 +6,7 @@ import path from 'node:path';
 import { buildApi } from './api/app.ts';
 import { createLogger } from './log.ts';
 import { LwM2mServer } from './server.ts';
+import { openRegistrationStore } from './store/open-store.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -22,15 +23,18 @@ async function main(): Promise<void> {
       demo: { type: 'boolean', default: false },
       devices: { type: 'string', default: '10' },
       'log-level': { type: 'string' },
+      store: { type: 'string', default: 'memory' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--log-level info]\n`);
+    process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--log-level info]\n` +
+      `       [--store memory|redis://host:port]\n`);
     return;
   }
   const log = createLogger(values['log-level']);
-  const server = await LwM2mServer.start({ log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']) });
+  const store = await openRegistrationStore(values.store!, log);
+  const server = await LwM2mServer.start({ log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store });
   const api = await buildApi({ server, log });
   await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
   log.info({ coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
     await stopFleet?.();
     await api.close();
     await server.stop();
+    await store.close?.();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -33,7 +33,7 @@ export class RegistrationService {
 
   constructor(private readonly opts: RegistrationServiceOptions) {
     this.grace = opts.expiryGraceMs ?? 2000;
-    this.sweeper = setInterval(() => void this.expire(Date.now()), opts.sweepIntervalMs ?? 1000);
+    this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 1000);
     this.sweeper.unref();
   }
 
@@ -43,6 +43,21 @@ export class RegistrationService {
 
   stop(): void {
     clearInterval(this.sweeper);
+  }
+
+  private sweeping = false;
+
+  /** One expiry pass at a time; a store failure (Redis down) is logged, never thrown at the timer. */
+  private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.expire(Date.now());
+    } catch (e) {
+      this.opts.log.warn({ err: (e as Error).message }, 'expiry sweep failed');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   async register(input: NewRegistration, now = Date.now()): Promise<Registration> {
