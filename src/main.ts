@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { buildApi } from './api/app.ts';
 import { createLogger } from './log.ts';
+import { MqttBridge } from './events/mqtt-bridge.ts';
 import { LwM2mServer } from './server.ts';
 import { openRegistrationStore } from './store/open-store.ts';
 
@@ -24,17 +25,25 @@ async function main(): Promise<void> {
       devices: { type: 'string', default: '10' },
       'log-level': { type: 'string' },
       store: { type: 'string', default: 'memory' },
+      mqtt: { type: 'string' },
+      'mqtt-prefix': { type: 'string', default: 'lwm2m' },
+      'mqtt-commands': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--log-level info]\n` +
-      `       [--store memory|redis://host:port]\n`);
+      `       [--store memory|redis://host:port] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n`);
     return;
   }
   const log = createLogger(values['log-level']);
   const store = await openRegistrationStore(values.store!, log);
   const server = await LwM2mServer.start({ log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store });
+  // northbound MQTT (docs/mqtt.md): publishes in the background, reconnects by itself
+  const mqtt = values.mqtt === undefined ? undefined : new MqttBridge({
+    url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
+    commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
+  });
   const api = await buildApi({ server, log });
   await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
   log.info({ coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
@@ -51,6 +60,7 @@ async function main(): Promise<void> {
     await stopFleet?.();
     await api.close();
     await server.stop();
+    await mqtt?.close();
     await store.close?.();
     process.exit(0);
   };

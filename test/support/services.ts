@@ -68,8 +68,11 @@ export async function startRedis(port?: number): Promise<Service> {
 }
 
 export async function startMosquitto(): Promise<Service> {
+  return startMosquittoOn(await freePort());
+}
+
+export async function startMosquittoOn(port: number): Promise<Service> {
   const bin = requireBinary('mosquitto', 'mosquitto');
-  const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
