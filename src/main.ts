@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { buildApi } from './api/app.ts';
+import { createServerMetrics } from './api/metrics.ts';
 import { createLogger } from './log.ts';
 import { MqttBridge } from './events/mqtt-bridge.ts';
 import { LwM2mServer } from './server.ts';
@@ -28,12 +29,14 @@ async function main(): Promise<void> {
       mqtt: { type: 'string' },
       'mqtt-prefix': { type: 'string', default: 'lwm2m' },
       'mqtt-commands': { type: 'boolean', default: false },
+      'shutdown-timeout': { type: 'string', default: '10000' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--log-level info]\n` +
-      `       [--store memory|redis://host:port] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n`);
+      `       [--store memory|redis://host:port] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n` +
+      `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n`);
     return;
   }
   const log = createLogger(values['log-level']);
@@ -44,7 +47,7 @@ async function main(): Promise<void> {
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
     commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
   });
-  const api = await buildApi({ server, log });
+  const api = await buildApi({ server, log, metrics: createServerMetrics(server, { mqtt }) });
   await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
   log.info({ coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
 
@@ -55,14 +58,53 @@ async function main(): Promise<void> {
     stopFleet = await startDemo({ server: `127.0.0.1:${server.coapAddress.port}`, count: Number(values.devices), log: log.child({ component: 'demo' }), apiUrl: `http://${values['http-host']}:${values['http-port']}` });
   }
 
+  const drainMs = Number(values['shutdown-timeout']);
+  let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
-    log.info({ signal }, 'shutting down');
-    await stopFleet?.();
-    await api.close();
-    await server.stop();
-    await mqtt?.close();
-    await store.close?.();
-    process.exit(0);
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, drainMs }, 'shutting down');
+    // whatever hangs, the process ends: an orchestrator's SIGKILL would be worse
+    const hard = setTimeout(() => {
+      log.error({ signal }, 'shutdown did not finish in time, exiting');
+      process.exit(1);
+    }, drainMs + 5000);
+    // kept referenced: it also holds the event loop open, so a step that awaits nothing cannot end the process silently
+    void hard;
+    try {
+      await stopFleet?.();
+      const deadline = Date.now() + drainMs;
+      // new CoAP requests get 5.03 from now on; exchanges under way may finish until the deadline
+      const coapDrained = server.drain(drainMs);
+      // stops accepting API requests at once (new ones on kept-alive connections get 503) and waits
+      // for those under way, whose CoAP exchanges finish with them; past the deadline, cut them off
+      const apiClosed = api.close();
+      // a kept-alive connection whose request finishes now goes idle: close it then, not after keepAliveTimeout
+      const idle = setInterval(() => api.server.closeIdleConnections(), 50);
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([apiClosed.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), drainMs)))]);
+      clearTimeout(timer);
+      clearInterval(idle);
+      if (late) {
+        log.warn('API requests left unfinished');
+        api.server.closeAllConnections();
+        await apiClosed;
+      }
+      await coapDrained;
+      const drained = await server.drain(Math.max(0, deadline - Date.now()));
+      log.info(drained, drained.drained ? 'CoAP exchanges drained' : 'CoAP exchanges left unfinished');
+      await mqtt?.close();
+      log.debug('closing CoAP endpoint');
+      await server.stop();
+      log.debug('closing store');
+      await store.close?.();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'shutdown failed');
+      process.exit(1);
+    }
+    log.info('stopped');
+    // pino writes asynchronously: flush the last lines before the process ends
+    log.flush(() => process.exit(0));
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -212,6 +212,11 @@ export class LwM2mServer {
     return this.observations.observe(reg, path, format);
   }
 
+  /** Graceful shutdown, first step: refuse new CoAP requests and let those under way finish (bounded). */
+  drain(timeoutMs: number): ReturnType<CoapEndpoint['drain']> {
+    return this.endpoint.drain(timeoutMs);
+  }
+
   async stop(): Promise<void> {
     this.registrations.stop();
     this.presence.stop();

@@ -6,13 +6,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { LwM2mServer } from '../server.ts';
 import { errorHandler } from './errors.ts';
+import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import { deviceManagementRoutes } from './routes/device-management.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes } from './routes/events.ts';
 import { observationRoutes } from './routes/observations.ts';
+import { operationRoutes } from './routes/operations.ts';
 import { requestRoutes } from './routes/requests.ts';
 
-export type ApiOptions = { server: LwM2mServer; log: Logger; bodyLimit?: number };
+export type ApiOptions = { server: LwM2mServer; log: Logger; bodyLimit?: number; metrics?: ServerMetrics };
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -36,6 +38,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(observationRoutes, { server });
   await app.register(requestRoutes, { server });
   await app.register(eventRoutes, { server });
+  const metrics = opts.metrics ?? createServerMetrics(server);
+  app.addHook('onClose', async () => metrics.close());
+  await app.register(operationRoutes, { server, metrics });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: 'integer' } } } } } },
     async () => ({ status: 'ok', devices: await server.registrations.store.count() }));

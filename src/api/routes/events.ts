@@ -4,6 +4,11 @@ import type { LwM2mServer } from '../../server.ts';
 import { eventEndpoint, eventToJson } from '../event-json.ts';
 
 export async function eventRoutes(app: FastifyInstance, opts: { server: LwM2mServer }): Promise<void> {
+  // open streams never finish by themselves: end them when the API closes, or close() waits for ever
+  const streams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of streams) end();
+  });
   app.get<{ Querystring: { endpoint?: string; types?: string } }>('/events', {
     schema: {
       summary: 'Live event stream (text/event-stream); each event is named by its type',
@@ -26,9 +31,13 @@ export async function eventRoutes(app: FastifyInstance, opts: { server: LwM2mSer
       raw.write(`id: ${++id}\nevent: ${e.type}\ndata: ${JSON.stringify(eventToJson(e))}\n\n`);
     });
     const ping = setInterval(() => raw.write(': ping\n\n'), 15_000);
-    req.raw.on('close', () => {
+    const end = (): void => {
       clearInterval(ping);
       off();
-    });
+      streams.delete(end);
+      raw.end();
+    };
+    streams.add(end);
+    req.raw.on('close', end);
   });
 }
