@@ -1,11 +1,13 @@
 // Entry point: `tsx src/main.ts [--demo] [--coap-port 5683] [--http-port 8080] ...`
 // Starts the LwM2M server and the REST API on embedded defaults (in-memory store).
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { buildApi } from './api/app.ts';
 import { createServerMetrics } from './api/metrics.ts';
 import { createLogger } from './log.ts';
+import { ClusterNode } from './cluster/cluster-node.ts';
 import { MqttBridge } from './events/mqtt-bridge.ts';
 import { LwM2mServer } from './server.ts';
 import { openRegistrationStore } from './store/open-store.ts';
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
       devices: { type: 'string', default: '10' },
       'log-level': { type: 'string' },
       store: { type: 'string', default: 'memory' },
+      'node-id': { type: 'string' },
       mqtt: { type: 'string' },
       'mqtt-prefix': { type: 'string', default: 'lwm2m' },
       'mqtt-commands': { type: 'boolean', default: false },
@@ -35,21 +38,25 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--log-level info]\n` +
-      `       [--store memory|redis://host:port] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n` +
+      `       [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n` +
       `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n`);
     return;
   }
   const log = createLogger(values['log-level']);
   const store = await openRegistrationStore(values.store!, log);
-  const server = await LwM2mServer.start({ log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store });
+  // on a Redis store the node joins the cluster of nodes sharing it (docs/cluster.md)
+  const shared = values.store !== 'memory';
+  const nodeId = shared ? values['node-id'] ?? `${os.hostname()}-${process.pid}` : undefined;
+  const server = await LwM2mServer.start({ log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId });
+  const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
   // northbound MQTT (docs/mqtt.md): publishes in the background, reconnects by itself
   const mqtt = values.mqtt === undefined ? undefined : new MqttBridge({
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
     commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
   });
-  const api = await buildApi({ server, log, metrics: createServerMetrics(server, { mqtt }) });
+  const api = await buildApi({ server, log, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents });
   await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
-  log.info({ coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
+  log.info({ node: nodeId, coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
 
   let stopFleet: (() => Promise<void>) | undefined;
   if (values.demo) {
@@ -94,6 +101,7 @@ async function main(): Promise<void> {
       const drained = await server.drain(Math.max(0, deadline - Date.now()));
       log.info(drained, drained.drained ? 'CoAP exchanges drained' : 'CoAP exchanges left unfinished');
       await mqtt?.close();
+      await cluster?.close();
       log.debug('closing CoAP endpoint');
       await server.stop();
       log.debug('closing store');

@@ -4,6 +4,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { EventBus } from '../events/server-event.ts';
 import type { LwM2mServer } from '../server.ts';
 import { errorHandler } from './errors.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
@@ -14,7 +15,11 @@ import { observationRoutes } from './routes/observations.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { requestRoutes } from './routes/requests.ts';
 
-export type ApiOptions = { server: LwM2mServer; log: Logger; bodyLimit?: number; metrics?: ServerMetrics };
+export type ApiOptions = {
+  server: LwM2mServer; log: Logger; bodyLimit?: number; metrics?: ServerMetrics;
+  /** what GET /events streams: the server's own events by default, the fleet's with several nodes */
+  events?: EventBus;
+};
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -37,7 +42,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(deviceManagementRoutes, { server });
   await app.register(observationRoutes, { server });
   await app.register(requestRoutes, { server });
-  await app.register(eventRoutes, { server });
+  await app.register(eventRoutes, { server, events: opts.events });
   const metrics = opts.metrics ?? createServerMetrics(server);
   app.addHook('onClose', async () => metrics.close());
   await app.register(operationRoutes, { server, metrics });

@@ -18,6 +18,7 @@ const REQUEST_STATUS: Record<RequestErrorCode, number> = {
   BAD_REQUEST: 400,
   BAD_RESPONSE: 502,
   UNSUPPORTED: 400,
+  NODE_UNAVAILABLE: 503,
 };
 
 export function toApiError(e: unknown): ApiError {

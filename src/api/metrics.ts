@@ -2,6 +2,7 @@
 // keep (CoapEndpoint.stats, RequestSender.stats, MqttBridge.stats) are read at scrape time rather
 // than incremented on the hot path; registration events are counted from the event bus.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { ClusterStats } from '../cluster/cluster-node.ts';
 import type { BridgeStats } from '../events/mqtt-bridge.ts';
 import type { LwM2mServer } from '../server.ts';
 
@@ -10,6 +11,8 @@ export type MetricsOptions = {
   mqtt?: { stats: BridgeStats; connected: boolean };
   /** label every series with the node id (several nodes sharing Redis) */
   nodeId?: string;
+  /** cluster counters (several nodes sharing Redis) */
+  cluster?: { stats: ClusterStats };
 };
 
 export type ServerMetrics = { registry: Registry; close(): void };
@@ -75,6 +78,15 @@ export function createServerMetrics(server: LwM2mServer, opts: MetricsOptions = 
     mirroredCounter(registry, 'mqtt_commands_total', 'Commands received on <prefix>/+/cmd/+', () => mqtt.stats.commands);
     mirroredCounter(registry, 'mqtt_command_errors_total', 'Commands answered with an error', () => mqtt.stats.commandErrors);
     new Gauge({ name: 'mqtt_connected', help: '1 while connected to the broker', registers: [registry], collect() { this.set(mqtt.connected ? 1 : 0); } });
+  }
+
+  const cluster = opts.cluster;
+  if (cluster) {
+    mirroredCounter(registry, 'cluster_requests_forwarded_total', 'Requests sent to the node serving the device', () => cluster.stats.forwarded);
+    mirroredCounter(registry, 'cluster_requests_served_total', 'Requests run here for another node', () => cluster.stats.served);
+    mirroredCounter(registry, 'cluster_events_published_total', 'Own events published to the other nodes', () => cluster.stats.eventsOut);
+    mirroredCounter(registry, 'cluster_events_received_total', "Other nodes' events received", () => cluster.stats.eventsIn);
+    mirroredCounter(registry, 'cluster_publish_failures_total', 'Publishes to Redis that failed', () => cluster.stats.publishFailures);
   }
 
   return { registry, close: off };

@@ -25,6 +25,8 @@ export type RegistrationServiceOptions = {
   /** extra time past the lifetime before a registration is removed, for network delays */
   expiryGraceMs?: number;
   sweepIntervalMs?: number;
+  /** this node's id, recorded in every registration it takes (several nodes sharing a store) */
+  nodeId?: string;
 };
 
 export class RegistrationService {
@@ -67,6 +69,7 @@ export class RegistrationService {
       registeredAt: now,
       lastUpdate: now,
       expiresAt: now + input.lifetime * 1000 + this.grace,
+      ...(this.opts.nodeId !== undefined ? { node: this.opts.nodeId } : {}),
     };
     // Same endpoint again (reboot, new port): the new registration replaces the old one cleanly
     const replaced = await this.opts.store.add(reg);
@@ -94,6 +97,8 @@ export class RegistrationService {
       address: upd.address,
       lastUpdate: now,
       expiresAt: now + lifetime * 1000 + this.grace,
+      // the node that hears the update serves the device from now on (it moved, or its node died)
+      ...(this.opts.nodeId !== undefined ? { node: this.opts.nodeId } : {}),
     };
     const stored = await this.opts.store.update(reg);
     if (!stored) return undefined;

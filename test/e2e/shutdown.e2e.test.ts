@@ -1,41 +1,14 @@
 // Graceful shutdown of the real CLI process (src/main.ts): SIGTERM stops the API at once, lets the
 // exchange under way finish, refuses new CoAP requests, exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { quietLogger } from '../../src/log.ts';
 import { loadObjectModels } from '../../src/lwm2m/ddf-loader.ts';
 import { loadProfile } from '../../simulators/client/device-profile.ts';
 import { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
 import { objectsDir } from '../../simulators/fleet.ts';
+import { startMain, type Started } from '../support/main-process.ts';
 import { freePort } from '../support/services.ts';
 import { fastTiming } from './harness.ts';
-
-type Started = { proc: ChildProcess; http: string; coapPort: number; lines: Record<string, unknown>[]; exited: Promise<number | null> };
-
-export async function startMain(args: string[]): Promise<Started> {
-  const httpPort = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--coap-host', '127.0.0.1', '--coap-port', '0', '--http-port', String(httpPort), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  // 'close', not 'exit': stdout may still hold the last log lines when the process exits
-  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
-  const coapPort = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
-        buf = buf.slice(nl + 1);
-        lines.push(line);
-        if (line.msg === 'TinyMLaaS server started') resolve((line.coap as { port: number }).port);
-      }
-    });
-    void exited.then((code) => reject(new Error(`main.ts exited with ${code}: ${stderr}`)));
-  });
-  return { proc, http: `http://127.0.0.1:${httpPort}`, coapPort, lines, exited };
-}
 
 let running: Started | undefined;
 afterEach(() => {
