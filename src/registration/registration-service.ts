@@ -27,6 +27,11 @@ export type RegistrationServiceOptions = {
   sweepIntervalMs?: number;
   /** this node's id, recorded in every registration it takes (several nodes sharing a store) */
   nodeId?: string;
+  /**
+   * Several nodes: a node expires the registrations it serves, so its own clean-up (observations,
+   * queue) runs; another node's only once they are this much overdue (their node is gone).
+   */
+  orphanGraceMs?: number;
 };
 
 export class RegistrationService {
@@ -118,7 +123,10 @@ export class RegistrationService {
   /** Removes registrations whose lifetime ran out (Core §6.2.1: the client failed to update). */
   async expire(now: number): Promise<Registration[]> {
     const gone: Registration[] = [];
+    const orphanGrace = this.opts.orphanGraceMs ?? 10_000;
     for (const reg of await this.opts.store.expired(now)) {
+      const elsewhere = this.opts.nodeId !== undefined && reg.node !== undefined && reg.node !== this.opts.nodeId;
+      if (elsewhere && reg.expiresAt > now - orphanGrace) continue;
       const removed = await this.opts.store.remove(reg.id);
       if (!removed) continue;
       gone.push(removed);

@@ -155,7 +155,7 @@ export class RedisRegistrationStore implements RegistrationStore {
   }
 
   async expired(now: number): Promise<Registration[]> {
-    const ids = await this.call('expired', () => this.redis.zrangebyscore(this.keys.exp, '-inf', now, 'LIMIT', 0, 1000));
+    const ids = await this.call('expired', () => this.redis.zrangebyscore(this.keys.exp, '-inf', now));
     if (ids.length === 0) return [];
     const values = await this.call('expired', () => this.redis.hmget(this.keys.reg, ...ids));
     return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as Registration).filter((r) => r.expiresAt <= now);

@@ -37,6 +37,14 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+async function until(pred: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('wire JSON between nodes', () => {
   it('keeps opaque bytes as bytes and everything else as JSON', () => {
     const v = { a: new Uint8Array([0, 1, 255]), b: Buffer.from('hi'), c: [1, 'x', null, { d: true }], e: { $bytes: 1 } };
@@ -95,6 +103,20 @@ describe('ClusterNode', () => {
     await expect(h1.server.request('mute', { kind: 'read', path: [3, 0, 0] })).rejects.toThrow(/node mute serving mute did not answer within 1500 ms/);
     expect(Date.now() - t1).toBeGreaterThanOrEqual(1400);
     silent.disconnect();
+  });
+
+  it('the serving node expires its own devices; another node sweeps only those of a node that is gone', async () => {
+    await h2.client('cn-exp', { lifetime: 1, autoUpdate: false });
+    const ev = await h2.waitFor((e) => e.type === 'deregistration' && e.registration.endpoint === 'cn-exp', 8000);
+    expect(ev.type === 'deregistration' && ev.reason).toBe('expired');
+    // both nodes sweep every second; only n2, which served it, removed it (and cleaned up after it)
+    expect(h1.events.some((e) => e.type === 'deregistration' && e.registration.endpoint === 'cn-exp')).toBe(false);
+    const store = stores[0]!;
+    const template = (await store.byEndpoint('cn-1'))!;
+    await store.add({ ...template, id: 'orphan-id', endpoint: 'orphan', node: 'gone-node', expiresAt: Date.now() - 60_000 });
+    await until(async () => (await store.byEndpoint('orphan')) === undefined, 5000);
+    const removedBy = [h1, h2].filter((h) => h.events.some((e) => e.type === 'deregistration' && e.registration.endpoint === 'orphan'));
+    expect(removedBy).toHaveLength(1);
   });
 
   it('ignores garbage on its channels and keeps working', async () => {
