@@ -47,7 +47,14 @@ local ep = cjson.decode(old)['endpoint']
 if redis.call('HGET', KEYS[2], ep) == ARGV[1] then redis.call('HDEL', KEYS[2], ep) end
 return old`;
 
+// KEYS: ep, reg   ARGV: endpoint — the index and the registration in one round trip
+const BY_ENDPOINT = `
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return false end
+return redis.call('HGET', KEYS[2], id)`;
+
 type Scripts = {
+  lwm2mByEndpoint(ep: string, reg: string, endpoint: string): Promise<string | null>;
   lwm2mAdd(reg: string, ep: string, exp: string, id: string, endpoint: string, json: string, expiresAt: number): Promise<string | null>;
   lwm2mUpdate(reg: string, exp: string, id: string, json: string, expiresAt: number): Promise<string | null>;
   lwm2mRemove(reg: string, ep: string, exp: string, id: string): Promise<string | null>;
@@ -92,6 +99,7 @@ export class RedisRegistrationStore implements RegistrationStore {
     this.redis.defineCommand('lwm2mAdd', { numberOfKeys: 3, lua: ADD });
     this.redis.defineCommand('lwm2mUpdate', { numberOfKeys: 2, lua: UPDATE });
     this.redis.defineCommand('lwm2mRemove', { numberOfKeys: 3, lua: REMOVE });
+    this.redis.defineCommand('lwm2mByEndpoint', { numberOfKeys: 2, lua: BY_ENDPOINT });
   }
 
   /** Connects and checks the server answers; throws StoreUnavailableError when it does not. */
@@ -141,12 +149,7 @@ export class RedisRegistrationStore implements RegistrationStore {
   }
 
   async byEndpoint(endpoint: string): Promise<Registration | undefined> {
-    // one round trip: the script reads the index and the registration together
-    const json = await this.call('byEndpoint', () => this.redis.eval(
-      `local id = redis.call('HGET', KEYS[1], ARGV[1]) if not id then return false end return redis.call('HGET', KEYS[2], id)`,
-      2, this.keys.ep, this.keys.reg, endpoint,
-    ) as Promise<string | null>);
-    return parse(json);
+    return parse(await this.call('byEndpoint', () => this.scripts.lwm2mByEndpoint(this.keys.ep, this.keys.reg, endpoint)));
   }
 
   async all(): Promise<Registration[]> {
