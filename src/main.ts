@@ -42,6 +42,9 @@ async function main(): Promise<void> {
       `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n`);
     return;
   }
+  const drainMs = Number(values['shutdown-timeout']);
+  if (!Number.isInteger(drainMs) || drainMs < 0) throw new Error(`--shutdown-timeout must be a number of milliseconds, got "${values['shutdown-timeout']}"`);
+  if (values['node-id'] !== undefined && values.store === 'memory') throw new Error('--node-id needs a shared store: --store redis://host:port');
   const log = createLogger(values['log-level']);
   const store = await openRegistrationStore(values.store!, log);
   // on a Redis store the node joins the cluster of nodes sharing it (docs/cluster.md)
@@ -65,7 +68,6 @@ async function main(): Promise<void> {
     stopFleet = await startDemo({ server: `127.0.0.1:${server.coapAddress.port}`, count: Number(values.devices), log: log.child({ component: 'demo' }), apiUrl: `http://${values['http-host']}:${values['http-port']}` });
   }
 
-  const drainMs = Number(values['shutdown-timeout']);
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;

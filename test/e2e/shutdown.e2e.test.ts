@@ -74,6 +74,7 @@ describe('graceful shutdown (SIGTERM)', () => {
 describe('--store', () => {
   it('refuses an unknown store and an unreachable Redis with a clear message', async () => {
     await expect(startMain(['--store', 'mongodb://x'])).rejects.toThrow(/--store must be "memory" or a redis:\/\/ URL, got "mongodb:\/\/x"/);
+    await expect(startMain(['--node-id', 'a'])).rejects.toThrow(/--node-id needs a shared store/);
     const port = await freePort();
     await expect(startMain(['--store', `redis://127.0.0.1:${port}`])).rejects.toThrow(new RegExp(`registration store \\(redis redis://127.0.0.1:${port}\\) connect failed`));
   });
