@@ -4,11 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libcoap3-bin dataset-fashion-mnist libonnx-testdata)
+APT_PACKAGES=(libcoap3-bin dataset-fashion-mnist libonnx-testdata redis-server mosquitto)
 need=()
 command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 [ -d /usr/share/libonnx-testdata/data/node ] || need+=(libonnx-testdata)
+# the Redis store, cluster and MQTT bridge tests start their own instances on free ports
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""

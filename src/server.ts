@@ -36,6 +36,17 @@ export type ServerOptions = {
   maxBodySize?: number;
   recvBufferSize?: number;
   timing?: Partial<CoapTiming>;
+  /** this node's id when several nodes share a Redis store (src/cluster) */
+  nodeId?: string;
+};
+
+/**
+ * Carries a request to the node that serves the device (src/cluster/cluster-node.ts). The facade
+ * only knows this shape; the cluster layer sits above it, as the API does.
+ */
+export type RemoteNodes = {
+  request(node: string, endpoint: string, req: DownlinkRequest): Promise<RequestOutcome>;
+  observe(node: string, endpoint: string, path: LwM2mPath, format?: ContentFormat): ReturnType<ObservationService['observe']>;
 };
 
 export type RequestOutcome =
@@ -50,6 +61,7 @@ export class LwM2mServer {
   readonly sendStore = new SendStore();
   private readonly addressIndex = new Map<string, string>(); // peerKey -> endpoint
   private readonly resources = new Map<string, ResourceHandler>();
+  private remote: RemoteNodes | undefined;
 
   private constructor(
     events: EventBus,
@@ -61,6 +73,7 @@ export class LwM2mServer {
     readonly observations: ObservationService,
     readonly presence: PresenceService,
     readonly queue: RequestQueue,
+    readonly nodeId?: string,
   ) {
     this.events = events;
   }
@@ -74,12 +87,12 @@ export class LwM2mServer {
     });
     const endpoint = new CoapEndpoint({ transport, log: log.child({ component: 'coap' }), maxBodySize: opts.maxBodySize, timing: opts.timing });
     const events = new EventBus();
-    const registrations = new RegistrationService({ store: opts.store ?? new MemoryRegistrationStore(), events, log: log.child({ component: 'registration' }), expiryGraceMs: opts.expiryGraceMs });
+    const registrations = new RegistrationService({ store: opts.store ?? new MemoryRegistrationStore(), events, log: log.child({ component: 'registration' }), expiryGraceMs: opts.expiryGraceMs, nodeId: opts.nodeId });
     const sender = new RequestSender({ endpoint, models, log: log.child({ component: 'request' }), timeoutMs: opts.requestTimeoutMs });
     const observations = new ObservationService({ endpoint, models, events, log: log.child({ component: 'observation' }), timeoutMs: opts.requestTimeoutMs });
     const presence = new PresenceService(events, opts.awakeTimeMs);
     const queue = new RequestQueue(events, log.child({ component: 'queue' }));
-    const server = new LwM2mServer(events, log, models, endpoint, registrations, sender, observations, presence, queue);
+    const server = new LwM2mServer(events, log, models, endpoint, registrations, sender, observations, presence, queue, opts.nodeId);
     server.wire();
     return server;
   }
@@ -200,17 +213,37 @@ export class LwM2mServer {
    * Sends a DM request now, or queues it when the device is in queue mode and asleep
    * (Leshan's queue mode; the API answers 202 with the request id).
    */
-  async request(endpoint: string, req: DownlinkRequest): Promise<RequestOutcome> {
+  async request(endpoint: string, req: DownlinkRequest, opts: { local?: boolean } = {}): Promise<RequestOutcome> {
     const reg = await this.registration(endpoint);
+    const owner = this.ownerElsewhere(reg, opts);
+    if (owner !== undefined) return this.remote!.request(owner, endpoint, req);
     if (reg.queueMode && !this.presence.isAwake(endpoint)) {
       return { queued: true, request: this.queue.enqueue(endpoint, req) };
     }
     return { queued: false, result: await this.sendNow(endpoint, req) };
   }
 
-  async observe(endpoint: string, path: LwM2mPath, format?: ContentFormat): ReturnType<ObservationService['observe']> {
+  async observe(endpoint: string, path: LwM2mPath, format?: ContentFormat, opts: { local?: boolean } = {}): ReturnType<ObservationService['observe']> {
     const reg = await this.registration(endpoint);
+    const owner = this.ownerElsewhere(reg, opts);
+    if (owner !== undefined) return this.remote!.observe(owner, endpoint, path, format);
     return this.observations.observe(reg, path, format);
+  }
+
+  /** Several nodes sharing a store: requests for devices served by another node go through `remote`. */
+  setRemoteNodes(remote: RemoteNodes): void {
+    this.remote = remote;
+  }
+
+  /** The node that must send to this device, when it is not this one (and the request may travel). */
+  private ownerElsewhere(reg: Registration, opts: { local?: boolean }): string | undefined {
+    if (opts.local || !this.remote || reg.node === undefined || reg.node === this.nodeId) return undefined;
+    return reg.node;
+  }
+
+  /** Graceful shutdown, first step: refuse new CoAP requests and let those under way finish (bounded). */
+  drain(timeoutMs: number): ReturnType<CoapEndpoint['drain']> {
+    return this.endpoint.drain(timeoutMs);
   }
 
   async stop(): Promise<void> {

@@ -5,9 +5,11 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import type { EventBus } from '../events/server-event.ts';
 import type { Platform } from '../platform.ts';
 import type { LwM2mServer } from '../server.ts';
 import { errorHandler } from './errors.ts';
+import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { deviceManagementRoutes } from './routes/device-management.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -15,9 +17,17 @@ import { eventRoutes } from './routes/events.ts';
 import { mlRoutes } from './routes/ml.ts';
 import { modelRoutes } from './routes/models.ts';
 import { observationRoutes } from './routes/observations.ts';
+import { operationRoutes } from './routes/operations.ts';
 import { requestRoutes } from './routes/requests.ts';
 
-export type ApiOptions = { server: LwM2mServer; log: Logger; bodyLimit?: number; platform?: Platform; maxModelBytes?: number };
+export type ApiOptions = {
+  server: LwM2mServer; log: Logger; bodyLimit?: number; metrics?: ServerMetrics;
+  /** what GET /events streams: the server's own events by default, the fleet's with several nodes */
+  events?: EventBus;
+  /** model delivery and the ML extension: their routes are served when given */
+  platform?: Platform;
+  maxModelBytes?: number;
+};
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -46,7 +56,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(deviceManagementRoutes, { server });
   await app.register(observationRoutes, { server });
   await app.register(requestRoutes, { server });
-  await app.register(eventRoutes, { server });
+  await app.register(eventRoutes, { server, events: opts.events });
+  const metrics = opts.metrics ?? createServerMetrics(server);
+  app.addHook('onClose', async () => metrics.close());
+  await app.register(operationRoutes, { server, metrics });
   if (opts.platform) {
     const maxModelBytes = opts.maxModelBytes ?? 64 * 1024 * 1024;
     await app.register(multipart, { limits: { fileSize: maxModelBytes, files: 1 }, throwFileSizeLimit: true });

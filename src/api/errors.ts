@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { PathError } from '../lwm2m/path.ts';
 import { RequestError, type RequestErrorCode } from '../request/downlink-request.ts';
+import { StoreUnavailableError } from '../store/store-error.ts';
 import { NodeJsonError } from './node-json.ts';
 
 export class ApiError extends Error {
@@ -17,6 +18,7 @@ const REQUEST_STATUS: Record<RequestErrorCode, number> = {
   BAD_REQUEST: 400,
   BAD_RESPONSE: 502,
   UNSUPPORTED: 400,
+  NODE_UNAVAILABLE: 503,
 };
 
 export function toApiError(e: unknown): ApiError {
@@ -24,6 +26,7 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof RequestError) return new ApiError(REQUEST_STATUS[e.code], e.code, e.message, e.details);
   if (e instanceof PathError) return new ApiError(400, 'BAD_PATH', e.message);
   if (e instanceof NodeJsonError) return new ApiError(400, 'BAD_VALUE', e.message);
+  if (e instanceof StoreUnavailableError) return new ApiError(503, e.code, e.message);
   const fe = e as FastifyError;
   if (fe && fe.validation) return new ApiError(400, 'VALIDATION', fe.message, fe.validation);
   if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -20,6 +20,7 @@ export function registrationToJson(r: Registration, awake?: boolean): Record<str
     lastUpdate: new Date(r.lastUpdate).toISOString(),
     expiresAt: new Date(r.expiresAt).toISOString(),
     additionalAttributes: r.additional,
+    node: r.node ?? null,
   };
 }
 
@@ -34,5 +35,6 @@ export const registrationSchema = {
     objectVersions: { type: 'object', additionalProperties: { type: 'string' } },
     registeredAt: { type: 'string' }, lastUpdate: { type: 'string' }, expiresAt: { type: 'string' },
     additionalAttributes: { type: 'object', additionalProperties: { type: 'string' } },
+    node: { type: ['string', 'null'], description: 'server node serving the device (several nodes sharing Redis)' },
   },
 } as const;

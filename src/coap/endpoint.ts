@@ -129,6 +129,8 @@ export type EndpointStats = {
 
 const MAX_MESSAGE_ID = 0x10000;
 
+export type DrainResult = { drained: boolean; remaining: number; inbound: number; requests: number; confirmables: number };
+
 export class CoapEndpoint {
   readonly stats: EndpointStats = { datagramsIn: 0, datagramsOut: 0, malformed: 0, duplicates: 0, retransmissions: 0, blockBytesIn: 0, blockBytesOut: 0 };
   private readonly timing: CoapTiming;
@@ -145,6 +147,8 @@ export class CoapEndpoint {
   private nextMid = randomBytes(2).readUInt16BE();
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  private draining = false;
+  private inboundInFlight = 0;
 
   constructor(private readonly opts: EndpointOptions) {
     this.timing = { ...defaultTiming, ...opts.timing };
@@ -171,6 +175,22 @@ export class CoapEndpoint {
 
   onRequest(handler: RequestHandler): void {
     this.handler = handler;
+  }
+
+  /** Exchanges not finished yet: inbound requests being handled, our requests and CON messages awaiting an answer. */
+  get inFlight(): number {
+    return this.inboundInFlight + this.pendingRequests.size + this.pendingCons.size;
+  }
+
+  /**
+   * Graceful shutdown: new inbound requests get 5.03 (the device retries, maybe elsewhere), and
+   * the exchanges already under way may finish, for at most timeoutMs. Resolves with what is left.
+   */
+  async drain(timeoutMs: number): Promise<DrainResult> {
+    this.draining = true;
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline && !this.closed) await new Promise((r) => setTimeout(r, 20));
+    return { drained: this.inFlight === 0, remaining: this.inFlight, inbound: this.inboundInFlight, requests: this.pendingRequests.size, confirmables: this.pendingCons.size };
   }
 
   async close(): Promise<void> {
@@ -581,7 +601,14 @@ export class CoapEndpoint {
       reply({ code: Code.PROXYING_NOT_SUPPORTED, payload: Buffer.from('this endpoint is not a proxy') }, false);
       return;
     }
+    if (this.draining) {
+      // RFC 7252 §5.9.3.4: the server is going away; the client may retry later
+      reply({ code: Code.SERVICE_UNAVAILABLE, payload: Buffer.from('server shutting down') }, false);
+      return;
+    }
+    this.inboundInFlight++;
     this.dispatch(msg, peer)
+      .finally(() => this.inboundInFlight--)
       .then((res) => {
         if (separateTimer) clearTimeout(separateTimer);
         reply(res, sentEmptyAck);

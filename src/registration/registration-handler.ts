@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { InboundRequest, OutboundResponse } from '../coap/endpoint.ts';
 import { Code, Method, Option } from '../coap/message.ts';
 import { ContentFormat } from '../lwm2m/content-format.ts';
+import { StoreUnavailableError } from '../store/store-error.ts';
 import { readObjectLinks, type Link, type ParsedObjectLinks } from './object-links.ts';
 import type { RegistrationService } from './registration-service.ts';
 
@@ -196,6 +197,11 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
       if (e instanceof BadRequest) {
         deps.log.debug({ peer: req.peer, reason: e.message }, 'registration rejected');
         return { code: e.code, payload: Buffer.from(e.message) };
+      }
+      if (e instanceof StoreUnavailableError) {
+        // RFC 7252 §5.9.3.4: the device retries later (its registration back-off)
+        deps.log.warn({ peer: req.peer, err: e.message }, 'registration store unavailable');
+        return { code: Code.SERVICE_UNAVAILABLE, payload: Buffer.from('registration store unavailable, retry later') };
       }
       throw e;
     }

@@ -25,6 +25,13 @@ export type RegistrationServiceOptions = {
   /** extra time past the lifetime before a registration is removed, for network delays */
   expiryGraceMs?: number;
   sweepIntervalMs?: number;
+  /** this node's id, recorded in every registration it takes (several nodes sharing a store) */
+  nodeId?: string;
+  /**
+   * Several nodes: a node expires the registrations it serves, so its own clean-up (observations,
+   * queue) runs; another node's only once they are this much overdue (their node is gone).
+   */
+  orphanGraceMs?: number;
 };
 
 export class RegistrationService {
@@ -33,7 +40,7 @@ export class RegistrationService {
 
   constructor(private readonly opts: RegistrationServiceOptions) {
     this.grace = opts.expiryGraceMs ?? 2000;
-    this.sweeper = setInterval(() => void this.expire(Date.now()), opts.sweepIntervalMs ?? 1000);
+    this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs ?? 1000);
     this.sweeper.unref();
   }
 
@@ -45,6 +52,21 @@ export class RegistrationService {
     clearInterval(this.sweeper);
   }
 
+  private sweeping = false;
+
+  /** One expiry pass at a time; a store failure (Redis down) is logged, never thrown at the timer. */
+  private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.expire(Date.now());
+    } catch (e) {
+      this.opts.log.warn({ err: (e as Error).message }, 'expiry sweep failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
   async register(input: NewRegistration, now = Date.now()): Promise<Registration> {
     const reg: Registration = {
       ...input,
@@ -52,6 +74,7 @@ export class RegistrationService {
       registeredAt: now,
       lastUpdate: now,
       expiresAt: now + input.lifetime * 1000 + this.grace,
+      ...(this.opts.nodeId !== undefined ? { node: this.opts.nodeId } : {}),
     };
     // Same endpoint again (reboot, new port): the new registration replaces the old one cleanly
     const replaced = await this.opts.store.add(reg);
@@ -79,6 +102,8 @@ export class RegistrationService {
       address: upd.address,
       lastUpdate: now,
       expiresAt: now + lifetime * 1000 + this.grace,
+      // the node that hears the update serves the device from now on (it moved, or its node died)
+      ...(this.opts.nodeId !== undefined ? { node: this.opts.nodeId } : {}),
     };
     const stored = await this.opts.store.update(reg);
     if (!stored) return undefined;
@@ -98,7 +123,10 @@ export class RegistrationService {
   /** Removes registrations whose lifetime ran out (Core §6.2.1: the client failed to update). */
   async expire(now: number): Promise<Registration[]> {
     const gone: Registration[] = [];
+    const orphanGrace = this.opts.orphanGraceMs ?? 10_000;
     for (const reg of await this.opts.store.expired(now)) {
+      const elsewhere = this.opts.nodeId !== undefined && reg.node !== undefined && reg.node !== this.opts.nodeId;
+      if (elsewhere && reg.expiresAt > now - orphanGrace) continue;
       const removed = await this.opts.store.remove(reg.id);
       if (!removed) continue;
       gone.push(removed);

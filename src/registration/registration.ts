@@ -34,6 +34,11 @@ export type Registration = {
   readonly expiresAt: number;
   /** unknown query parameters, kept for the API */
   readonly additional: Readonly<Record<string, string>>;
+  /**
+   * The server node the device talks to (several nodes sharing a Redis store): requests to the
+   * device go out from that node's socket. Absent on a single node.
+   */
+  readonly node?: string;
 };
 
 /** True when the client listed the object (with or without instances). */

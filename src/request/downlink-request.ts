@@ -33,7 +33,9 @@ export type DownlinkResult = {
   readonly message?: string;
 };
 
-export type RequestErrorCode = 'DEVICE_NOT_FOUND' | 'DEVICE_TIMEOUT' | 'DEVICE_RESET' | 'BAD_REQUEST' | 'BAD_RESPONSE' | 'UNSUPPORTED';
+export type RequestErrorCode = 'DEVICE_NOT_FOUND' | 'DEVICE_TIMEOUT' | 'DEVICE_RESET' | 'BAD_REQUEST' | 'BAD_RESPONSE' | 'UNSUPPORTED'
+  /** the node serving the device (several nodes sharing Redis) does not answer */
+  | 'NODE_UNAVAILABLE';
 
 export class RequestError extends Error {
   constructor(readonly code: RequestErrorCode, message: string, readonly details?: unknown) {

@@ -29,8 +29,19 @@ function attributeQuery(attrs: NotificationAttributes): string[] {
   return Object.entries(attrs).map(([k, v]) => (v === null || v === undefined ? k : `${k}=${v}`));
 }
 
+export type RequestSenderStats = {
+  /** CoAP exchanges with devices by outcome: the response code ("2.05", "4.04") or "timeout", "reset", "error" */
+  readonly responses: Map<string, number>;
+};
+
 export class RequestSender {
+  readonly stats: RequestSenderStats = { responses: new Map() };
+
   constructor(private readonly deps: RequestSenderDeps) {}
+
+  private count(outcome: string): void {
+    this.stats.responses.set(outcome, (this.stats.responses.get(outcome) ?? 0) + 1);
+  }
 
   async send(reg: Registration, req: DownlinkRequest): Promise<DownlinkResult> {
     switch (req.kind) {
@@ -119,8 +130,11 @@ export class RequestSender {
 
   private async coap(reg: Registration, req: ClientRequest): Promise<ClientResponse> {
     try {
-      return await this.deps.endpoint.request(reg.address, { timeoutMs: this.deps.timeoutMs, ...req });
+      const res = await this.deps.endpoint.request(reg.address, { timeoutMs: this.deps.timeoutMs, ...req });
+      this.count(codeText(res.code));
+      return res;
     } catch (e) {
+      this.count(e instanceof CoapRequestError ? (e.code === 'TIMEOUT' ? 'timeout' : e.code === 'RESET' ? 'reset' : 'error') : 'error');
       if (e instanceof CoapRequestError) {
         if (e.code === 'RESET') throw new RequestError('DEVICE_RESET', `${reg.endpoint} rejected the request (RST)`);
         if (e.code === 'TIMEOUT') throw new RequestError('DEVICE_TIMEOUT', `${reg.endpoint} did not answer: ${e.message}`);

@@ -14,4 +14,8 @@ export type RegistrationStore = {
   /** Registrations whose expiresAt <= now. */
   expired(now: number): Promise<Registration[]>;
   count(): Promise<number>;
+  /** Readiness: true when the backing service answers (absent: always ready). */
+  ping?(): Promise<boolean>;
+  /** Releases connections (absent: nothing to release). */
+  close?(): Promise<void>;
 };

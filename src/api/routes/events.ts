@@ -1,9 +1,17 @@
 // Server-sent events: registration, update, deregistration, notification, send, queue progress.
 import type { FastifyInstance } from 'fastify';
+import type { EventBus } from '../../events/server-event.ts';
 import type { LwM2mServer } from '../../server.ts';
 import { eventEndpoint, eventToJson } from '../event-json.ts';
 
-export async function eventRoutes(app: FastifyInstance, opts: { server: LwM2mServer }): Promise<void> {
+/** `events`: the bus to stream, the server's own by default (the whole fleet's with several nodes). */
+export async function eventRoutes(app: FastifyInstance, opts: { server: LwM2mServer; events?: EventBus }): Promise<void> {
+  const bus = opts.events ?? opts.server.events;
+  // open streams never finish by themselves: end them when the API closes, or close() waits for ever
+  const streams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of streams) end();
+  });
   app.get<{ Querystring: { endpoint?: string; types?: string } }>('/events', {
     schema: {
       summary: 'Live event stream (text/event-stream); each event is named by its type',
@@ -20,15 +28,19 @@ export async function eventRoutes(app: FastifyInstance, opts: { server: LwM2mSer
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     raw.write(': connected\n\n');
     let id = 0;
-    const off = opts.server.events.on((e) => {
+    const off = bus.on((e) => {
       if (types && !types.has(e.type)) return;
       if (req.query.endpoint && eventEndpoint(e) !== req.query.endpoint) return;
       raw.write(`id: ${++id}\nevent: ${e.type}\ndata: ${JSON.stringify(eventToJson(e))}\n\n`);
     });
     const ping = setInterval(() => raw.write(': ping\n\n'), 15_000);
-    req.raw.on('close', () => {
+    const end = (): void => {
       clearInterval(ping);
       off();
-    });
+      streams.delete(end);
+      raw.end();
+    };
+    streams.add(end);
+    req.raw.on('close', end);
   });
 }

@@ -1,0 +1,93 @@
+// Prometheus metrics (prom-client), one registry per server. Counters the protocol layers already
+// keep (CoapEndpoint.stats, RequestSender.stats, MqttBridge.stats) are read at scrape time rather
+// than incremented on the hot path; registration events are counted from the event bus.
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { ClusterStats } from '../cluster/cluster-node.ts';
+import type { BridgeStats } from '../events/mqtt-bridge.ts';
+import type { LwM2mServer } from '../server.ts';
+
+export type MetricsOptions = {
+  /** MQTT bridge counters, when the bridge runs */
+  mqtt?: { stats: BridgeStats; connected: boolean };
+  /** label every series with the node id (several nodes sharing Redis) */
+  nodeId?: string;
+  /** cluster counters (several nodes sharing Redis) */
+  cluster?: { stats: ClusterStats };
+};
+
+export type ServerMetrics = { registry: Registry; close(): void };
+
+/** A counter whose value lives elsewhere: set to the absolute value on every scrape. */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name, help, registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+export function createServerMetrics(server: LwM2mServer, opts: MetricsOptions = {}): ServerMetrics {
+  const registry = new Registry();
+  if (opts.nodeId) registry.setDefaultLabels({ node: opts.nodeId });
+  // process and runtime metrics, among them nodejs_eventloop_lag_seconds and its percentiles
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+
+  new Gauge({
+    name: 'lwm2m_registrations', help: 'Registered devices (in the shared store: the whole fleet)', registers: [registry],
+    async collect() {
+      try {
+        this.set(await server.registrations.store.count());
+      } catch {
+        // store unreachable: leave the series out rather than fail the whole scrape (see /ready)
+        this.reset();
+      }
+    },
+  });
+
+  const events = new Counter({ name: 'lwm2m_registration_events_total', help: 'Register, update and de-register events (reason: deregistered, expired, replaced)', labelNames: ['type', 'reason'] as const, registers: [registry] });
+  const off = server.events.on((e) => {
+    if (e.type === 'registration') events.inc({ type: 'registration', reason: '' });
+    else if (e.type === 'update') events.inc({ type: 'update', reason: '' });
+    else if (e.type === 'deregistration') events.inc({ type: 'deregistration', reason: e.reason });
+  });
+
+  new Counter({
+    name: 'lwm2m_downlink_responses_total', help: 'DM requests sent to devices, by the CoAP response code (or timeout, reset, error)', labelNames: ['code'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [code, n] of server.sender.stats.responses) this.inc({ code }, n);
+    },
+  });
+
+  const coap = server.endpoint.stats;
+  mirroredCounter(registry, 'coap_datagrams_in_total', 'UDP datagrams received', () => coap.datagramsIn);
+  mirroredCounter(registry, 'coap_datagrams_out_total', 'UDP datagrams sent', () => coap.datagramsOut);
+  mirroredCounter(registry, 'coap_retransmissions_total', 'CON retransmissions (RFC 7252 §4.2)', () => coap.retransmissions);
+  mirroredCounter(registry, 'coap_duplicates_total', 'Duplicate messages answered from the deduplication cache (RFC 7252 §4.5)', () => coap.duplicates);
+  mirroredCounter(registry, 'coap_malformed_total', 'Datagrams that did not parse as CoAP', () => coap.malformed);
+  mirroredCounter(registry, 'coap_blockwise_bytes_in_total', 'Payload bytes received in Block1/Block2 transfers (RFC 7959)', () => coap.blockBytesIn);
+  mirroredCounter(registry, 'coap_blockwise_bytes_out_total', 'Payload bytes sent in Block1/Block2 transfers (RFC 7959)', () => coap.blockBytesOut);
+  new Gauge({ name: 'coap_exchanges_in_flight', help: 'CoAP exchanges under way', registers: [registry], collect() { this.set(server.endpoint.inFlight); } });
+
+  const mqtt = opts.mqtt;
+  if (mqtt) {
+    mirroredCounter(registry, 'mqtt_published_total', 'Events the broker acknowledged (QoS 1)', () => mqtt.stats.published);
+    mirroredCounter(registry, 'mqtt_dropped_total', 'Events dropped: broker away past the offline bound, or publish failed', () => mqtt.stats.dropped);
+    mirroredCounter(registry, 'mqtt_commands_total', 'Commands received on <prefix>/+/cmd/+', () => mqtt.stats.commands);
+    mirroredCounter(registry, 'mqtt_command_errors_total', 'Commands answered with an error', () => mqtt.stats.commandErrors);
+    new Gauge({ name: 'mqtt_connected', help: '1 while connected to the broker', registers: [registry], collect() { this.set(mqtt.connected ? 1 : 0); } });
+  }
+
+  const cluster = opts.cluster;
+  if (cluster) {
+    mirroredCounter(registry, 'cluster_requests_forwarded_total', 'Requests sent to the node serving the device', () => cluster.stats.forwarded);
+    mirroredCounter(registry, 'cluster_requests_served_total', 'Requests run here for another node', () => cluster.stats.served);
+    mirroredCounter(registry, 'cluster_events_published_total', 'Own events published to the other nodes', () => cluster.stats.eventsOut);
+    mirroredCounter(registry, 'cluster_events_received_total', "Other nodes' events received", () => cluster.stats.eventsIn);
+    mirroredCounter(registry, 'cluster_publish_failures_total', 'Publishes to Redis that failed', () => cluster.stats.publishFailures);
+  }
+
+  return { registry, close: off };
+}
