@@ -3,7 +3,7 @@
 // in queue mode, and injects faults (packet loss, latency, reboot). Built on the same CoAP stack
 // and codecs as the server, never on the server itself.
 import type { Logger } from 'pino';
-import { CoapEndpoint, type InboundRequest, type OutboundResponse } from '../../src/coap/endpoint.ts';
+import { CoapEndpoint, CoapRequestError, type InboundRequest, type OutboundResponse } from '../../src/coap/endpoint.ts';
 import { Code, Method, Option, codeText, getOption, getOptions, uriPath } from '../../src/coap/message.ts';
 import { parseMessage } from '../../src/coap/wire.ts';
 import { UdpTransport, type Peer } from '../../src/coap/transport.ts';
@@ -257,7 +257,9 @@ export class SimulatedClient {
         await this.register();
         return;
       } catch (e) {
-        if (i >= attempts || this.stopped) throw e;
+        // only a lost exchange is retried here; an answer (4.xx, 5.03) is the server's word
+        const lost = e instanceof CoapRequestError && e.code === 'TIMEOUT';
+        if (!lost || i >= attempts || this.stopped) throw e;
         await new Promise((r) => setTimeout(r, delayMs * i));
       }
     }

@@ -64,10 +64,11 @@ describe('ClusterNode', () => {
     const seen: string[] = [];
     const off = c1.fleetEvents.on((e) => seen.push(e.type));
     const bytes = new Uint8Array([1, 2, 3, 250]);
-    dev.store.set([5, 0, 0], new Uint8Array(0));
-    const out = await h1.server.request('cn-1', { kind: 'write', path: [5, 0, 0], mode: 'replace', node: { kind: 'resource', id: 0, type: 'opaque', value: bytes } });
+    // ML Inference Input (/32002/0/5) is a plain writable opaque resource (a Firmware package
+    // write would be consumed by the update state machine, not stored)
+    const out = await h1.server.request('cn-1', { kind: 'write', path: [32002, 0, 5], mode: 'replace', node: { kind: 'resource', id: 5, type: 'opaque', value: bytes } });
     expect(out.queued === false && out.result.code).toBe('2.04');
-    expect(dev.store.get([5, 0, 0])).toEqual(bytes);
+    expect(dev.store.get([32002, 0, 5])).toEqual(bytes);
     const obs = await h1.server.observe('cn-1', [3, 0, 9]);
     expect(obs.result.success).toBe(true);
     expect(obs.observation?.endpoint).toBe('cn-1');
