@@ -205,9 +205,10 @@ describe('importer fuzzing', () => {
   }
 
   it('2,500 mutated models: only CompileError is ever thrown (import, passes and execution)', () => {
-    const rand = rng(20261126);
+    const iterations = Number(process.env.FUZZ_ITERATIONS ?? 2500); // longer local campaigns: FUZZ_ITERATIONS / FUZZ_SEED
+    const rand = rng(Number(process.env.FUZZ_SEED ?? 20261126));
     const outcomes = new Map<string, number>();
-    for (let i = 0; i < 2500; i++) {
+    for (let i = 0; i < iterations; i++) {
       const bytes = mutate(seeds[i % seeds.length], rand);
       let outcome: string;
       try {
