@@ -17,7 +17,8 @@ import {
   type ModuleDType,
   type ModuleOp,
 } from './module-types.ts';
-import { isOpCode, OP_ARITY, OP_NAMES, OpCode } from './opcodes.ts';
+import { CONV_FIXED_PARAMS, FC_FIXED_PARAMS, isOpCode, OP_ARITY, OP_NAMES, OpCode } from './opcodes.ts';
+import { requantWords, unpackRequant } from './requant-params.ts';
 
 const DTYPE_BY_CODE: Readonly<Record<number, ModuleDType>> = { 1: 'int8', 2: 'int32' };
 
@@ -184,7 +185,7 @@ function checkArity(i: number, code: OpCode, nIn: number, nOut: number, nConst: 
     throw new ModuleError('BAD_OP', `op ${i} (${name}): ${msg}`);
   };
   if (nOut !== wantOut) bad(`${nOut} outputs, expected ${wantOut}`);
-  if (params.length !== wantParams) bad(`${params.length} params, expected ${wantParams}`);
+  if (wantParams >= 0 && params.length !== wantParams) bad(`${params.length} params, expected ${wantParams}`);
   if (code === OpCode.ADD || code === OpCode.MUL) {
     const layout = params[0];
     if (layout === 0 ? nIn !== 2 || nConst !== 0 : layout === 1 || layout === 2 ? nIn !== 1 || nConst !== 1 : true) {
@@ -205,12 +206,12 @@ function checkShapes(m: ModuleContents): void {
     const x = m.tensors[op.inputs[0]];
     const y = m.tensors[op.outputs[0]];
     const c = (k: number): ConstantTensor => m.constants[op.consts[k]];
-    const perChannel = (n: number): void => {
+    const perChannel = (n: number, fixed: number): void => {
       if (c(0).dtype !== 'int8') bad('weights must be int8');
-      for (let k = 1; k <= 3; k++) {
-        const want = k === 3 ? 'int8' : 'int32';
-        if (c(k).dtype !== want || c(k).data.length !== n) bad(`constant ${k} must be ${want}[${n}]`);
-      }
+      if (c(1).dtype !== 'int32' || c(1).data.length !== n) bad(`bias must be int32[${n}]`);
+      if (op.params.length !== fixed + requantWords(n)) bad(`${op.params.length} params, expected ${fixed + requantWords(n)} for ${n} channels`);
+      const { shift } = unpackRequant(op.params, fixed, n);
+      if (shift.some((s) => s < -31 || s > 30)) bad('requantization shift outside [-31, 30]');
     };
     switch (op.code) {
       case OpCode.CONV_2D:
@@ -227,14 +228,14 @@ function checkShapes(m: ModuleContents): void {
         if (ho !== Math.floor((hi + pt + pb - dh * (kh - 1) - 1) / sh) + 1 || wo !== Math.floor((wi + pl + pr - dw * (kw - 1) - 1) / sw) + 1) {
           bad(`output ${ho}x${wo} inconsistent with input ${hi}x${wi}`);
         }
-        perChannel(co);
+        perChannel(co, CONV_FIXED_PARAMS);
         break;
       }
       case OpCode.FULLY_CONNECTED: {
         const [o, inner] = c(0).shape;
         if (c(0).shape.length !== 2) bad('weights must be 2-D [out, in]');
         if (x.bytes !== inner || y.bytes !== o) bad(`weights [${o},${inner}] vs input ${x.bytes} / output ${y.bytes} elements`);
-        perChannel(o);
+        perChannel(o, FC_FIXED_PARAMS);
         break;
       }
       case OpCode.MAX_POOL_2D:

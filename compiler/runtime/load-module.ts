@@ -54,7 +54,8 @@ export type LoadedModule = {
 
 export function quantizeTo(t: Pick<ArenaTensor, 'scale' | 'zeroPoint'>, x: Float32Array, out: Int8Array = new Int8Array(x.length)): Int8Array {
   for (let i = 0; i < x.length; i++) {
-    const q = Math.round(x[i] / t.scale) + t.zeroPoint;
+    const r = x[i] / t.scale;
+    const q = (r < 0 ? -Math.round(-r) : Math.round(r)) + t.zeroPoint; // half away from zero, as TFLite
     out[i] = q < -128 ? -128 : q > 127 ? 127 : q;
   }
   return out;

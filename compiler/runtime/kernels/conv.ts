@@ -1,9 +1,15 @@
 // CONV_2D: int8 NCHW input, int8 OIHW weights (symmetric per output channel), int32 bias,
 // per-channel fixed-point requantization (TFLM kernels/conv.cc, reference_integer_ops::ConvPerChannel).
-// Padding contributes nothing: a padded input equals the input zero point, and (zp - zp) * w = 0.
+// Padding contributes nothing: a padded input equals the input zero point, and (zp - zp) * w = 0,
+// so the loops simply clip the kernel window to the input.
+//
+// Two paths with identical integer results: a 1x1 / stride 1 / no padding fast path (the pointwise
+// half of a depthwise-separable block), where sum((x - zp) * w) = sum(x * w) - zp * sum(w) with
+// sum(w) precomputed per channel; and the general windowed loop.
 import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
 import { int32Const, int8Const, type Kernel } from '../kernel.ts';
-import { OpCode } from '../../module/opcodes.ts';
+import { CONV_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
+import { unpackRequant } from '../../module/requant-params.ts';
 
 export const conv2d: Kernel = {
   code: OpCode.CONV_2D,
@@ -17,10 +23,36 @@ export const conv2d: Kernel = {
     const kw = wShape[3];
     const w = int8Const(ctx, op.consts[0]);
     const bias = int32Const(ctx, op.consts[1]);
-    const mult = int32Const(ctx, op.consts[2]);
-    const shift = int8Const(ctx, op.consts[3]);
-    const [sh, sw, pt, pl, , , dh, dw, inZp, outZp, actMin, actMax] = op.params;
+    const { mult, shift } = unpackRequant(op.params, CONV_FIXED_PARAMS, co);
+    const [sh, sw, pt, pl, pb, pr, dh, dw, inZp, outZp, actMin, actMax] = op.params;
     const inOffset = -inZp;
+
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0) {
+      const hw = hi * wi;
+      // bias + inOffset * sum(w) per output channel, folded once
+      const base = new Int32Array(co);
+      for (let oc = 0; oc < co; oc++) {
+        let s = 0;
+        for (let ic = 0; ic < ci; ic++) s += w[oc * ci + ic];
+        base[oc] = bias[oc] + inOffset * s;
+      }
+      return () => {
+        for (let oc = 0; oc < co; oc++) {
+          const wOc = oc * ci;
+          const m = mult[oc];
+          const s = shift[oc];
+          const yOc = oc * hw;
+          for (let p = 0; p < hw; p++) {
+            let acc = base[oc];
+            for (let ic = 0, xi = p; ic < ci; ic++, xi += hw) acc += x[xi] * w[wOc + ic];
+            let v = multiplyByQuantizedMultiplier(acc, m, s) + outZp;
+            v = v < actMin ? actMin : v > actMax ? actMax : v;
+            y[yOc + p] = v;
+          }
+        }
+      };
+    }
+
     return () => {
       for (let oc = 0; oc < co; oc++) {
         const b = bias[oc];
@@ -29,22 +61,21 @@ export const conv2d: Kernel = {
         const wOc = oc * ci * kh * kw;
         for (let oy = 0; oy < ho; oy++) {
           const iy0 = oy * sh - pt;
+          // kernel rows that land inside the input
+          const kyLo = iy0 >= 0 ? 0 : Math.ceil(-iy0 / dh);
+          const kyHi = Math.min(kh, Math.floor((hi - 1 - iy0) / dh) + 1);
           for (let ox = 0; ox < wo; ox++) {
             const ix0 = ox * sw - pl;
+            const kxLo = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dw);
+            const kxHi = Math.min(kw, Math.floor((wi - 1 - ix0) / dw) + 1);
             let acc = b;
             for (let ic = 0; ic < ci; ic++) {
               const xC = ic * hi * wi;
               const wC = wOc + ic * kh * kw;
-              for (let ky = 0; ky < kh; ky++) {
-                const iy = iy0 + ky * dh;
-                if (iy < 0 || iy >= hi) continue;
-                const xRow = xC + iy * wi;
+              for (let ky = kyLo; ky < kyHi; ky++) {
+                const xRow = xC + (iy0 + ky * dh) * wi + ix0;
                 const wRow = wC + ky * kw;
-                for (let kx = 0; kx < kw; kx++) {
-                  const ix = ix0 + kx * dw;
-                  if (ix < 0 || ix >= wi) continue;
-                  acc += (x[xRow + ix] + inOffset) * w[wRow + kx];
-                }
+                for (let kx = kxLo; kx < kxHi; kx++) acc += (x[xRow + kx * dw] + inOffset) * w[wRow + kx];
               }
             }
             let v = multiplyByQuantizedMultiplier(acc, m, s) + outZp;

@@ -1,8 +1,10 @@
 // DEPTHWISE_CONV_2D: ONNX Conv with group == input channels. Output channel oc reads input channel
 // oc / depthMultiplier; weights [C_out, 1, kh, kw] (TFLM reference_integer_ops::DepthwiseConvPerChannel).
+// The kernel window is clipped to the input, which is the same as padding with the zero point.
 import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
 import { int32Const, int8Const, type Kernel } from '../kernel.ts';
-import { OpCode } from '../../module/opcodes.ts';
+import { CONV_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
+import { unpackRequant } from '../../module/requant-params.ts';
 
 export const depthwiseConv2d: Kernel = {
   code: OpCode.DEPTHWISE_CONV_2D,
@@ -17,8 +19,7 @@ export const depthwiseConv2d: Kernel = {
     const depthMultiplier = co / ci;
     const w = int8Const(ctx, op.consts[0]);
     const bias = int32Const(ctx, op.consts[1]);
-    const mult = int32Const(ctx, op.consts[2]);
-    const shift = int8Const(ctx, op.consts[3]);
+    const { mult, shift } = unpackRequant(op.params, CONV_FIXED_PARAMS, co);
     const [sh, sw, pt, pl, , , dh, dw, inZp, outZp, actMin, actMax] = op.params;
     const inOffset = -inZp;
     return () => {
@@ -30,17 +31,17 @@ export const depthwiseConv2d: Kernel = {
         const s = shift[oc];
         for (let oy = 0; oy < ho; oy++) {
           const iy0 = oy * sh - pt;
+          const kyLo = iy0 >= 0 ? 0 : Math.ceil(-iy0 / dh);
+          const kyHi = Math.min(kh, Math.floor((hi - 1 - iy0) / dh) + 1);
           for (let ox = 0; ox < wo; ox++) {
             const ix0 = ox * sw - pl;
+            const kxLo = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dw);
+            const kxHi = Math.min(kw, Math.floor((wi - 1 - ix0) / dw) + 1);
             let acc = b;
-            for (let ky = 0; ky < kh; ky++) {
-              const iy = iy0 + ky * dh;
-              if (iy < 0 || iy >= hi) continue;
-              for (let kx = 0; kx < kw; kx++) {
-                const ix = ix0 + kx * dw;
-                if (ix < 0 || ix >= wi) continue;
-                acc += (x[xC + iy * wi + ix] + inOffset) * w[wC + ky * kw + kx];
-              }
+            for (let ky = kyLo; ky < kyHi; ky++) {
+              const xRow = xC + (iy0 + ky * dh) * wi + ix0;
+              const wRow = wC + ky * kw;
+              for (let kx = kxLo; kx < kxHi; kx++) acc += (x[xRow + kx * dw] + inOffset) * w[wRow + kx];
             }
             let v = multiplyByQuantizedMultiplier(acc, m, s) + outZp;
             v = v < actMin ? actMin : v > actMax ? actMax : v;

@@ -2,7 +2,8 @@
 // symmetric per output row (TFLM kernels/fully_connected.cc, per-channel variant).
 import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
 import { int32Const, int8Const, type Kernel } from '../kernel.ts';
-import { OpCode } from '../../module/opcodes.ts';
+import { FC_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
+import { unpackRequant } from '../../module/requant-params.ts';
 
 export const fullyConnected: Kernel = {
   code: OpCode.FULLY_CONNECTED,
@@ -12,8 +13,7 @@ export const fullyConnected: Kernel = {
     const [outN, inN] = ctx.constant(op.consts[0]).shape;
     const w = int8Const(ctx, op.consts[0]);
     const bias = int32Const(ctx, op.consts[1]);
-    const mult = int32Const(ctx, op.consts[2]);
-    const shift = int8Const(ctx, op.consts[3]);
+    const { mult, shift } = unpackRequant(op.params, FC_FIXED_PARAMS, outN);
     const [inZp, outZp, actMin, actMax] = op.params;
     const inOffset = -inZp;
     return () => {
