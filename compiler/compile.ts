@@ -6,7 +6,10 @@ import { runPasses } from './passes/run-passes.ts';
 import { CompileError } from './ir/compile-error.ts';
 import type { Graph } from './ir/graph.ts';
 import { calibrate } from './quantize/calibrate.ts';
-import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, type LabeledSet } from './quantize/calibration-set.ts';
+import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, loadCalibrationDir, type LabeledSet } from './quantize/calibration-set.ts';
+
+/** a --calib directory is read up to this many samples (min/max calibration saturates long before) */
+export const MAX_CALIBRATION_SAMPLES = 2000;
 import { evaluateAccuracy, type AccuracyReport } from './quantize/evaluate.ts';
 import { quantizeGraph } from './quantize/quantize-graph.ts';
 import type { QuantizedProgram } from './quantize/quantized-program.ts';
@@ -27,6 +30,8 @@ export type CompileOptions = {
   readonly name?: string;
   /** calibration inputs; default: the first 200 Fashion-MNIST training images */
   readonly calibration?: readonly Float32Array[];
+  /** or a directory of .npy / IDX files (quantize/calibration-set.ts), split by the model's input size */
+  readonly calibrationDir?: string;
   /** labeled test set: adds float vs int8 accuracy to the report */
   readonly testSet?: LabeledSet;
   /** arena planner; default greedy */
@@ -119,7 +124,9 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
   };
 
   const graph = timed('import', () => runPasses(importOnnx(onnx)));
-  const calib = timed('load calibration set', () => opts.calibration ?? defaultCalibrationSet(DEFAULT_CALIBRATION_COUNT));
+  const inputElements = graph.inputs[0]?.shape.reduce((a, b) => a * b, 1) ?? 0;
+  const calib = timed('load calibration set', () =>
+    opts.calibration ?? (opts.calibrationDir ? loadCalibrationDir(opts.calibrationDir, inputElements, MAX_CALIBRATION_SAMPLES) : defaultCalibrationSet(DEFAULT_CALIBRATION_COUNT)));
   const ranges = timed('calibrate', () =>
     calibrate(graph, calib, (done) => { if (done % 50 === 0 || done === calib.length) progress({ stage: 'calibrate', done, total: calib.length }); }),
   );
@@ -163,7 +170,7 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
     timingsMs: timings,
   };
   if (!fit.fits && opts.requireFit !== false) {
-    throw new CompileError('TOO_LARGE', `${name} does not fit ${target.id}: ${fit.summary}`, { ramOverBy: fit.ramOverBy, flashOverBy: fit.flashOverBy, report });
+    throw new CompileError('TOO_LARGE', `${name} does not fit ${target.id}: ${fit.problems.join('; ')}`, { ramOverBy: fit.ramOverBy, flashOverBy: fit.flashOverBy, report });
   }
   return { module, cHeader, report, contents, graph };
 }

@@ -111,7 +111,9 @@ export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleCon
     if (elems * DTYPE_BYTES[dtype] !== byteLength) oob(`constant ${i}: ${byteLength} bytes for ${dtype}[${shape.join(',')}]`);
     const dataAt = Math.ceil((at + 8 + 4 * rank) / CONST_ALIGNMENT) * CONST_ALIGNMENT;
     if (dataAt + byteLength > constsEnd) oob(`constant ${i}: data [${dataAt}, ${dataAt + byteLength}) past the section end ${constsEnd}`);
-    const raw = bytes.slice(dataAt, dataAt + byteLength);
+    // copy (not slice: a Node Buffer's slice is a view into a shared pool) so the typed array is aligned
+    const raw = new Uint8Array(byteLength);
+    raw.set(bytes.subarray(dataAt, dataAt + byteLength));
     const data = dtype === 'int8' ? new Int8Array(raw.buffer) : new Int32Array(raw.buffer);
     constants.push({ dtype, shape, data });
     at = Math.ceil((dataAt + byteLength) / CONST_ALIGNMENT) * CONST_ALIGNMENT;

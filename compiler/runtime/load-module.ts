@@ -70,7 +70,7 @@ export function loadModule(bytes: Uint8Array, opts: LoadOptions = {}): LoadedMod
     }
     const footprint: FootprintReport = { moduleBytes: bytes.length, arenaBytes: m.arenaBytes };
     const fit = fits(footprint, profile as TargetProfile, { allowPsram: opts.allowPsram });
-    if (!fit.fits) throw new ModuleError('DOES_NOT_FIT', `module does not fit ${profile.id}: ${fit.summary}`, { ...fit });
+    if (!fit.fits) throw new ModuleError('DOES_NOT_FIT', `module does not fit ${profile.id}: ${fit.problems.join('; ')}`, { ...fit });
   }
   let arena: Uint8Array;
   if (opts.arena) {

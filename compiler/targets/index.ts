@@ -99,6 +99,8 @@ export type FitResult = {
   readonly flashAvailable: number;
   /** bytes of flash missing; 0 when it fits */
   readonly flashOverBy: number;
+  /** what is short, e.g. "RAM over by 1000 bytes (needs …, has …)"; empty when it fits */
+  readonly problems: readonly string[];
   /** one line for humans: "fits (12.3 KB RAM free, ...)" or "does not fit: RAM over by N bytes" */
   readonly summary: string;
 };
@@ -119,5 +121,5 @@ export function fits(report: FootprintReport, target: TargetProfile, opts: FitOp
   const summary = ok
     ? `fits (${kb(ramAvailable - ramNeeded)} RAM and ${kb(flashAvailable - flashNeeded)} flash free)`
     : `does not fit: ${problems.join('; ')}`;
-  return { target: target.id, fits: ok, ramNeeded, ramAvailable, ramOverBy, flashNeeded, flashAvailable, flashOverBy, summary };
+  return { target: target.id, fits: ok, ramNeeded, ramAvailable, ramOverBy, flashNeeded, flashAvailable, flashOverBy, problems, summary };
 }
