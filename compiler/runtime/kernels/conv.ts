@@ -11,6 +11,10 @@ import { int32Const, int8Const, type Kernel } from '../kernel.ts';
 import { CONV_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
 import { unpackRequant } from '../../module/requant-params.ts';
 
+function clampTo(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
 export const conv2d: Kernel = {
   code: OpCode.CONV_2D,
   prepare(op, ctx) {
@@ -41,18 +45,43 @@ export const conv2d: Kernel = {
           const wOc = oc * ci;
           const m = mult[oc];
           const s = shift[oc];
+          const b = base[oc];
           const yOc = oc * hw;
-          for (let p = 0; p < hw; p++) {
-            let acc = base[oc];
+          let p = 0;
+          // four output pixels at a time share each weight load
+          for (; p + 3 < hw; p += 4) {
+            let a0 = b;
+            let a1 = b;
+            let a2 = b;
+            let a3 = b;
+            for (let ic = 0, xi = p; ic < ci; ic++, xi += hw) {
+              const wv = w[wOc + ic];
+              a0 += x[xi] * wv;
+              a1 += x[xi + 1] * wv;
+              a2 += x[xi + 2] * wv;
+              a3 += x[xi + 3] * wv;
+            }
+            y[yOc + p] = clampTo(multiplyByQuantizedMultiplier(a0, m, s) + outZp, actMin, actMax);
+            y[yOc + p + 1] = clampTo(multiplyByQuantizedMultiplier(a1, m, s) + outZp, actMin, actMax);
+            y[yOc + p + 2] = clampTo(multiplyByQuantizedMultiplier(a2, m, s) + outZp, actMin, actMax);
+            y[yOc + p + 3] = clampTo(multiplyByQuantizedMultiplier(a3, m, s) + outZp, actMin, actMax);
+          }
+          for (; p < hw; p++) {
+            let acc = b;
             for (let ic = 0, xi = p; ic < ci; ic++, xi += hw) acc += x[xi] * w[wOc + ic];
-            let v = multiplyByQuantizedMultiplier(acc, m, s) + outZp;
-            v = v < actMin ? actMin : v > actMax ? actMax : v;
-            y[yOc + p] = v;
+            y[yOc + p] = clampTo(multiplyByQuantizedMultiplier(acc, m, s) + outZp, actMin, actMax);
           }
         }
       };
     }
 
+    // full-window sum of weights per channel: interior pixels fold the zero point like the 1x1 path
+    const wsum = new Int32Array(co);
+    for (let oc = 0; oc < co; oc++) {
+      let t = 0;
+      for (let k = 0; k < ci * kh * kw; k++) t += w[oc * ci * kh * kw + k];
+      wsum[oc] = t;
+    }
     return () => {
       for (let oc = 0; oc < co; oc++) {
         const b = bias[oc];
@@ -69,13 +98,26 @@ export const conv2d: Kernel = {
             const kxLo = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dw);
             const kxHi = Math.min(kw, Math.floor((wi - 1 - ix0) / dw) + 1);
             let acc = b;
-            for (let ic = 0; ic < ci; ic++) {
-              const xC = ic * hi * wi;
-              const wC = wOc + ic * kh * kw;
-              for (let ky = kyLo; ky < kyHi; ky++) {
-                const xRow = xC + (iy0 + ky * dh) * wi + ix0;
-                const wRow = wC + ky * kw;
-                for (let kx = kxLo; kx < kxHi; kx++) acc += (x[xRow + kx * dw] + inOffset) * w[wRow + kx];
+            if (kyLo === 0 && kyHi === kh && kxLo === 0 && kxHi === kw) {
+              acc += inOffset * wsum[oc];
+              for (let ic = 0; ic < ci; ic++) {
+                const xC = ic * hi * wi;
+                const wC = wOc + ic * kh * kw;
+                for (let ky = 0; ky < kh; ky++) {
+                  const xRow = xC + (iy0 + ky * dh) * wi + ix0;
+                  const wRow = wC + ky * kw;
+                  for (let kx = 0; kx < kw; kx++) acc += x[xRow + kx * dw] * w[wRow + kx];
+                }
+              }
+            } else {
+              for (let ic = 0; ic < ci; ic++) {
+                const xC = ic * hi * wi;
+                const wC = wOc + ic * kh * kw;
+                for (let ky = kyLo; ky < kyHi; ky++) {
+                  const xRow = xC + (iy0 + ky * dh) * wi + ix0;
+                  const wRow = wC + ky * kw;
+                  for (let kx = kxLo; kx < kxHi; kx++) acc += (x[xRow + kx * dw] + inOffset) * w[wRow + kx];
+                }
               }
             }
             let v = multiplyByQuantizedMultiplier(acc, m, s) + outZp;

@@ -22,6 +22,12 @@ export const depthwiseConv2d: Kernel = {
     const { mult, shift } = unpackRequant(op.params, CONV_FIXED_PARAMS, co);
     const [sh, sw, pt, pl, , , dh, dw, inZp, outZp, actMin, actMax] = op.params;
     const inOffset = -inZp;
+    const wsum = new Int32Array(co);
+    for (let oc = 0; oc < co; oc++) {
+      let t = 0;
+      for (let k = 0; k < kh * kw; k++) t += w[oc * kh * kw + k];
+      wsum[oc] = t;
+    }
     return () => {
       for (let oc = 0; oc < co; oc++) {
         const xC = Math.floor(oc / depthMultiplier) * hi * wi;
@@ -38,10 +44,20 @@ export const depthwiseConv2d: Kernel = {
             const kxLo = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dw);
             const kxHi = Math.min(kw, Math.floor((wi - 1 - ix0) / dw) + 1);
             let acc = b;
-            for (let ky = kyLo; ky < kyHi; ky++) {
-              const xRow = xC + (iy0 + ky * dh) * wi + ix0;
-              const wRow = wC + ky * kw;
-              for (let kx = kxLo; kx < kxHi; kx++) acc += (x[xRow + kx * dw] + inOffset) * w[wRow + kx];
+            if (kyLo === 0 && kyHi === kh && kxLo === 0 && kxHi === kw) {
+              // interior: zero-point term folded (sum of the channel's weights precomputed)
+              acc += inOffset * wsum[oc];
+              for (let ky = 0; ky < kh; ky++) {
+                const xRow = xC + (iy0 + ky * dh) * wi + ix0;
+                const wRow = wC + ky * kw;
+                for (let kx = 0; kx < kw; kx++) acc += x[xRow + kx * dw] * w[wRow + kx];
+              }
+            } else {
+              for (let ky = kyLo; ky < kyHi; ky++) {
+                const xRow = xC + (iy0 + ky * dh) * wi + ix0;
+                const wRow = wC + ky * kw;
+                for (let kx = kxLo; kx < kxHi; kx++) acc += (x[xRow + kx * dw] + inOffset) * w[wRow + kx];
+              }
             }
             let v = multiplyByQuantizedMultiplier(acc, m, s) + outZp;
             v = v < actMin ? actMin : v > actMax ? actMax : v;
