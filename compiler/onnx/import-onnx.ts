@@ -85,6 +85,7 @@ function importNode(n: NodeProto, index: number, initializers: Map<string, Const
   const attrs: Record<string, AttrValue> = {};
   for (const a of n.attribute ?? []) {
     const [k, v] = attrFromProto(a, `${op} node '${name}'`);
+    if (k in attrs) throw new CompileError('BAD_MODEL', `${op} node '${name}': attribute '${k}' appears more than once`);
     attrs[k] = v;
   }
   for (const reserved of ['activation', 'activation_min', 'activation_max']) {

@@ -98,6 +98,7 @@ export const OP_SHAPES: Readonly<Record<string, ShapeRule>> = {
   Dropout: (node, inputs, ctx) => {
     const x = float(node, need(node, inputs, 0));
     onlyOutputs(node, 1, 'the mask output exists only for training; inference models do not use it');
+    scalarish(node, inputs[1], 'ratio');
     // opset >= 12: training_mode is an input; only a constant false is inference.
     const tm = node.inputs[2];
     if (tm) {
