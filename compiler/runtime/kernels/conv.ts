@@ -7,6 +7,7 @@
 // half of a depthwise-separable block), where sum((x - zp) * w) = sum(x * w) - zp * sum(w) with
 // sum(w) precomputed per channel; and the general windowed loop.
 import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
+import { windowBounds } from './window-bounds.ts';
 import { int32Const, int8Const, type Kernel } from '../kernel.ts';
 import { CONV_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
 import { unpackRequant } from '../../module/requant-params.ts';
@@ -75,6 +76,10 @@ export const conv2d: Kernel = {
       };
     }
 
+    // kernel rows / columns that land inside the input, per output row / column (clipping = zero-point padding)
+    const [yLo, yHi] = windowBounds(ho, sh, pt, dh, kh, hi);
+    const [xLo, xHi] = windowBounds(wo, sw, pl, dw, kw, wi);
+    const row3 = kw === 3 && dw === 1; // the common 3-wide kernel row, unrolled
     // full-window sum of weights per channel: interior pixels fold the zero point like the 1x1 path
     const wsum = new Int32Array(co);
     for (let oc = 0; oc < co; oc++) {
@@ -90,13 +95,12 @@ export const conv2d: Kernel = {
         const wOc = oc * ci * kh * kw;
         for (let oy = 0; oy < ho; oy++) {
           const iy0 = oy * sh - pt;
-          // kernel rows that land inside the input
-          const kyLo = iy0 >= 0 ? 0 : Math.ceil(-iy0 / dh);
-          const kyHi = Math.min(kh, Math.floor((hi - 1 - iy0) / dh) + 1);
+          const kyLo = yLo[oy];
+          const kyHi = yHi[oy];
           for (let ox = 0; ox < wo; ox++) {
             const ix0 = ox * sw - pl;
-            const kxLo = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dw);
-            const kxHi = Math.min(kw, Math.floor((wi - 1 - ix0) / dw) + 1);
+            const kxLo = xLo[ox];
+            const kxHi = xHi[ox];
             let acc = b;
             if (kyLo === 0 && kyHi === kh && kxLo === 0 && kxHi === kw) {
               acc += inOffset * wsum[oc];
@@ -106,7 +110,8 @@ export const conv2d: Kernel = {
                 for (let ky = 0; ky < kh; ky++) {
                   const xRow = xC + (iy0 + ky * dh) * wi + ix0;
                   const wRow = wC + ky * kw;
-                  for (let kx = 0; kx < kw; kx++) acc += x[xRow + kx * dw] * w[wRow + kx];
+                  if (row3) acc += x[xRow] * w[wRow] + x[xRow + 1] * w[wRow + 1] + x[xRow + 2] * w[wRow + 2];
+                  else for (let kx = 0; kx < kw; kx++) acc += x[xRow + kx * dw] * w[wRow + kx];
                 }
               }
             } else {

@@ -2,6 +2,7 @@
 // oc / depthMultiplier; weights [C_out, 1, kh, kw] (TFLM reference_integer_ops::DepthwiseConvPerChannel).
 // The kernel window is clipped to the input, which is the same as padding with the zero point.
 import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
+import { windowBounds } from './window-bounds.ts';
 import { int32Const, int8Const, type Kernel } from '../kernel.ts';
 import { CONV_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
 import { unpackRequant } from '../../module/requant-params.ts';
@@ -22,6 +23,10 @@ export const depthwiseConv2d: Kernel = {
     const { mult, shift } = unpackRequant(op.params, CONV_FIXED_PARAMS, co);
     const [sh, sw, pt, pl, , , dh, dw, inZp, outZp, actMin, actMax] = op.params;
     const inOffset = -inZp;
+    // kernel rows / columns that land inside the input, per output row / column (clipping = zero-point padding)
+    const [yLo, yHi] = windowBounds(ho, sh, pt, dh, kh, hi);
+    const [xLo, xHi] = windowBounds(wo, sw, pl, dw, kw, wi);
+    const row3 = kw === 3 && dw === 1; // the common 3-wide kernel row, unrolled
     const wsum = new Int32Array(co);
     for (let oc = 0; oc < co; oc++) {
       let t = 0;
@@ -37,12 +42,12 @@ export const depthwiseConv2d: Kernel = {
         const s = shift[oc];
         for (let oy = 0; oy < ho; oy++) {
           const iy0 = oy * sh - pt;
-          const kyLo = iy0 >= 0 ? 0 : Math.ceil(-iy0 / dh);
-          const kyHi = Math.min(kh, Math.floor((hi - 1 - iy0) / dh) + 1);
+          const kyLo = yLo[oy];
+          const kyHi = yHi[oy];
           for (let ox = 0; ox < wo; ox++) {
             const ix0 = ox * sw - pl;
-            const kxLo = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dw);
-            const kxHi = Math.min(kw, Math.floor((wi - 1 - ix0) / dw) + 1);
+            const kxLo = xLo[ox];
+            const kxHi = xHi[ox];
             let acc = b;
             if (kyLo === 0 && kyHi === kh && kxLo === 0 && kxHi === kw) {
               // interior: zero-point term folded (sum of the channel's weights precomputed)
@@ -50,7 +55,8 @@ export const depthwiseConv2d: Kernel = {
               for (let ky = 0; ky < kh; ky++) {
                 const xRow = xC + (iy0 + ky * dh) * wi + ix0;
                 const wRow = wC + ky * kw;
-                for (let kx = 0; kx < kw; kx++) acc += x[xRow + kx * dw] * w[wRow + kx];
+                if (row3) acc += x[xRow] * w[wRow] + x[xRow + 1] * w[wRow + 1] + x[xRow + 2] * w[wRow + 2];
+                else for (let kx = 0; kx < kw; kx++) acc += x[xRow + kx * dw] * w[wRow + kx];
               }
             } else {
               for (let ky = kyLo; ky < kyHi; ky++) {
