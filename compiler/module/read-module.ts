@@ -20,6 +20,9 @@ import {
 import { CONV_FIXED_PARAMS, FC_FIXED_PARAMS, isOpCode, OP_ARITY, OP_NAMES, OpCode } from './opcodes.ts';
 import { requantWords, unpackRequant } from './requant-params.ts';
 
+/** no microcontroller has more; a larger value is corruption, not a model */
+export const MAX_ARENA_BYTES = 64 * 1024 * 1024;
+
 const DTYPE_BY_CODE: Readonly<Record<number, ModuleDType>> = { 1: 'int8', 2: 'int32' };
 
 function oob(message: string, details?: Record<string, unknown>): never {
@@ -71,6 +74,7 @@ export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleCon
   const constCount = u32(H.constCount);
   const tensorCount = u32(H.tensorCount);
   const arenaBytes = u32(H.arenaBytes);
+  if (arenaBytes > MAX_ARENA_BYTES) oob(`arena of ${arenaBytes} bytes exceeds the ${MAX_ARENA_BYTES}-byte limit`);
 
   // §5 tensor table
   if (tensorsEnd - tensorsStart !== tensorCount * TENSOR_RECORD_BYTES) oob(`tensor section is ${tensorsEnd - tensorsStart} bytes for ${tensorCount} tensors`);
@@ -245,6 +249,8 @@ function checkShapes(m: ModuleContents): void {
         if (x.shape.length !== 4 || y.shape.length !== 4) bad('expects 4-D NCHW');
         const [kh, kw, sh, sw, pt, pl, pb, pr] = op.params;
         if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0) bad('bad window');
+        // padding beyond the input would let a hostile module ask for an unbounded window
+        if (pt > x.shape[2] || pb > x.shape[2] || pl > x.shape[3] || pr > x.shape[3]) bad('padding larger than the input');
         if (x.shape[0] !== 1 || y.shape[0] !== 1 || x.shape[1] !== y.shape[1]) bad('batch/channels mismatch');
         if (y.shape[2] !== Math.floor((x.shape[2] + pt + pb - kh) / sh) + 1 || y.shape[3] !== Math.floor((x.shape[3] + pl + pr - kw) / sw) + 1) {
           bad('output size inconsistent with window');
