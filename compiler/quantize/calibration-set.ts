@@ -45,8 +45,16 @@ export function loadFashionMnist(split: 'train' | 'test', limit?: number): Label
   return { images: toSamples(images.data.subarray(0, n * per), true, per, 'Fashion-MNIST'), labels: labels.data.slice(0, n) };
 }
 
+const defaultSets = new Map<number, readonly Float32Array[]>();
+
+/** The default calibration set (memoized per process: inflating the 26 MB training file takes a while). */
 export function defaultCalibrationSet(count = DEFAULT_CALIBRATION_COUNT): Float32Array[] {
-  return [...loadFashionMnist('train', count).images];
+  let set = defaultSets.get(count);
+  if (!set) {
+    set = loadFashionMnist('train', count).images;
+    defaultSets.set(count, set);
+  }
+  return [...set];
 }
 
 /** Reads a --calib directory (see header comment); `elements` is the model's input element count. */
