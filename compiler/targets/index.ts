@@ -106,7 +106,10 @@ export type FitResult = {
 };
 
 /** Says whether a module fits a target and, when it does not, by how many bytes. */
-export function fits(report: FootprintReport, target: TargetProfile, opts: FitOptions = {}): FitResult {
+/** The fields of a profile fits() reads (a device simulator may carry only these). */
+export type FitTarget = Pick<TargetProfile, 'id' | 'ramBytes' | 'psramBytes' | 'flashBytes' | 'runtimeOverhead'>;
+
+export function fits(report: FootprintReport, target: FitTarget, opts: FitOptions = {}): FitResult {
   const ramAvailable = target.ramBytes + (opts.allowPsram ? target.psramBytes : 0);
   const ramNeeded = report.arenaBytes + target.runtimeOverhead.ramBytes;
   const flashNeeded = report.moduleBytes + target.runtimeOverhead.flashBytes;

@@ -29,7 +29,7 @@ describe('module reader under corruption', () => {
       try {
         const guard = 64;
         const buf = new Uint8Array(guard + 65536 + guard);
-        const m = loadModule(signed, { arena: buf.subarray(guard) });
+        const m = loadModule(signed, undefined, { arena: buf.subarray(guard) });
         m.invoke(input);
         const end = guard + m.contents.arenaBytes;
         expect(buf.subarray(0, guard).every((v) => v === 0)).toBe(true);

@@ -46,7 +46,7 @@ describe('reference runtime', () => {
     const outputs: Int8Array[][] = [];
     for (const fill of [0x00, 0xa5, 0x7f]) {
       const buf = new Uint8Array(guard + arenaBytes + guard).fill(fill);
-      const m = loadModule(greedy.module, { arena: buf.subarray(guard) });
+      const m = loadModule(greedy.module, undefined, { arena: buf.subarray(guard) });
       expect(m.arena.byteOffset).toBe(guard);
       expect(m.arena.length).toBe(arenaBytes);
       outputs.push(inputs.slice(0, 8).map((x) => {
@@ -77,13 +77,13 @@ describe('reference runtime', () => {
 
   it('checks the device profile: footprint and target code', () => {
     const esp32 = getTarget('esp32');
-    expect(() => loadModule(greedy.module, { profile: esp32 })).not.toThrow();
+    expect(() => loadModule(greedy.module, esp32)).not.toThrow();
     const tiny = { ...esp32, ramBytes: esp32.runtimeOverhead.ramBytes + 100 };
-    expect(moduleErrorCode(() => loadModule(greedy.module, { profile: tiny }))).toBe('DOES_NOT_FIT');
-    expect(() => loadModule(greedy.module, { profile: tiny })).toThrow(/RAM over by \d+ bytes/);
-    expect(moduleErrorCode(() => loadModule(greedy.module, { profile: getTarget('gap8') }))).toBe('WRONG_TARGET');
-    expect(() => loadModule(greedy.module, { profile: getTarget('gap8'), anyTarget: true })).not.toThrow();
-    expect(moduleErrorCode(() => loadModule(greedy.module, { arena: new Uint8Array(8) }))).toBe('DOES_NOT_FIT');
+    expect(moduleErrorCode(() => loadModule(greedy.module, tiny))).toBe('DOES_NOT_FIT');
+    expect(() => loadModule(greedy.module, tiny)).toThrow(/RAM over by \d+ bytes/);
+    expect(moduleErrorCode(() => loadModule(greedy.module, getTarget('gap8')))).toBe('WRONG_TARGET');
+    expect(() => loadModule(greedy.module, getTarget('gap8'), { anyTarget: true })).not.toThrow();
+    expect(moduleErrorCode(() => loadModule(greedy.module, undefined, { arena: new Uint8Array(8) }))).toBe('DOES_NOT_FIT');
   });
 });
 

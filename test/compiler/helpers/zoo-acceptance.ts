@@ -24,7 +24,7 @@ export function zooAcceptance(name: string): void {
     // int8: the module in the TS runtime, in an arena with guard bands on both sides
     const guard = 64;
     const buf = new Uint8Array(guard + r.report.arenaBytes + guard).fill(0x5a);
-    const m = loadModule(r.module, { arena: buf.subarray(guard) });
+    const m = loadModule(r.module, undefined, { arena: buf.subarray(guard) });
     let int8Ok = 0;
     const int8Labels = new Uint8Array(test.images.length);
     test.images.forEach((x, i) => {
