@@ -19,7 +19,7 @@ import { emitCHeader } from './module/c-header.ts';
 import { FORMAT_VERSION, type ModuleContents } from './module/module-types.ts';
 import { OP_NAMES } from './module/opcodes.ts';
 import { loadModule } from './runtime/load-module.ts';
-import { fits, getTarget, targets, type FitResult } from './targets/index.ts';
+import { estimateInferenceMs, fits, getTarget, targets, type FitResult } from './targets/index.ts';
 
 export type CompileProgress = { readonly stage: string; readonly done?: number; readonly total?: number };
 
@@ -66,6 +66,8 @@ export type CompileReport = {
   readonly accuracy?: AccuracyReport;
   readonly fit: FitResult;
   readonly fitByTarget: readonly FitResult[];
+  /** estimated inference time per target (targets/index.ts estimateInferenceMs), ms */
+  readonly estimatedMsByTarget: Readonly<Record<string, number>>;
   readonly timingsMs: Readonly<Record<string, number>>;
 };
 
@@ -167,6 +169,7 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
     accuracy,
     fit,
     fitByTarget: [...targets().values()].map((t) => fits(footprint, t, { allowPsram: opts.allowPsram })),
+    estimatedMsByTarget: Object.fromEntries([...targets().values()].map((t) => [t.id, Math.round(estimateInferenceMs(program.macs, t) * 1000) / 1000])),
     timingsMs: timings,
   };
   if (!fit.fits && opts.requireFit !== false) {
@@ -191,6 +194,9 @@ export function formatReport(r: CompileReport): string {
     lines.push(`  accuracy on ${a.samples}: float ${(a.float * 100).toFixed(2)}%, int8 ${(a.int8 * 100).toFixed(2)}% (${((a.int8 - a.float) * 100).toFixed(2)} points), agreement ${(a.agreement * 100).toFixed(2)}%`);
   }
   lines.push('  fit:');
-  for (const f of r.fitByTarget) lines.push(`    ${f.target === r.target ? '*' : ' '} ${f.target.padEnd(26)} ${f.summary}`);
+  for (const f of r.fitByTarget) {
+    const ms = r.estimatedMsByTarget[f.target];
+    lines.push(`    ${f.target === r.target ? '*' : ' '} ${f.target.padEnd(26)} ~${ms.toFixed(2)} ms/inference (est.)  ${f.summary}`);
+  }
   return lines.join('\n');
 }

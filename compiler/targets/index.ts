@@ -18,6 +18,12 @@ export type TargetProfile = {
   readonly psramBytes: number;
   readonly flashBytes: number;
   readonly accelerator: string | null;
+  /**
+   * sustained int8 multiply-accumulates per clock cycle of an optimized kernel library on this
+   * device (a planning estimate, not a measurement; see macsPerCycleNote)
+   */
+  readonly macsPerCycle: number;
+  readonly macsPerCycleNote?: string;
   readonly runtimeOverhead: { readonly ramBytes: number; readonly flashBytes: number; readonly note?: string };
 };
 
@@ -42,6 +48,7 @@ export function parseTargetProfile(raw: unknown, source: string): TargetProfile 
   if (typeof r.clockMhz !== 'number' || !(r.clockMhz > 0)) bad('clockMhz');
   for (const k of ['ramBytes', 'psramBytes', 'flashBytes']) if (!isNonNegInt(r[k])) bad(k);
   if (r.accelerator !== null && typeof r.accelerator !== 'string') bad('accelerator');
+  if (typeof r.macsPerCycle !== 'number' || !(r.macsPerCycle > 0)) bad('macsPerCycle');
   const o = r.runtimeOverhead as Record<string, unknown> | undefined;
   if (typeof o !== 'object' || o === null || !isNonNegInt(o.ramBytes) || !isNonNegInt(o.flashBytes)) bad('runtimeOverhead');
   return raw as TargetProfile;
@@ -72,6 +79,14 @@ export function getTarget(id: string): TargetProfile {
 export function targetByCode(code: number): TargetProfile | undefined {
   for (const t of targets().values()) if (t.code === code) return t;
   return undefined;
+}
+
+/**
+ * Estimated inference time on a target: MACs / (macsPerCycle × clock). Device simulators use it to
+ * make an invoke take device-like time; it ignores memory stalls and non-MAC ops.
+ */
+export function estimateInferenceMs(macs: number, target: Pick<TargetProfile, 'macsPerCycle' | 'clockMhz'>): number {
+  return macs / (target.macsPerCycle * target.clockMhz * 1000);
 }
 
 /** What fits() needs from a compile report. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fits, getTarget, TARGET_IDS, targets } from '../../compiler/targets/index.ts';
+import { estimateInferenceMs, fits, getTarget, TARGET_IDS, targets } from '../../compiler/targets/index.ts';
 
 describe('targets', () => {
   it('loads every profile with distinct codes', () => {
@@ -30,5 +30,11 @@ describe('targets', () => {
     const big = { moduleBytes: 1000, arenaBytes: 1024 * 1024 };
     expect(fits(big, s3).fits).toBe(false);
     expect(fits(big, s3, { allowPsram: true }).fits).toBe(true);
+  });
+
+  it('estimates inference time from MACs, clock and MACs per cycle', () => {
+    // 1.2 M MACs at 0.5 MAC/cycle and 240 MHz = 10 ms
+    expect(estimateInferenceMs(1_200_000, getTarget('esp32'))).toBeCloseTo(10, 6);
+    for (const t of targets().values()) expect(t.macsPerCycle).toBeGreaterThan(0);
   });
 });
