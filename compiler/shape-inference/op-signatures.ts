@@ -5,7 +5,7 @@
 import { CompileError } from '../ir/compile-error.ts';
 import type { AttrValue, Node } from '../ir/graph.ts';
 
-type AttrKind = 'int' | 'float' | 'string' | 'ints';
+export type AttrKind = 'int' | 'float' | 'string' | 'ints';
 
 /** An attribute's kind and the opsets that define it ([since, until], inclusive). */
 type AttrSpec = readonly [AttrKind, number?, number?];
@@ -81,4 +81,9 @@ export function checkSignature(node: Node, opset: number): void {
     }
     if (!hasKind(value, kind)) throw new CompileError('BAD_MODEL', `${what}: attribute '${name}' must be of kind ${kind}`);
   }
+}
+
+/** The kind an operator's attribute must have, if the operator defines it. */
+export function attrKind(op: string, name: string): AttrKind | undefined {
+  return OP_SIGNATURES[op]?.attrs[name]?.[0];
 }

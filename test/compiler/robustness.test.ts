@@ -160,7 +160,8 @@ describe('importer robustness', () => {
     expect(errorOf(() => importOnnx(one({ op: 'Relu', inputs: ['x', 'x'], outputs: ['y'] }))).message).toMatch(/2 inputs; Relu takes 1/);
     expect(errorOf(() => importOnnx(one({ op: 'Relu', inputs: ['x'], outputs: ['y', 'z'] }))).message).toMatch(/2 outputs; Relu has 1/);
     expect(errorOf(() => importOnnx(one({ op: 'Softmax', inputs: ['x'], outputs: ['y'], attrs: { group: attr.i(1) } }))).message).toMatch(/attribute 'group'.*\(it has: axis\)/);
-    expect(errorOf(() => importOnnx(one({ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], attrs: { alpha: attr.s('big') } }))).message).toMatch(/'alpha' must be of kind float/);
+    expect(errorOf(() => importOnnx(one({ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], attrs: { alpha: attr.s('big') } }))).message).toMatch(/'alpha' is declared STRING, Gemm defines it as FLOAT/);
+    expect(errorOf(() => importOnnx(one({ op: 'Flatten', inputs: ['x'], outputs: ['y'], attrs: { axis: attr.f(1) } }))).message).toMatch(/'axis' is declared FLOAT/);
     expect(errorOf(() => importOnnx(one({ op: 'Reshape', inputs: ['x', 'x'], outputs: ['y'], attrs: { allowzero: attr.i(0) } }, 13))).message).toMatch(/does not define at opset 13/);
     const dup = buildModel({ inputs: [{ name: 'x', shape: [2] }], outputs: [{ name: 'y' }], nodes: [{ op: 'Softmax', inputs: ['x'], outputs: ['y'], attrs: { axis: attr.i(0) } }] });
     // re-encode with the attribute twice

@@ -6,93 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { isCompileError } from '../../compiler/ir/compile-error.ts';
 import { sizeOf } from '../../compiler/ir/tensor.ts';
 import { importOnnx } from '../../compiler/onnx/import-onnx.ts';
-import type { AttributeProto, ModelProto, NodeProto } from '../../compiler/onnx/proto-types.ts';
+import type { ModelProto } from '../../compiler/onnx/proto-types.ts';
 import { TO_OBJECT, onnxType } from '../../compiler/onnx/schema.ts';
 import { runPasses } from '../../compiler/passes/run-passes.ts';
 import { runFloat } from '../../compiler/reference/executor.ts';
-import { SUPPORTED_OPS } from '../../compiler/shape-inference/op-shapes.ts';
-import { attr, buildModel, floatTensor, int64Tensor, randomTensor, rng } from './helpers/onnx-builder.ts';
-
-const r0 = rng(11);
-const SEEDS = [
-  buildModel({
-    inputs: [{ name: 'x', shape: [1, 2, 6, 6] }],
-    outputs: [{ name: 'y' }],
-    initializers: [
-      randomTensor('W', [4, 2, 3, 3], r0), randomTensor('B', [4], r0), randomTensor('s', [4], r0), randomTensor('m', [4], r0),
-      randomTensor('v', [4], r0, 0.1, 1), int64Tensor('shape', [1, -1]), randomTensor('Wfc', [16, 3], r0), floatTensor('lo', [0], []),
-    ],
-    nodes: [
-      { op: 'Conv', inputs: ['x', 'W', 'B'], outputs: ['c'], attrs: { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([1, 1]), group: attr.i(1) } },
-      { op: 'BatchNormalization', inputs: ['c', 's', 'B', 'm', 'v'], outputs: ['bn'], attrs: { epsilon: attr.f(1e-5) } },
-      { op: 'Clip', inputs: ['bn', 'lo', ''], outputs: ['r'] },
-      { op: 'MaxPool', inputs: ['r'], outputs: ['p'], attrs: { kernel_shape: attr.ints([3, 3]), strides: attr.ints([3, 3]), ceil_mode: attr.i(0) } },
-      { op: 'AveragePool', inputs: ['p'], outputs: ['ap'], attrs: { kernel_shape: attr.ints([1, 1]), count_include_pad: attr.i(1) } },
-      { op: 'Reshape', inputs: ['ap', 'shape'], outputs: ['f'] },
-      { op: 'Transpose', inputs: ['f'], outputs: ['ft'], attrs: { perm: attr.ints([1, 0]) } },
-      { op: 'Flatten', inputs: ['ft'], outputs: ['ff'], attrs: { axis: attr.i(0) } },
-      { op: 'Gemm', inputs: ['ff', 'Wfc'], outputs: ['g'], attrs: { transA: attr.i(0), alpha: attr.f(1) } },
-      { op: 'Softmax', inputs: ['g'], outputs: ['sm'], attrs: { axis: attr.i(-1) } },
-      { op: 'Concat', inputs: ['sm', 'g'], outputs: ['cc'], attrs: { axis: attr.i(1) } },
-      { op: 'Transpose', inputs: ['cc'], outputs: ['cct'] },
-      { op: 'MatMul', inputs: ['cct', 'cc'], outputs: ['mm'] },
-      { op: 'Mul', inputs: ['mm', 'lo'], outputs: ['y'] },
-    ],
-  }),
-];
-
-const ATTR_NAMES = ['axis', 'perm', 'pads', 'strides', 'dilations', 'kernel_shape', 'group', 'auto_pad', 'transA', 'transB', 'alpha', 'beta',
-  'allowzero', 'ceil_mode', 'count_include_pad', 'epsilon', 'training_mode', 'min', 'max', 'storage_order', 'activation', 'value', 'value_ints'];
-const AUTO_PADS = ['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER', 'BOGUS', ''];
-
-type Rand = () => number;
-const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
-const smallInt = (r: Rand): number => pick(r, [-3, -2, -1, 0, 1, 2, 3, 4, 7, 1000, 2 ** 31, -(2 ** 40)]);
-
-function randomAttr(r: Rand, name: string): AttributeProto {
-  switch (Math.floor(r() * 6)) {
-    case 0: return { name, type: 2, i: String(smallInt(r)) };
-    case 1: return { name, type: 1, f: pick(r, [0, 1.5, -1, 6, NaN, Infinity, 1e30]) };
-    case 2: return { name, type: 7, ints: Array.from({ length: Math.floor(r() * 6) }, () => String(smallInt(r))) };
-    case 3: return { name, type: 6, floats: Array.from({ length: Math.floor(r() * 4) }, () => r() * 10 - 5) };
-    case 4: return { name, type: 3, s: new TextEncoder().encode(pick(r, AUTO_PADS)) };
-    default: return { name, type: pick(r, [0, 4, 5, 9, 99]) };
-  }
-}
-
-function mutate(m: ModelProto, r: Rand): void {
-  const g = m.graph ?? {};
-  const nodes: NodeProto[] = g.node ?? [];
-  const values = ['', 'x', ...nodes.flatMap((n) => n.output ?? []), ...(g.initializer ?? []).map((t) => t.name ?? '')];
-  const node = nodes.length ? pick(r, nodes) : undefined;
-  switch (Math.floor(r() * 9)) {
-    case 0: if (node) node.op_type = pick(r, [...SUPPORTED_OPS, 'Constant', 'Pad', '']); break;
-    case 1: if (node) (node.attribute ??= []).push(randomAttr(r, pick(r, ATTR_NAMES))); break;
-    case 2: if (node?.attribute?.length) node.attribute[Math.floor(r() * node.attribute.length)] = randomAttr(r, pick(r, ATTR_NAMES)); break;
-    case 3: if (node?.attribute?.length) node.attribute.splice(Math.floor(r() * node.attribute.length), 1); break;
-    case 4: if (node) {
-      const ins = node.input ?? [];
-      if (r() < 0.5 && ins.length) ins[Math.floor(r() * ins.length)] = pick(r, values);
-      else if (r() < 0.5) ins.push(pick(r, values));
-      else ins.pop();
-      node.input = ins;
-    } break;
-    case 5: { const t = g.initializer?.length ? pick(r, g.initializer) : undefined;
-      if (t) {
-        if (r() < 0.5) t.dims = Array.from({ length: Math.floor(r() * 5) }, () => String(pick(r, [0, 1, 2, 3, 4, 16, -1])));
-        else t.data_type = pick(r, [0, 1, 2, 3, 6, 7, 9, 10, 11]);
-      } } break;
-    case 6: { const i = g.input?.[0]?.type?.tensor_type;
-      if (i?.shape?.dim) i.shape.dim = Array.from({ length: Math.floor(r() * 6) }, () => (r() < 0.2 ? { dim_param: 'N' } : { dim_value: String(pick(r, [0, 1, 2, 3, 6, 9, -4])) }));
-      else if (i) i.elem_type = pick(r, [1, 7, 11]); } break;
-    case 7: if (node) node.output = r() < 0.5 ? [...(node.output ?? []), pick(r, values)] : [pick(r, values)]; break;
-    default: if (m.opset_import?.[0]) m.opset_import[0].version = String(pick(r, [10, 11, 12, 13, 14, 15, 16, 17, 18])); break;
-  }
-}
+import { FUZZ_SEEDS, mutateModel } from './helpers/model-mutator.ts';
+import { rng } from './helpers/onnx-builder.ts';
 
 describe('structure-aware fuzzing', () => {
   it('the seed models are valid', () => {
-    for (const s of SEEDS) expect(importOnnx(s).nodes.length).toBeGreaterThan(10);
+    for (const s of FUZZ_SEEDS) expect(importOnnx(s).nodes.length).toBeGreaterThan(10);
   });
 
   it('2,000 semantically mutated models: only CompileError is ever thrown (import, passes and execution)', () => {
@@ -102,8 +25,8 @@ describe('structure-aware fuzzing', () => {
     const rand = rng(Number(process.env.FUZZ_SEED ?? 777));
     const outcomes = new Map<string, number>();
     for (let i = 0; i < iterations; i++) {
-      const model = type.toObject(type.decode(SEEDS[i % SEEDS.length]), TO_OBJECT) as ModelProto;
-      for (let k = 0, n = 1 + Math.floor(rand() * 3); k < n; k++) mutate(model, rand);
+      const model = type.toObject(type.decode(FUZZ_SEEDS[i % FUZZ_SEEDS.length]), TO_OBJECT) as ModelProto;
+      for (let k = 0, n = 1 + Math.floor(rand() * 3); k < n; k++) mutateModel(model, rand);
       let bytes: Uint8Array;
       try {
         bytes = type.encode(type.fromObject(model)).finish();
@@ -129,3 +52,4 @@ describe('structure-aware fuzzing', () => {
     expect(outcomes.get('ok') ?? 0).toBeGreaterThan(50);
   }, 120_000);
 });
+
