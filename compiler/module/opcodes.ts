@@ -54,9 +54,10 @@ export const OP_ARITY: Readonly<Record<OpCode, readonly [number, number, number,
   4: [-1, 1, -1, 13],
   // MUL params: layout aZp bZp outZp outMult outShift actMin actMax
   5: [-1, 1, -1, 8],
-  // pools params: kernelH kernelW strideH strideW padTop padLeft padBottom padRight countIncludePad actMin actMax
-  6: [1, 1, 0, 11],
-  7: [1, 1, 0, 11],
+  // pools params: kernelH kernelW strideH strideW padTop padLeft padBottom padRight ceilMode countIncludePad actMin actMax
+  // (declared ONNX padding; with ceilMode a last window may overhang the end padding and is clipped)
+  6: [1, 1, 0, 12],
+  7: [1, 1, 0, 12],
   // params: inZp outZp multiplier shift
   8: [1, 1, 0, 4],
   // TFLM integer softmax (gemmlowp fixed-point exp, no table); output scale 1/256, zero point -128

@@ -175,6 +175,15 @@ export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleCon
   return contents;
 }
 
+/** ONNX pool output size; with ceil_mode a last window starting in the end padding is dropped. */
+export function poolOutSize(input: number, kernel: number, stride: number, padBegin: number, padEnd: number, ceilMode: boolean): number {
+  const span = input + padBegin + padEnd - kernel;
+  if (span < 0) return -1;
+  let out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+  if (ceilMode && (out - 1) * stride >= input + padBegin) out--;
+  return out;
+}
+
 function checkIoHeader(dv: DataView, what: string, rankAt: number, dimsAt: number, scaleAt: number, zpAt: number, t: ArenaTensor): void {
   const rank = dv.getUint8(rankAt);
   const dims = Array.from({ length: rank }, (_, k) => dv.getUint32(dimsAt + 4 * k, true));
@@ -252,7 +261,8 @@ function checkShapes(m: ModuleContents): void {
         // padding beyond the input would let a hostile module ask for an unbounded window
         if (pt > x.shape[2] || pb > x.shape[2] || pl > x.shape[3] || pr > x.shape[3]) bad('padding larger than the input');
         if (x.shape[0] !== 1 || y.shape[0] !== 1 || x.shape[1] !== y.shape[1]) bad('batch/channels mismatch');
-        if (y.shape[2] !== Math.floor((x.shape[2] + pt + pb - kh) / sh) + 1 || y.shape[3] !== Math.floor((x.shape[3] + pl + pr - kw) / sw) + 1) {
+        const ceilMode = op.params[8] !== 0;
+        if (y.shape[2] !== poolOutSize(x.shape[2], kh, sh, pt, pb, ceilMode) || y.shape[3] !== poolOutSize(x.shape[3], kw, sw, pl, pr, ceilMode)) {
           bad('output size inconsistent with window');
         }
         break;
