@@ -10,6 +10,7 @@ import { compile } from '../../../compiler/compile.ts';
 import { fashionMnistDir, loadFashionMnist } from '../../../compiler/quantize/calibration-set.ts';
 import { argmax } from '../../../compiler/quantize/evaluate.ts';
 import { loadModule } from '../../../compiler/runtime/load-module.ts';
+import { zooModel } from '../../../compiler/zoo/zoo.ts';
 
 export const ZOO_DIR = new URL('../../../compiler/zoo/models/', import.meta.url);
 export const HAVE_DATA = existsSync(join(fashionMnistDir(), 't10k-images-idx3-ubyte.gz'));
@@ -56,5 +57,9 @@ export function zooAcceptance(name: string): void {
     expect(r.report.sizeRatio).toBeLessThanOrEqual(0.3);
     expect(r.report.arenaBytesGreedy).toBeLessThanOrEqual(r.report.arenaBytesNaive);
     expect(r.report.arenaBytes).toBe(r.report.arenaBytesGreedy);
+    // selectModel ranks by the manifest's int8 figures: they must describe what compile() produces
+    const z = zooModel(name);
+    expect(z.int8, 'run scripts/zoo-footprints.ts').toMatchObject({ moduleBytes: r.report.moduleBytes, arenaBytes: r.report.arenaBytes, macs: r.report.macs });
+    expect(Math.abs((z.int8?.accuracy ?? 0) * 100 - int8Acc)).toBeLessThan(0.011);
   }, 240_000);
 }
