@@ -4,7 +4,8 @@
 //                the zoo models' preprocessing;
 //   --calib dir: every *.npy and IDX file (*-ubyte, *.idx, optionally .gz) in the directory, in name
 //                order. A file holding k * (input elements) values gives k samples. Integer data
-//                (uint8 / int8) is scaled by 1/255; float data is used as is.
+//                (uint8 / int8) is scaled by 1/255; float data is used as is. Rank-1 IDX files
+//                (labels) are skipped, so a dataset directory can be given as it is.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseIdx, readIdxFile } from '../data/idx.ts';
@@ -75,7 +76,9 @@ export function loadCalibrationDir(dir: string, elements: number, limit = Infini
       samples.push(...toSamples(a.data, a.data instanceof Uint8Array || a.data instanceof Int8Array, elements, path));
     } else if (/-ubyte$|\.idx$/.test(base)) {
       const a = parseIdx(readFileSync(path));
-      samples.push(...toSamples(a.data, a.dtype !== 'float32' && a.dtype !== 'float64', elements, path));
+      if (a.shape.length < 2) continue; // a label file (one value per sample), not inputs
+      const take = Math.min(a.data.length, (limit - samples.length) * elements);
+      samples.push(...toSamples(a.data.subarray(0, take), a.dtype !== 'float32' && a.dtype !== 'float64', elements, path));
     }
     if (samples.length >= limit) break;
   }

@@ -6,6 +6,8 @@ import { loadModule } from '../../compiler/runtime/load-module.ts';
 import { emitModule } from '../../compiler/module/emit-module.ts';
 import { OpCode } from '../../compiler/module/opcodes.ts';
 import type { ModuleContents } from '../../compiler/module/module-types.ts';
+import { fashionMnistDir, loadCalibrationDir } from '../../compiler/quantize/calibration-set.ts';
+import { HAVE_DATA } from './helpers/zoo-acceptance.ts';
 
 describe('quantization parameters', () => {
   it('activations: asymmetric int8, real 0 exactly representable, range covered', () => {
@@ -64,5 +66,18 @@ describe('int8 softmax', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('calibration sets', () => {
+  it.skipIf(!HAVE_DATA)('reads a directory of IDX files, skipping label files, up to a limit', () => {
+    const samples = loadCalibrationDir(fashionMnistDir(), 784, 12);
+    expect(samples).toHaveLength(12);
+    for (const x of samples) {
+      expect(x.length).toBe(784);
+      expect(Math.min(...x)).toBeGreaterThanOrEqual(0);
+      expect(Math.max(...x)).toBeLessThanOrEqual(1);
+    }
+    expect(() => loadCalibrationDir(fashionMnistDir(), 1000, 1)).toThrow(/not a multiple of the model input size/);
   });
 });
