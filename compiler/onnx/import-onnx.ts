@@ -87,7 +87,7 @@ function importNode(n: NodeProto, index: number, initializers: Map<string, Const
   for (const a of n.attribute ?? []) {
     const [k, v] = attrFromProto(a, `${op} node '${name}'`);
     if (k in attrs) throw new CompileError('BAD_MODEL', `${op} node '${name}': attribute '${k}' appears more than once`);
-    const kind = attrKind(op, k);
+    const kind = attrKind(op, k) === 'flag' ? 'int' : attrKind(op, k);
     if (kind && kind !== protoAttrKind(a)) {
       throw new CompileError('BAD_MODEL', `${op} node '${name}': attribute '${k}' is declared ${protoAttrKind(a).toUpperCase()}, ${op} defines it as ${kind.toUpperCase()}`);
     }

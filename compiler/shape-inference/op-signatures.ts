@@ -5,7 +5,8 @@
 import { CompileError } from '../ir/compile-error.ts';
 import type { AttrValue, Node } from '../ir/graph.ts';
 
-export type AttrKind = 'int' | 'float' | 'string' | 'ints';
+/** 'flag' is an INT attribute that must be 0 or 1 (ceil_mode, transA, ...). */
+export type AttrKind = 'int' | 'flag' | 'float' | 'string' | 'ints';
 
 /** An attribute's kind and the opsets that define it ([since, until], inclusive). */
 type AttrSpec = readonly [AttrKind, number?, number?];
@@ -19,14 +20,14 @@ type Signature = {
 
 /** written by compiler/passes/fuse-activation.ts (compiler/ir/fused-activation.ts) */
 const FUSED: Record<string, AttrSpec> = { activation: ['string'], activation_min: ['float'], activation_max: ['float'] };
-const POOL: Record<string, AttrSpec> = { auto_pad: ['string'], ceil_mode: ['int'], kernel_shape: ['ints'], pads: ['ints'], strides: ['ints'] };
+const POOL: Record<string, AttrSpec> = { auto_pad: ['string'], ceil_mode: ['flag'], kernel_shape: ['ints'], pads: ['ints'], strides: ['ints'] };
 const unary: Signature = { inputs: [1, 1], outputs: [1, 1], attrs: {} };
 const binary: Signature = { inputs: [2, 2], outputs: [1, 1], attrs: {} };
 
 export const OP_SIGNATURES: Readonly<Record<string, Signature>> = {
   Add: binary,
-  AveragePool: { inputs: [1, 1], outputs: [1, 1], attrs: { ...POOL, count_include_pad: ['int'] } },
-  BatchNormalization: { inputs: [5, 5], outputs: [1, 5], attrs: { epsilon: ['float'], momentum: ['float'], training_mode: ['int', 14] } },
+  AveragePool: { inputs: [1, 1], outputs: [1, 1], attrs: { ...POOL, count_include_pad: ['flag'] } },
+  BatchNormalization: { inputs: [5, 5], outputs: [1, 5], attrs: { epsilon: ['float'], momentum: ['float'], training_mode: ['flag', 14] } },
   Clip: { inputs: [1, 3], outputs: [1, 1], attrs: {} }, // min/max are inputs since Clip-11
   Concat: { inputs: [1, Infinity], outputs: [1, 1], attrs: { axis: ['int'] } },
   Conv: {
@@ -35,14 +36,14 @@ export const OP_SIGNATURES: Readonly<Record<string, Signature>> = {
   },
   Dropout: { inputs: [1, 3], outputs: [1, 2], attrs: { ratio: ['float', 1, 11], seed: ['int', 12] } },
   Flatten: { inputs: [1, 1], outputs: [1, 1], attrs: { axis: ['int'] } },
-  Gemm: { inputs: [2, 3], outputs: [1, 1], attrs: { alpha: ['float'], beta: ['float'], transA: ['int'], transB: ['int'], ...FUSED } },
+  Gemm: { inputs: [2, 3], outputs: [1, 1], attrs: { alpha: ['float'], beta: ['float'], transA: ['flag'], transB: ['flag'], ...FUSED } },
   GlobalAveragePool: unary,
   Identity: unary,
   MatMul: { inputs: [2, 2], outputs: [1, 1], attrs: { ...FUSED } },
-  MaxPool: { inputs: [1, 1], outputs: [1, 2], attrs: { ...POOL, dilations: ['ints'], storage_order: ['int'] } },
+  MaxPool: { inputs: [1, 1], outputs: [1, 2], attrs: { ...POOL, dilations: ['ints'], storage_order: ['flag'] } },
   Mul: binary,
   Relu: unary,
-  Reshape: { inputs: [2, 2], outputs: [1, 1], attrs: { allowzero: ['int', 14] } },
+  Reshape: { inputs: [2, 2], outputs: [1, 1], attrs: { allowzero: ['flag', 14] } },
   Sigmoid: unary,
   Softmax: { inputs: [1, 1], outputs: [1, 1], attrs: { axis: ['int'] } },
   Tanh: unary,
@@ -52,6 +53,7 @@ export const OP_SIGNATURES: Readonly<Record<string, Signature>> = {
 function hasKind(v: AttrValue, kind: AttrKind): boolean {
   switch (kind) {
     case 'int': return typeof v === 'number' && Number.isInteger(v);
+    case 'flag': return v === 0 || v === 1;
     case 'float': return typeof v === 'number';
     case 'string': return typeof v === 'string';
     case 'ints': return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isInteger(x));

@@ -15,7 +15,7 @@ import { rng } from './helpers/onnx-builder.ts';
 
 describe('structure-aware fuzzing', () => {
   it('the seed models are valid', () => {
-    for (const s of FUZZ_SEEDS) expect(importOnnx(s).nodes.length).toBeGreaterThan(10);
+    for (const s of FUZZ_SEEDS) expect(importOnnx(s).nodes.length).toBeGreaterThan(5);
   });
 
   it('2,000 semantically mutated models: only CompileError is ever thrown (import, passes and execution)', () => {

@@ -32,6 +32,23 @@ export const FUZZ_SEEDS = [
       { op: 'Mul', inputs: ['mm', 'lo'], outputs: ['y'] },
     ],
   }),
+  // windowed operators with attributes to tweak, at opset 11 (Softmax coerces to 2-D there)
+  buildModel({
+    opset: 11,
+    inputs: [{ name: 'x', shape: [1, 4, 9, 8] }],
+    outputs: [{ name: 'y' }, { name: 'z' }],
+    initializers: [randomTensor('W', [4, 2, 3, 2], r0), randomTensor('B', [4], r0), randomTensor('Wd', [4, 1, 2, 3], r0)],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'W', 'B'], outputs: ['c'], attrs: { group: attr.i(2), dilations: attr.ints([2, 1]), strides: attr.ints([1, 2]), pads: attr.ints([1, 0, 2, 1]) } },
+      { op: 'Conv', inputs: ['c', 'Wd'], outputs: ['d'], attrs: { group: attr.i(4), strides: attr.ints([1, 1]), auto_pad: attr.s('SAME_LOWER') } },
+      { op: 'MaxPool', inputs: ['d'], outputs: ['p'], attrs: { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 1]), dilations: attr.ints([1, 2]), pads: attr.ints([1, 1, 0, 1]), ceil_mode: attr.i(1) } },
+      { op: 'AveragePool', inputs: ['p'], outputs: ['a'], attrs: { kernel_shape: attr.ints([2, 3]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 0]), ceil_mode: attr.i(1), count_include_pad: attr.i(0) } },
+      { op: 'Sigmoid', inputs: ['a'], outputs: ['s'] },
+      { op: 'Softmax', inputs: ['s'], outputs: ['y'], attrs: { axis: attr.i(2) } },
+      { op: 'GlobalAveragePool', inputs: ['d'], outputs: ['gp'] },
+      { op: 'Tanh', inputs: ['gp'], outputs: ['z'] },
+    ],
+  }),
 ];
 
 const ATTR_NAMES = ['axis', 'perm', 'pads', 'strides', 'dilations', 'kernel_shape', 'group', 'auto_pad', 'transA', 'transB', 'alpha', 'beta',
@@ -59,7 +76,19 @@ export function mutateModel(m: ModelProto, r: Rand): void {
   const nodes: NodeProto[] = g.node ?? [];
   const values = ['', 'x', ...nodes.flatMap((n) => n.output ?? []), ...(g.initializer ?? []).map((t) => t.name ?? '')];
   const node = nodes.length ? pick(r, nodes) : undefined;
-  switch (Math.floor(r() * 9)) {
+  switch (Math.floor(r() * 11)) {
+    case 9:
+    case 10: // a plausible tweak of an existing attribute: explores valid neighbours of the seed
+      if (node?.attribute?.length) {
+        const a = node.attribute[Math.floor(r() * node.attribute.length)];
+        if (a.ints?.length) {
+          const j = Math.floor(r() * a.ints.length);
+          a.ints[j] = String(Math.max(0, Number(a.ints[j]) + pick(r, [-1, 1, 2])));
+        } else if (a.i !== undefined) a.i = String(pick(r, [0, 1, 2, Number(a.i) + 1, Number(a.i) - 1]));
+        else if (a.f !== undefined) a.f = a.f * pick(r, [0.5, 2, -1]);
+        else if (a.s !== undefined) a.s = new TextEncoder().encode(pick(r, ['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER']));
+      }
+      break;
     case 0: if (node) node.op_type = pick(r, [...SUPPORTED_OPS, 'Constant', 'Pad', '']); break;
     case 1: if (node) (node.attribute ??= []).push(randomAttr(r, pick(r, ATTR_NAMES))); break;
     case 2: if (node?.attribute?.length) node.attribute[Math.floor(r() * node.attribute.length)] = randomAttr(r, pick(r, ATTR_NAMES)); break;
