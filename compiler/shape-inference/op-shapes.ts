@@ -76,9 +76,11 @@ const pool: ShapeRule = (node, inputs) => {
   if (!kernel) throw new CompileError('BAD_MODEL', `${desc(node)}: kernel_shape attribute is required`);
   if (attrInt(node, 'storage_order', 0) !== 0) throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: storage_order=1 (column major) is not supported`);
   const g = windowGeometry(node, x.shape.slice(2), kernel, true);
-  if (g.padBegin.some((p, i) => p >= g.kernel[i]) || g.padEnd.some((p, i) => p >= g.kernel[i])) {
-    // a window lying wholly in the padding has no defined value; onnxruntime refuses it too
-    throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: pads [${[...g.padBegin, ...g.padEnd].join(',')}] must be smaller than kernel_shape [${g.kernel.join(',')}]`);
+  const pads = attrInts(node, 'pads') ?? [];
+  if (pads.some((p, i) => p >= g.kernel[i % g.kernel.length])) {
+    // explicit pads as large as the kernel allow windows wholly in the padding, which have no
+    // defined value; onnxruntime refuses them too
+    throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: pads [${pads.join(',')}] must be smaller than kernel_shape [${g.kernel.join(',')}]`);
   }
   return [{ dtype: 'float32', shape: [x.shape[0], x.shape[1], ...g.out] }];
 };
