@@ -186,6 +186,19 @@ describe('importer robustness', () => {
     expect(codeOf(() => importOnnx(constant({ value_string: attr.s('hi') })))).toBe('UNSUPPORTED_OP');
   });
 
+  it('rejects pathological protobuf quickly: deep group nesting, huge length prefixes, endless varints', () => {
+    const cases = [
+      new Uint8Array(1_000_000).fill(0x0b), // a million nested start-group tags
+      Uint8Array.of(0x3a, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00), // graph field claiming ~2 GiB
+      new Uint8Array(100).fill(0xff), // a varint that never ends
+    ];
+    for (const bytes of cases) {
+      const t0 = performance.now();
+      expect(errorOf(() => importOnnx(bytes)).message).toMatch(/truncated or corrupt protobuf/);
+      expect(performance.now() - t0).toBeLessThan(2000);
+    }
+  });
+
   it('rejects empty input and non-ONNX bytes', () => {
     expect(codeOf(() => importOnnx(new Uint8Array(0)))).toBe('BAD_MODEL');
     expect(codeOf(() => importOnnx(new TextEncoder().encode('this is not a model')))).toBe('BAD_MODEL');
