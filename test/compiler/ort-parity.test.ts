@@ -89,6 +89,12 @@ const SYNTHETIC: Record<string, ModelSpec> = {
     initializers: [randomTensor('W', [4, 2, 4], r), randomTensor('B', [4], r)],
     nodes: [{ op: 'Conv', inputs: ['x', 'W', 'B'], outputs: ['y'], attrs: { auto_pad: attr.s('SAME_UPPER'), strides: attr.ints([3]) } }],
   },
+  conv_3d_strided_dilated_padded: {
+    inputs: [{ name: 'x', shape: [1, 2, 5, 6, 7] }],
+    outputs: [{ name: 'y' }],
+    initializers: [randomTensor('W', [3, 2, 2, 3, 2], r), randomTensor('B', [3], r)],
+    nodes: [{ op: 'Conv', inputs: ['x', 'W', 'B'], outputs: ['y'], attrs: { strides: attr.ints([1, 2, 1]), dilations: attr.ints([2, 1, 1]), pads: attr.ints([1, 0, 1, 0, 1, 1]) } }],
+  },
   maxpool_ceil_dilated_padded: {
     inputs: [{ name: 'x', shape: [1, 2, 11, 11] }],
     outputs: [{ name: 'y' }],
