@@ -29,12 +29,7 @@ function oob(message: string, details?: Record<string, unknown>): never {
   throw new ModuleError('OUT_OF_BOUNDS', message, details);
 }
 
-export type ReadOptions = {
-  /** skip the digest check (only for tests that corrupt a module on purpose after re-signing) */
-  readonly skipDigest?: boolean;
-};
-
-export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleContents {
+export function readModule(bytes: Uint8Array): ModuleContents {
   if (bytes.length < HEADER_BYTES + DIGEST_BYTES) {
     throw new ModuleError('TRUNCATED', `module is ${bytes.length} bytes, smaller than header + digest (${HEADER_BYTES + DIGEST_BYTES})`);
   }
@@ -53,12 +48,10 @@ export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleCon
   if (digestOffset + DIGEST_BYTES !== bytes.length) {
     throw new ModuleError('TRUNCATED', `module declares ${digestOffset + DIGEST_BYTES} bytes but has ${bytes.length}`, { declared: digestOffset + DIGEST_BYTES, actual: bytes.length });
   }
-  if (!opts.skipDigest) {
-    const want = createHash('sha256').update(bytes.subarray(0, digestOffset)).digest();
-    const got = bytes.subarray(digestOffset);
-    if (!timingSafeEqual(want, got)) {
-      throw new ModuleError('BAD_DIGEST', `SHA-256 digest mismatch: module is corrupt or was modified (expected ${Buffer.from(got).toString('hex')}, computed ${want.toString('hex')})`);
-    }
+  const want = createHash('sha256').update(bytes.subarray(0, digestOffset)).digest();
+  const got = bytes.subarray(digestOffset);
+  if (!timingSafeEqual(want, got)) {
+    throw new ModuleError('BAD_DIGEST', `SHA-256 digest mismatch: module is corrupt or was modified (expected ${Buffer.from(got).toString('hex')}, computed ${want.toString('hex')})`);
   }
 
   const section = (name: string, off: number, len: number): [number, number] => {
