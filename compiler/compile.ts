@@ -143,14 +143,15 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
   const digest = moduleDigestHex(module);
   const cHeader = emitCHeader(module, { comment: `${name} for ${target.id} (${target.name}), arena ${plan.arenaBytes} bytes, ${program.macs} MACs` });
 
+  const footprint = { moduleBytes: module.length, arenaBytes: plan.arenaBytes };
+  const fit = fits(footprint, target, { allowPsram: opts.allowPsram });
+  const failing = !fit.fits && opts.requireFit !== false;
+
   let accuracy: AccuracyReport | undefined;
-  if (opts.testSet) {
+  if (opts.testSet && !failing) {
     const set = opts.testSet;
     accuracy = timed('evaluate', () => evaluateAccuracy(graph, loaded, set, (done, total) => progress({ stage: 'evaluate', done, total })));
   }
-
-  const footprint = { moduleBytes: module.length, arenaBytes: plan.arenaBytes };
-  const fit = fits(footprint, target, { allowPsram: opts.allowPsram });
   const report: CompileReport = {
     model: name,
     target: target.id,
@@ -172,7 +173,7 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
     estimatedMsByTarget: Object.fromEntries([...targets().values()].map((t) => [t.id, Math.round(estimateInferenceMs(program.macs, t) * 1000) / 1000])),
     timingsMs: timings,
   };
-  if (!fit.fits && opts.requireFit !== false) {
+  if (failing) {
     throw new CompileError('TOO_LARGE', `${name} does not fit ${target.id}: ${fit.problems.join('; ')}`, { ramOverBy: fit.ramOverBy, flashOverBy: fit.flashOverBy, report });
   }
   return { module, cHeader, report, contents, graph };
