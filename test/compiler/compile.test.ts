@@ -52,4 +52,21 @@ describe('compile()', () => {
     });
     expect(() => compile(onnx, { target: 'esp32', calibration: randomInputs(2, 4, 1) })).toThrow(/no int8 lowering/);
   });
+
+  it('a model whose output is a Flatten keeps the ONNX output shape (exact copy out of the alias)', () => {
+    const rand = rng(5);
+    const onnx = buildModel({
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'] },
+        { op: 'GlobalAveragePool', inputs: ['c'], outputs: ['g'] },
+        { op: 'Flatten', inputs: ['g'], outputs: ['y'] },
+      ],
+      inputs: [{ name: 'x', shape: [1, 2, 5, 5] }],
+      outputs: [{ name: 'y', shape: [1, 3] }],
+      initializers: [randomTensor('w', [3, 2, 3, 3], rand), randomTensor('b', [3], rand)],
+    });
+    const r = compile(onnx, { target: 'esp32', calibration: randomInputs(4, 50, 2) });
+    expect(r.contents.tensors[r.contents.output].shape).toEqual([1, 3]);
+    expect(r.report.ops.map((o) => o.op)).toEqual(['CONV_2D', 'GLOBAL_AVERAGE_POOL', 'CLAMP']);
+  });
 });
