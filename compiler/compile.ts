@@ -6,7 +6,10 @@ import { runPasses } from './passes/run-passes.ts';
 import { CompileError } from './ir/compile-error.ts';
 import type { Graph } from './ir/graph.ts';
 import { calibrate } from './quantize/calibrate.ts';
-import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, type LabeledSet } from './quantize/calibration-set.ts';
+import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, loadCalibrationDir, type LabeledSet } from './quantize/calibration-set.ts';
+
+/** a --calib directory is read up to this many samples (min/max calibration saturates long before) */
+export const MAX_CALIBRATION_SAMPLES = 2000;
 import { evaluateAccuracy, type AccuracyReport } from './quantize/evaluate.ts';
 import { quantizeGraph } from './quantize/quantize-graph.ts';
 import type { QuantizedProgram } from './quantize/quantized-program.ts';
@@ -16,7 +19,7 @@ import { emitCHeader } from './module/c-header.ts';
 import { FORMAT_VERSION, type ModuleContents } from './module/module-types.ts';
 import { OP_NAMES } from './module/opcodes.ts';
 import { loadModule } from './runtime/load-module.ts';
-import { fits, getTarget, targets, type FitResult } from './targets/index.ts';
+import { estimateInferenceMs, fits, getTarget, targets, type FitResult } from './targets/index.ts';
 
 export type CompileProgress = { readonly stage: string; readonly done?: number; readonly total?: number };
 
@@ -27,6 +30,8 @@ export type CompileOptions = {
   readonly name?: string;
   /** calibration inputs; default: the first 200 Fashion-MNIST training images */
   readonly calibration?: readonly Float32Array[];
+  /** or a directory of .npy / IDX files (quantize/calibration-set.ts), split by the model's input size */
+  readonly calibrationDir?: string;
   /** labeled test set: adds float vs int8 accuracy to the report */
   readonly testSet?: LabeledSet;
   /** arena planner; default greedy */
@@ -61,6 +66,8 @@ export type CompileReport = {
   readonly accuracy?: AccuracyReport;
   readonly fit: FitResult;
   readonly fitByTarget: readonly FitResult[];
+  /** estimated inference time per target (targets/index.ts estimateInferenceMs), ms */
+  readonly estimatedMsByTarget: Readonly<Record<string, number>>;
   readonly timingsMs: Readonly<Record<string, number>>;
 };
 
@@ -119,7 +126,9 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
   };
 
   const graph = timed('import', () => runPasses(importOnnx(onnx)));
-  const calib = timed('load calibration set', () => opts.calibration ?? defaultCalibrationSet(DEFAULT_CALIBRATION_COUNT));
+  const inputElements = graph.inputs[0]?.shape.reduce((a, b) => a * b, 1) ?? 0;
+  const calib = timed('load calibration set', () =>
+    opts.calibration ?? (opts.calibrationDir ? loadCalibrationDir(opts.calibrationDir, inputElements, MAX_CALIBRATION_SAMPLES) : defaultCalibrationSet(DEFAULT_CALIBRATION_COUNT)));
   const ranges = timed('calibrate', () =>
     calibrate(graph, calib, (done) => { if (done % 50 === 0 || done === calib.length) progress({ stage: 'calibrate', done, total: calib.length }); }),
   );
@@ -134,14 +143,15 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
   const digest = moduleDigestHex(module);
   const cHeader = emitCHeader(module, { comment: `${name} for ${target.id} (${target.name}), arena ${plan.arenaBytes} bytes, ${program.macs} MACs` });
 
+  const footprint = { moduleBytes: module.length, arenaBytes: plan.arenaBytes };
+  const fit = fits(footprint, target, { allowPsram: opts.allowPsram });
+  const failing = !fit.fits && opts.requireFit !== false;
+
   let accuracy: AccuracyReport | undefined;
-  if (opts.testSet) {
+  if (opts.testSet && !failing) {
     const set = opts.testSet;
     accuracy = timed('evaluate', () => evaluateAccuracy(graph, loaded, set, (done, total) => progress({ stage: 'evaluate', done, total })));
   }
-
-  const footprint = { moduleBytes: module.length, arenaBytes: plan.arenaBytes };
-  const fit = fits(footprint, target, { allowPsram: opts.allowPsram });
   const report: CompileReport = {
     model: name,
     target: target.id,
@@ -160,10 +170,11 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
     accuracy,
     fit,
     fitByTarget: [...targets().values()].map((t) => fits(footprint, t, { allowPsram: opts.allowPsram })),
+    estimatedMsByTarget: Object.fromEntries([...targets().values()].map((t) => [t.id, Math.round(estimateInferenceMs(program.macs, t) * 1000) / 1000])),
     timingsMs: timings,
   };
-  if (!fit.fits && opts.requireFit !== false) {
-    throw new CompileError('TOO_LARGE', `${name} does not fit ${target.id}: ${fit.summary}`, { ramOverBy: fit.ramOverBy, flashOverBy: fit.flashOverBy, report });
+  if (failing) {
+    throw new CompileError('TOO_LARGE', `${name} does not fit ${target.id}: ${fit.problems.join('; ')}`, { ramOverBy: fit.ramOverBy, flashOverBy: fit.flashOverBy, report });
   }
   return { module, cHeader, report, contents, graph };
 }
@@ -184,6 +195,9 @@ export function formatReport(r: CompileReport): string {
     lines.push(`  accuracy on ${a.samples}: float ${(a.float * 100).toFixed(2)}%, int8 ${(a.int8 * 100).toFixed(2)}% (${((a.int8 - a.float) * 100).toFixed(2)} points), agreement ${(a.agreement * 100).toFixed(2)}%`);
   }
   lines.push('  fit:');
-  for (const f of r.fitByTarget) lines.push(`    ${f.target === r.target ? '*' : ' '} ${f.target.padEnd(26)} ${f.summary}`);
+  for (const f of r.fitByTarget) {
+    const ms = r.estimatedMsByTarget[f.target];
+    lines.push(`    ${f.target === r.target ? '*' : ' '} ${f.target.padEnd(26)} ~${ms.toFixed(2)} ms/inference (est.)  ${f.summary}`);
+  }
   return lines.join('\n');
 }

@@ -1,5 +1,5 @@
 export { emitModule, moduleDigestHex } from './emit-module.ts';
-export { readModule, type ReadOptions } from './read-module.ts';
+export { readModule } from './read-module.ts';
 export { emitCHeader, type CHeaderOptions } from './c-header.ts';
 export { ModuleError, type ModuleErrorCode } from './module-error.ts';
 export * from './module-types.ts';

@@ -13,6 +13,10 @@ export const OpCode = {
   SOFTMAX: 9,
   CLAMP: 10,
 } as const;
+
+/** fixed scalar params before the per-channel requant words (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) */
+export const CONV_FIXED_PARAMS = 12;
+export const FC_FIXED_PARAMS = 4;
 export type OpCode = (typeof OpCode)[keyof typeof OpCode];
 
 export const OP_NAMES: Readonly<Record<OpCode, string>> = {
@@ -33,24 +37,27 @@ export function isOpCode(n: number): n is OpCode {
 }
 
 /**
- * Operand and parameter counts per op: [inputs, outputs, consts, params]. The reader rejects an op
- * whose counts differ, so a kernel can index its lists without further checks.
+ * Operand and parameter counts per op: [inputs, outputs, consts, params]; -1 = depends on the op
+ * (checked by the reader). The reader rejects an op whose counts differ, so a kernel can index its
+ * lists without further checks.
  */
 export const OP_ARITY: Readonly<Record<OpCode, readonly [number, number, number, number]>> = {
-  // consts: weights int8, bias int32[C], per-channel multiplier int32[C], per-channel shift int8[C]
-  // params: strideH strideW padTop padLeft padBottom padRight dilationH dilationW inZp outZp actMin actMax
-  1: [1, 1, 4, 12],
-  2: [1, 1, 4, 12],
-  // consts: weights int8 [out,in], bias, multiplier, shift; params: inZp outZp actMin actMax
-  3: [1, 1, 4, 4],
+  // consts: weights int8 OIHW, bias int32[C]
+  // params: strideH strideW padTop padLeft padBottom padRight dilationH dilationW inZp outZp actMin actMax,
+  //         then C multipliers and ceil(C/4) packed shifts (requant-params.ts); -1 = 12 + that
+  1: [1, 1, 2, -1],
+  2: [1, 1, 2, -1],
+  // consts: weights int8 [out,in], bias int32[out]; params: inZp outZp actMin actMax + per-channel requant
+  3: [1, 1, 2, -1],
   // ADD/MUL operand layout (params[0]): 0 = two activations, 1 = (activation, const), 2 = (const, activation).
   // ADD params: layout aZp bZp outZp leftShift aMult aShift bMult bShift outMult outShift actMin actMax
   4: [-1, 1, -1, 13],
   // MUL params: layout aZp bZp outZp outMult outShift actMin actMax
   5: [-1, 1, -1, 8],
-  // pools params: kernelH kernelW strideH strideW padTop padLeft padBottom padRight countIncludePad actMin actMax
-  6: [1, 1, 0, 11],
-  7: [1, 1, 0, 11],
+  // pools params: kernelH kernelW strideH strideW padTop padLeft padBottom padRight ceilMode countIncludePad actMin actMax
+  // (declared ONNX padding; with ceilMode a last window may overhang the end padding and is clipped)
+  6: [1, 1, 0, 12],
+  7: [1, 1, 0, 12],
   // params: inZp outZp multiplier shift
   8: [1, 1, 0, 4],
   // TFLM integer softmax (gemmlowp fixed-point exp, no table); output scale 1/256, zero point -128

@@ -17,7 +17,11 @@ import {
   type ModuleDType,
   type ModuleOp,
 } from './module-types.ts';
-import { isOpCode, OP_ARITY, OP_NAMES, OpCode } from './opcodes.ts';
+import { CONV_FIXED_PARAMS, FC_FIXED_PARAMS, isOpCode, OP_ARITY, OP_NAMES, OpCode } from './opcodes.ts';
+import { requantWords, unpackRequant } from './requant-params.ts';
+
+/** no microcontroller has more; a larger value is corruption, not a model */
+export const MAX_ARENA_BYTES = 64 * 1024 * 1024;
 
 const DTYPE_BY_CODE: Readonly<Record<number, ModuleDType>> = { 1: 'int8', 2: 'int32' };
 
@@ -25,12 +29,7 @@ function oob(message: string, details?: Record<string, unknown>): never {
   throw new ModuleError('OUT_OF_BOUNDS', message, details);
 }
 
-export type ReadOptions = {
-  /** skip the digest check (only for tests that corrupt a module on purpose after re-signing) */
-  readonly skipDigest?: boolean;
-};
-
-export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleContents {
+export function readModule(bytes: Uint8Array): ModuleContents {
   if (bytes.length < HEADER_BYTES + DIGEST_BYTES) {
     throw new ModuleError('TRUNCATED', `module is ${bytes.length} bytes, smaller than header + digest (${HEADER_BYTES + DIGEST_BYTES})`);
   }
@@ -49,12 +48,10 @@ export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleCon
   if (digestOffset + DIGEST_BYTES !== bytes.length) {
     throw new ModuleError('TRUNCATED', `module declares ${digestOffset + DIGEST_BYTES} bytes but has ${bytes.length}`, { declared: digestOffset + DIGEST_BYTES, actual: bytes.length });
   }
-  if (!opts.skipDigest) {
-    const want = createHash('sha256').update(bytes.subarray(0, digestOffset)).digest();
-    const got = bytes.subarray(digestOffset);
-    if (!timingSafeEqual(want, got)) {
-      throw new ModuleError('BAD_DIGEST', `SHA-256 digest mismatch: module is corrupt or was modified (expected ${Buffer.from(got).toString('hex')}, computed ${want.toString('hex')})`);
-    }
+  const want = createHash('sha256').update(bytes.subarray(0, digestOffset)).digest();
+  const got = bytes.subarray(digestOffset);
+  if (!timingSafeEqual(want, got)) {
+    throw new ModuleError('BAD_DIGEST', `SHA-256 digest mismatch: module is corrupt or was modified (expected ${Buffer.from(got).toString('hex')}, computed ${want.toString('hex')})`);
   }
 
   const section = (name: string, off: number, len: number): [number, number] => {
@@ -70,6 +67,7 @@ export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleCon
   const constCount = u32(H.constCount);
   const tensorCount = u32(H.tensorCount);
   const arenaBytes = u32(H.arenaBytes);
+  if (arenaBytes > MAX_ARENA_BYTES) oob(`arena of ${arenaBytes} bytes exceeds the ${MAX_ARENA_BYTES}-byte limit`);
 
   // §5 tensor table
   if (tensorsEnd - tensorsStart !== tensorCount * TENSOR_RECORD_BYTES) oob(`tensor section is ${tensorsEnd - tensorsStart} bytes for ${tensorCount} tensors`);
@@ -110,7 +108,9 @@ export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleCon
     if (elems * DTYPE_BYTES[dtype] !== byteLength) oob(`constant ${i}: ${byteLength} bytes for ${dtype}[${shape.join(',')}]`);
     const dataAt = Math.ceil((at + 8 + 4 * rank) / CONST_ALIGNMENT) * CONST_ALIGNMENT;
     if (dataAt + byteLength > constsEnd) oob(`constant ${i}: data [${dataAt}, ${dataAt + byteLength}) past the section end ${constsEnd}`);
-    const raw = bytes.slice(dataAt, dataAt + byteLength);
+    // copy (not slice: a Node Buffer's slice is a view into a shared pool) so the typed array is aligned
+    const raw = new Uint8Array(byteLength);
+    raw.set(bytes.subarray(dataAt, dataAt + byteLength));
     const data = dtype === 'int8' ? new Int8Array(raw.buffer) : new Int32Array(raw.buffer);
     constants.push({ dtype, shape, data });
     at = Math.ceil((dataAt + byteLength) / CONST_ALIGNMENT) * CONST_ALIGNMENT;
@@ -168,6 +168,15 @@ export function readModule(bytes: Uint8Array, opts: ReadOptions = {}): ModuleCon
   return contents;
 }
 
+/** ONNX pool output size; with ceil_mode a last window starting in the end padding is dropped. */
+export function poolOutSize(input: number, kernel: number, stride: number, padBegin: number, padEnd: number, ceilMode: boolean): number {
+  const span = input + padBegin + padEnd - kernel;
+  if (span < 0) return -1;
+  let out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+  if (ceilMode && (out - 1) * stride >= input + padBegin) out--;
+  return out;
+}
+
 function checkIoHeader(dv: DataView, what: string, rankAt: number, dimsAt: number, scaleAt: number, zpAt: number, t: ArenaTensor): void {
   const rank = dv.getUint8(rankAt);
   const dims = Array.from({ length: rank }, (_, k) => dv.getUint32(dimsAt + 4 * k, true));
@@ -184,7 +193,7 @@ function checkArity(i: number, code: OpCode, nIn: number, nOut: number, nConst: 
     throw new ModuleError('BAD_OP', `op ${i} (${name}): ${msg}`);
   };
   if (nOut !== wantOut) bad(`${nOut} outputs, expected ${wantOut}`);
-  if (params.length !== wantParams) bad(`${params.length} params, expected ${wantParams}`);
+  if (wantParams >= 0 && params.length !== wantParams) bad(`${params.length} params, expected ${wantParams}`);
   if (code === OpCode.ADD || code === OpCode.MUL) {
     const layout = params[0];
     if (layout === 0 ? nIn !== 2 || nConst !== 0 : layout === 1 || layout === 2 ? nIn !== 1 || nConst !== 1 : true) {
@@ -205,12 +214,12 @@ function checkShapes(m: ModuleContents): void {
     const x = m.tensors[op.inputs[0]];
     const y = m.tensors[op.outputs[0]];
     const c = (k: number): ConstantTensor => m.constants[op.consts[k]];
-    const perChannel = (n: number): void => {
+    const perChannel = (n: number, fixed: number): void => {
       if (c(0).dtype !== 'int8') bad('weights must be int8');
-      for (let k = 1; k <= 3; k++) {
-        const want = k === 3 ? 'int8' : 'int32';
-        if (c(k).dtype !== want || c(k).data.length !== n) bad(`constant ${k} must be ${want}[${n}]`);
-      }
+      if (c(1).dtype !== 'int32' || c(1).data.length !== n) bad(`bias must be int32[${n}]`);
+      if (op.params.length !== fixed + requantWords(n)) bad(`${op.params.length} params, expected ${fixed + requantWords(n)} for ${n} channels`);
+      const { shift } = unpackRequant(op.params, fixed, n);
+      if (shift.some((s) => s < -31 || s > 30)) bad('requantization shift outside [-31, 30]');
     };
     switch (op.code) {
       case OpCode.CONV_2D:
@@ -227,14 +236,14 @@ function checkShapes(m: ModuleContents): void {
         if (ho !== Math.floor((hi + pt + pb - dh * (kh - 1) - 1) / sh) + 1 || wo !== Math.floor((wi + pl + pr - dw * (kw - 1) - 1) / sw) + 1) {
           bad(`output ${ho}x${wo} inconsistent with input ${hi}x${wi}`);
         }
-        perChannel(co);
+        perChannel(co, CONV_FIXED_PARAMS);
         break;
       }
       case OpCode.FULLY_CONNECTED: {
         const [o, inner] = c(0).shape;
         if (c(0).shape.length !== 2) bad('weights must be 2-D [out, in]');
         if (x.bytes !== inner || y.bytes !== o) bad(`weights [${o},${inner}] vs input ${x.bytes} / output ${y.bytes} elements`);
-        perChannel(o);
+        perChannel(o, FC_FIXED_PARAMS);
         break;
       }
       case OpCode.MAX_POOL_2D:
@@ -242,8 +251,11 @@ function checkShapes(m: ModuleContents): void {
         if (x.shape.length !== 4 || y.shape.length !== 4) bad('expects 4-D NCHW');
         const [kh, kw, sh, sw, pt, pl, pb, pr] = op.params;
         if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0) bad('bad window');
+        // padding beyond the input would let a hostile module ask for an unbounded window
+        if (pt > x.shape[2] || pb > x.shape[2] || pl > x.shape[3] || pr > x.shape[3]) bad('padding larger than the input');
         if (x.shape[0] !== 1 || y.shape[0] !== 1 || x.shape[1] !== y.shape[1]) bad('batch/channels mismatch');
-        if (y.shape[2] !== Math.floor((x.shape[2] + pt + pb - kh) / sh) + 1 || y.shape[3] !== Math.floor((x.shape[3] + pl + pr - kw) / sw) + 1) {
+        const ceilMode = op.params[8] !== 0;
+        if (y.shape[2] !== poolOutSize(x.shape[2], kh, sh, pt, pb, ceilMode) || y.shape[3] !== poolOutSize(x.shape[3], kw, sw, pl, pr, ceilMode)) {
           bad('output size inconsistent with window');
         }
         break;

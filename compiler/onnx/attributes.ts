@@ -16,22 +16,36 @@ function int64(s: string | undefined, what: string): number {
   return n;
 }
 
+/** The declared kind of an attribute: ONNX keeps INT and FLOAT apart even where the IR holds both as numbers. */
+export function protoAttrKind(a: AttributeProto): 'int' | 'float' | 'string' | 'ints' | 'other' {
+  switch (declaredType(a)) {
+    case AT.INT: return 'int';
+    case AT.FLOAT: return 'float';
+    case AT.STRING: return 'string';
+    case AT.INTS: return 'ints';
+    default: return 'other';
+  }
+}
+
+function declaredType(a: AttributeProto): number {
+  if (a.type !== undefined && a.type !== AT.UNDEFINED) return a.type;
+  // IR v1 models may omit `type`: infer it from the one field that is set.
+  if (a.f !== undefined) return AT.FLOAT;
+  if (a.i !== undefined) return AT.INT;
+  if (a.s !== undefined) return AT.STRING;
+  if (a.t !== undefined) return AT.TENSOR;
+  if (a.floats?.length) return AT.FLOATS;
+  if (a.ints?.length) return AT.INTS;
+  if (a.strings?.length) return AT.STRINGS;
+  return AT.UNDEFINED;
+}
+
 export function attrFromProto(a: AttributeProto, where: string): [string, AttrValue] {
   const name = a.name ?? '';
   if (!name) throw new CompileError('BAD_MODEL', `${where} has an attribute without a name`);
   const what = `attribute '${name}' of ${where}`;
   if (a.ref_attr_name) throw new CompileError('BAD_MODEL', `${what} references a function attribute; functions are not supported`);
-  let type = a.type ?? AT.UNDEFINED;
-  if (type === AT.UNDEFINED) {
-    // IR v1 models may omit `type`: infer it from the one field that is set.
-    if (a.f !== undefined) type = AT.FLOAT;
-    else if (a.i !== undefined) type = AT.INT;
-    else if (a.s !== undefined) type = AT.STRING;
-    else if (a.t !== undefined) type = AT.TENSOR;
-    else if (a.floats?.length) type = AT.FLOATS;
-    else if (a.ints?.length) type = AT.INTS;
-    else if (a.strings?.length) type = AT.STRINGS;
-  }
+  const type = declaredType(a);
   switch (type) {
     case AT.FLOAT: return [name, a.f ?? 0];
     case AT.INT: return [name, int64(a.i, what)];

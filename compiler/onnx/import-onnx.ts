@@ -5,7 +5,8 @@ import type { AttrValue, ConstTensor, Graph, Node, ValueInfo } from '../ir/graph
 import { MAX_GRAPH_ELEMENTS, sizeOf } from '../ir/tensor.ts';
 import { inferShapes, unsupportedOpError } from '../shape-inference/infer-shapes.ts';
 import { OP_SHAPES } from '../shape-inference/op-shapes.ts';
-import { attrFromProto } from './attributes.ts';
+import { attrKind } from '../shape-inference/op-signatures.ts';
+import { attrFromProto, protoAttrKind } from './attributes.ts';
 import type { GraphProto, ModelProto, NodeProto, ValueInfoProto } from './proto-types.ts';
 import { TO_OBJECT, onnxType } from './schema.ts';
 import { constFromTensorProto, irDtype, parseDim } from './tensor-proto.ts';
@@ -85,6 +86,11 @@ function importNode(n: NodeProto, index: number, initializers: Map<string, Const
   const attrs: Record<string, AttrValue> = {};
   for (const a of n.attribute ?? []) {
     const [k, v] = attrFromProto(a, `${op} node '${name}'`);
+    if (k in attrs) throw new CompileError('BAD_MODEL', `${op} node '${name}': attribute '${k}' appears more than once`);
+    const kind = attrKind(op, k) === 'flag' ? 'int' : attrKind(op, k);
+    if (kind && kind !== protoAttrKind(a)) {
+      throw new CompileError('BAD_MODEL', `${op} node '${name}': attribute '${k}' is declared ${protoAttrKind(a).toUpperCase()}, ${op} defines it as ${kind.toUpperCase()}`);
+    }
     attrs[k] = v;
   }
   for (const reserved of ['activation', 'activation_min', 'activation_max']) {

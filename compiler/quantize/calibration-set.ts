@@ -4,7 +4,8 @@
 //                the zoo models' preprocessing;
 //   --calib dir: every *.npy and IDX file (*-ubyte, *.idx, optionally .gz) in the directory, in name
 //                order. A file holding k * (input elements) values gives k samples. Integer data
-//                (uint8 / int8) is scaled by 1/255; float data is used as is.
+//                (uint8 / int8) is scaled by 1/255; float data is used as is. Rank-1 IDX files
+//                (labels) are skipped, so a dataset directory can be given as it is.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseIdx, readIdxFile } from '../data/idx.ts';
@@ -45,8 +46,16 @@ export function loadFashionMnist(split: 'train' | 'test', limit?: number): Label
   return { images: toSamples(images.data.subarray(0, n * per), true, per, 'Fashion-MNIST'), labels: labels.data.slice(0, n) };
 }
 
+const defaultSets = new Map<number, readonly Float32Array[]>();
+
+/** The default calibration set (memoized per process: inflating the 26 MB training file takes a while). */
 export function defaultCalibrationSet(count = DEFAULT_CALIBRATION_COUNT): Float32Array[] {
-  return [...loadFashionMnist('train', count).images];
+  let set = defaultSets.get(count);
+  if (!set) {
+    set = loadFashionMnist('train', count).images;
+    defaultSets.set(count, set);
+  }
+  return [...set];
 }
 
 /** Reads a --calib directory (see header comment); `elements` is the model's input element count. */
@@ -67,7 +76,9 @@ export function loadCalibrationDir(dir: string, elements: number, limit = Infini
       samples.push(...toSamples(a.data, a.data instanceof Uint8Array || a.data instanceof Int8Array, elements, path));
     } else if (/-ubyte$|\.idx$/.test(base)) {
       const a = parseIdx(readFileSync(path));
-      samples.push(...toSamples(a.data, a.dtype !== 'float32' && a.dtype !== 'float64', elements, path));
+      if (a.shape.length < 2) continue; // a label file (one value per sample), not inputs
+      const take = Math.min(a.data.length, (limit - samples.length) * elements);
+      samples.push(...toSamples(a.data.subarray(0, take), a.dtype !== 'float32' && a.dtype !== 'float64', elements, path));
     }
     if (samples.length >= limit) break;
   }

@@ -23,7 +23,8 @@ export function parseNpy(bytes: Uint8Array, what = '.npy'): NpyArray {
   const shape = (shapeText ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) bad(`bad shape (${shapeText})`);
   const n = shape.reduce((a, b) => a * b, 1);
-  const body = bytes.slice(start + headerLen);
+  const body = new Uint8Array(bytes.length - start - headerLen); // a copy: aligned, and not a Buffer-pool view
+  body.set(bytes.subarray(start + headerLen));
   const need = (size: number): void => {
     if (body.length < n * size) bad(`${body.length} data bytes for ${n} elements of ${descr}`);
   };

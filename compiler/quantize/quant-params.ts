@@ -5,6 +5,11 @@
 
 export type TensorQuant = { readonly scale: number; readonly zeroPoint: number };
 
+/** std::round semantics (half away from zero), which TFLite uses; Math.round rounds half up. */
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
 /** Asymmetric int8 parameters covering [min, max] (widened to include 0), zero point nudged to an integer. */
 export function activationQuant(min: number, max: number): TensorQuant {
   let lo = Math.min(0, min);
@@ -12,7 +17,7 @@ export function activationQuant(min: number, max: number): TensorQuant {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new RangeError(`cannot quantize range [${min}, ${max}]`);
   if (hi - lo < 1e-8) { lo = 0; hi = 1e-8 * 255; } // an all-zero tensor: any scale represents it
   const scale = (hi - lo) / 255;
-  const zeroPoint = Math.max(-128, Math.min(127, Math.round(-128 - lo / scale)));
+  const zeroPoint = Math.max(-128, Math.min(127, roundHalfAway(-128 - lo / scale)));
   return { scale, zeroPoint };
 }
 
@@ -20,7 +25,7 @@ export function activationQuant(min: number, max: number): TensorQuant {
 export function quantizeValue(x: number, q: TensorQuant): number {
   if (x === Infinity) return 127;
   if (x === -Infinity) return -128;
-  return Math.max(-128, Math.min(127, Math.round(x / q.scale) + q.zeroPoint));
+  return Math.max(-128, Math.min(127, roundHalfAway(x / q.scale) + q.zeroPoint));
 }
 
 export type PerChannelWeights = { readonly data: Int8Array; readonly scales: Float64Array };
@@ -39,7 +44,7 @@ export function quantizeWeightsPerChannel(w: Float32Array, channels: number): Pe
     for (let i = c * per; i < (c + 1) * per; i++) absMax = Math.max(absMax, Math.abs(w[i]));
     const scale = absMax > 0 ? absMax / 127 : 1;
     scales[c] = scale;
-    for (let i = c * per; i < (c + 1) * per; i++) data[i] = Math.max(-127, Math.min(127, Math.round(w[i] / scale)));
+    for (let i = c * per; i < (c + 1) * per; i++) data[i] = Math.max(-127, Math.min(127, roundHalfAway(w[i] / scale)));
   }
   return { data, scales };
 }
@@ -49,7 +54,7 @@ export function quantizeBias(bias: Float32Array | undefined, channels: number, i
   const out = new Int32Array(channels);
   if (!bias) return out;
   for (let c = 0; c < channels; c++) {
-    const q = Math.round(bias[c] / (inputScale * weightScales[c]));
+    const q = roundHalfAway(bias[c] / (inputScale * weightScales[c]));
     out[c] = Math.max(-2147483648, Math.min(2147483647, q));
   }
   return out;

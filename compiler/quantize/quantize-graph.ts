@@ -6,6 +6,8 @@ import type { Graph } from '../ir/graph.ts';
 import type { Range } from './calibrate.ts';
 import { createLowerContext } from './lower-context.ts';
 import { LOWERINGS } from './ops/index.ts';
+import { OpCode } from '../module/opcodes.ts';
+import { quantizeMultiplier } from './quantize-multiplier.ts';
 import type { QuantizedProgram } from './quantized-program.ts';
 
 export function quantizeGraph(graph: Graph, ranges: ReadonlyMap<string, Range>): QuantizedProgram {
@@ -23,8 +25,20 @@ export function quantizeGraph(graph: Graph, ranges: ReadonlyMap<string, Range>):
     lower(node, ctx);
   }
   const outName = graph.outputs[0].name;
-  const output = state.tensorOf.get(outName);
+  let output = state.tensorOf.get(outName);
   if (output === undefined) throw new CompileError('BAD_MODEL', `graph output '${outName}' is not computed by any node`);
+  const outShape = ctx.shapeOf(outName);
+  const aliased = state.tensors[output];
+  if (output === 0 || aliased.shape.length !== outShape.length || aliased.shape.some((d, i) => d !== outShape[i])) {
+    // The output is a Reshape/Flatten alias (or the input itself): give it its own tensor with the
+    // ONNX output shape, filled by an exact copy (CLAMP with multiplier 1 and the full int8 range).
+    const copyNode = { name: `${outName}/copy`, op: 'Copy', inputs: [outName], outputs: [outName], attrs: {} };
+    const src = output;
+    state.tensors.push({ ...aliased, name: `${outName}/copy`, shape: [...outShape] });
+    output = state.tensors.length - 1;
+    const one = quantizeMultiplier(1);
+    ctx.emit({ code: OpCode.CLAMP, inputs: [src], outputs: [output], consts: [], params: [aliased.zeroPoint, aliased.zeroPoint, one.multiplier, one.shift, -128, 127] }, copyNode, 0);
+  }
   return {
     tensors: state.tensors,
     constants: state.constants,

@@ -12,6 +12,11 @@ const TWO_POW_31 = 2147483648;
 
 /** gemmlowp SaturatingRoundingDoublingHighMul: round(a*b / 2^31), ties away from zero, saturated. */
 export function saturatingRoundingDoublingHighMul(a: number, b: number): number {
+  // Fast path: |a| < 2^22 keeps |a*b| < 2^53, so the product itself is exact (typical accumulators).
+  if (a < 4194304 && a > -4194304) {
+    const ab = a * b;
+    return ((ab >= 0 ? ab + 1073741824 : ab + 1 - 1073741824) / TWO_POW_31) | 0; // |0 truncates toward zero
+  }
   if (a === INT32_MIN && b === INT32_MIN) return INT32_MAX;
   const bl = b & 0xffff; // low half, unsigned
   const bh = (b - bl) / 65536; // high half, signed, exact

@@ -14,8 +14,6 @@ import { createInterpreter } from './interpreter.ts';
 export type DeviceProfile = Pick<TargetProfile, 'id' | 'code' | 'ramBytes' | 'psramBytes' | 'flashBytes' | 'runtimeOverhead'>;
 
 export type LoadOptions = {
-  /** device to check the footprint against; no check when absent */
-  readonly profile?: DeviceProfile;
   /** allow the arena in PSRAM (when the profile has some) */
   readonly allowPsram?: boolean;
   /** accept a module compiled for another target (code mismatch); default false */
@@ -54,22 +52,27 @@ export type LoadedModule = {
 
 export function quantizeTo(t: Pick<ArenaTensor, 'scale' | 'zeroPoint'>, x: Float32Array, out: Int8Array = new Int8Array(x.length)): Int8Array {
   for (let i = 0; i < x.length; i++) {
-    const q = Math.round(x[i] / t.scale) + t.zeroPoint;
+    const r = x[i] / t.scale;
+    const q = (r < 0 ? -Math.round(-r) : Math.round(r)) + t.zeroPoint; // half away from zero, as TFLite
     out[i] = q < -128 ? -128 : q > 127 ? 127 : q;
   }
   return out;
 }
 
-export function loadModule(bytes: Uint8Array, opts: LoadOptions = {}): LoadedModule {
+/**
+ * Verifies and prepares a module. With a device `profile`, also checks the target code and that
+ * arena + runtime overhead fit its RAM and module + runtime overhead its flash.
+ * @throws ModuleError (BAD_MAGIC, BAD_VERSION, TRUNCATED, BAD_DIGEST, OUT_OF_BOUNDS, BAD_OP, WRONG_TARGET, DOES_NOT_FIT)
+ */
+export function loadModule(bytes: Uint8Array, profile?: DeviceProfile, opts: LoadOptions = {}): LoadedModule {
   const m = readModule(bytes);
-  const profile = opts.profile;
   if (profile) {
     if (!opts.anyTarget && m.targetCode !== 0 && m.targetCode !== profile.code) {
       throw new ModuleError('WRONG_TARGET', `module was compiled for target code ${m.targetCode}, device ${profile.id} is ${profile.code}`);
     }
     const footprint: FootprintReport = { moduleBytes: bytes.length, arenaBytes: m.arenaBytes };
-    const fit = fits(footprint, profile as TargetProfile, { allowPsram: opts.allowPsram });
-    if (!fit.fits) throw new ModuleError('DOES_NOT_FIT', `module does not fit ${profile.id}: ${fit.summary}`, { ...fit });
+    const fit = fits(footprint, profile, { allowPsram: opts.allowPsram });
+    if (!fit.fits) throw new ModuleError('DOES_NOT_FIT', `module does not fit ${profile.id}: ${fit.problems.join('; ')}`, { ...fit });
   }
   let arena: Uint8Array;
   if (opts.arena) {

@@ -5,6 +5,7 @@ import { CompileError } from '../ir/compile-error.ts';
 import type { Graph, ValueInfo } from '../ir/graph.ts';
 import { checkShape, sameShape } from '../ir/tensor.ts';
 import { OP_SHAPES, SUPPORTED_OPS } from './op-shapes.ts';
+import { checkSignature } from './op-signatures.ts';
 
 export function unsupportedOpError(op: string, nodeName: string): CompileError {
   return new CompileError('UNSUPPORTED_OP', `operator '${op}' (node '${nodeName}') is not supported; supported operators: ${SUPPORTED_OPS.join(', ')}`, {
@@ -28,6 +29,7 @@ export function inferShapes(g: Graph): Graph {
   for (const node of g.nodes) {
     const rule = OP_SHAPES[node.op];
     if (!rule) throw unsupportedOpError(node.op, node.name);
+    checkSignature(node, g.opset);
     const ins = node.inputs.map((name) => {
       if (name === '') return undefined;
       const v = values.get(name);

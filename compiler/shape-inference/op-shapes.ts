@@ -76,6 +76,12 @@ const pool: ShapeRule = (node, inputs) => {
   if (!kernel) throw new CompileError('BAD_MODEL', `${desc(node)}: kernel_shape attribute is required`);
   if (attrInt(node, 'storage_order', 0) !== 0) throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: storage_order=1 (column major) is not supported`);
   const g = windowGeometry(node, x.shape.slice(2), kernel, true);
+  const pads = attrInts(node, 'pads') ?? [];
+  if (pads.some((p, i) => p >= g.kernel[i % g.kernel.length])) {
+    // explicit pads as large as the kernel allow windows wholly in the padding, which have no
+    // defined value; onnxruntime refuses them too
+    throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: pads [${pads.join(',')}] must be smaller than kernel_shape [${g.kernel.join(',')}]`);
+  }
   return [{ dtype: 'float32', shape: [x.shape[0], x.shape[1], ...g.out] }];
 };
 
@@ -97,7 +103,11 @@ export const OP_SHAPES: Readonly<Record<string, ShapeRule>> = {
 
   Dropout: (node, inputs, ctx) => {
     const x = float(node, need(node, inputs, 0));
+    if (ctx.opset < 12 && node.inputs.length > 1) {
+      throw new CompileError('BAD_MODEL', `${desc(node)} has ${node.inputs.length} inputs; Dropout takes 1 before opset 12 (ratio is an attribute)`);
+    }
     onlyOutputs(node, 1, 'the mask output exists only for training; inference models do not use it');
+    scalarish(node, inputs[1], 'ratio');
     // opset >= 12: training_mode is an input; only a constant false is inference.
     const tm = node.inputs[2];
     if (tm) {
@@ -109,10 +119,15 @@ export const OP_SHAPES: Readonly<Record<string, ShapeRule>> = {
     return [{ dtype: 'float32', shape: x.shape }];
   },
 
-  BatchNormalization: (node, inputs) => {
+  BatchNormalization: (node, inputs, ctx) => {
     const x = float(node, need(node, inputs, 0));
     rankAtLeast(node, x, 2);
     if (attrInt(node, 'training_mode', 0) !== 0) throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: training_mode=1 is not supported (inference only)`);
+    // BatchNormalization-9: 1 or 5 outputs; -14/-15: 1 or 3 (the extra ones only in training)
+    const counts = ctx.opset >= 14 ? [1, 3] : [1, 5];
+    if (!counts.includes(node.outputs.length)) {
+      throw new CompileError('BAD_MODEL', `${desc(node)} has ${node.outputs.length} outputs; at opset ${ctx.opset} it has ${counts.join(' or ')}`);
+    }
     onlyOutputs(node, 1, 'running mean/var outputs exist only in training mode');
     const c = x.shape[1];
     for (let i = 1; i <= 4; i++) {
@@ -197,7 +212,9 @@ export const OP_SHAPES: Readonly<Record<string, ShapeRule>> = {
     need(node, inputs, 1);
     const c = ctx.constant(node.inputs[1]);
     if (!c) throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: the target shape must be a constant (initializer or Constant node)`);
-    if (c.dtype !== 'int64') throw new CompileError('BAD_MODEL', `${desc(node)}: shape input must be int64, got ${c.dtype}`);
+    if (c.dtype !== 'int64' || c.shape.length !== 1) {
+      throw new CompileError('BAD_MODEL', `${desc(node)}: the shape input must be a 1-D int64 tensor, got ${c.dtype} [${c.shape.join(',')}]`);
+    }
     return [{ dtype: x.dtype, shape: reshapeTarget(x.shape, intValues(c.data, desc(node)), attrInt(node, 'allowzero', 0) !== 0, desc(node)) }];
   },
 

@@ -52,6 +52,9 @@ export function windowGeometry(node: Node, inSpatial: readonly number[], kernel:
     }
   } else if (autoPad !== 'VALID' && autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') {
     throw new CompileError('BAD_MODEL', `${what}: auto_pad '${autoPad}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER`);
+  } else if (attrInts(node, 'pads') !== undefined) {
+    // Operators.md (Conv, pools): "pads ... cannot be used simultaneously with auto_pad"
+    throw new CompileError('BAD_MODEL', `${what}: has both auto_pad '${autoPad}' and pads; use one or the other`);
   }
   for (let i = 0; i < n; i++) {
     const ek = (kernel[i] - 1) * dilations[i] + 1; // effective (dilated) kernel extent

@@ -18,6 +18,12 @@ export type TargetProfile = {
   readonly psramBytes: number;
   readonly flashBytes: number;
   readonly accelerator: string | null;
+  /**
+   * sustained int8 multiply-accumulates per clock cycle of an optimized kernel library on this
+   * device (a planning estimate, not a measurement; see macsPerCycleNote)
+   */
+  readonly macsPerCycle: number;
+  readonly macsPerCycleNote?: string;
   readonly runtimeOverhead: { readonly ramBytes: number; readonly flashBytes: number; readonly note?: string };
 };
 
@@ -42,6 +48,7 @@ export function parseTargetProfile(raw: unknown, source: string): TargetProfile 
   if (typeof r.clockMhz !== 'number' || !(r.clockMhz > 0)) bad('clockMhz');
   for (const k of ['ramBytes', 'psramBytes', 'flashBytes']) if (!isNonNegInt(r[k])) bad(k);
   if (r.accelerator !== null && typeof r.accelerator !== 'string') bad('accelerator');
+  if (typeof r.macsPerCycle !== 'number' || !(r.macsPerCycle > 0)) bad('macsPerCycle');
   const o = r.runtimeOverhead as Record<string, unknown> | undefined;
   if (typeof o !== 'object' || o === null || !isNonNegInt(o.ramBytes) || !isNonNegInt(o.flashBytes)) bad('runtimeOverhead');
   return raw as TargetProfile;
@@ -74,6 +81,14 @@ export function targetByCode(code: number): TargetProfile | undefined {
   return undefined;
 }
 
+/**
+ * Estimated inference time on a target: MACs / (macsPerCycle × clock). Device simulators use it to
+ * make an invoke take device-like time; it ignores memory stalls and non-MAC ops.
+ */
+export function estimateInferenceMs(macs: number, target: Pick<TargetProfile, 'macsPerCycle' | 'clockMhz'>): number {
+  return macs / (target.macsPerCycle * target.clockMhz * 1000);
+}
+
 /** What fits() needs from a compile report. */
 export type FootprintReport = {
   /** module size, stored in flash */
@@ -99,12 +114,17 @@ export type FitResult = {
   readonly flashAvailable: number;
   /** bytes of flash missing; 0 when it fits */
   readonly flashOverBy: number;
+  /** what is short, e.g. "RAM over by 1000 bytes (needs …, has …)"; empty when it fits */
+  readonly problems: readonly string[];
   /** one line for humans: "fits (12.3 KB RAM free, ...)" or "does not fit: RAM over by N bytes" */
   readonly summary: string;
 };
 
 /** Says whether a module fits a target and, when it does not, by how many bytes. */
-export function fits(report: FootprintReport, target: TargetProfile, opts: FitOptions = {}): FitResult {
+/** The fields of a profile fits() reads (a device simulator may carry only these). */
+export type FitTarget = Pick<TargetProfile, 'id' | 'ramBytes' | 'psramBytes' | 'flashBytes' | 'runtimeOverhead'>;
+
+export function fits(report: FootprintReport, target: FitTarget, opts: FitOptions = {}): FitResult {
   const ramAvailable = target.ramBytes + (opts.allowPsram ? target.psramBytes : 0);
   const ramNeeded = report.arenaBytes + target.runtimeOverhead.ramBytes;
   const flashNeeded = report.moduleBytes + target.runtimeOverhead.flashBytes;
@@ -119,5 +139,5 @@ export function fits(report: FootprintReport, target: TargetProfile, opts: FitOp
   const summary = ok
     ? `fits (${kb(ramAvailable - ramNeeded)} RAM and ${kb(flashAvailable - flashNeeded)} flash free)`
     : `does not fit: ${problems.join('; ')}`;
-  return { target: target.id, fits: ok, ramNeeded, ramAvailable, ramOverBy, flashNeeded, flashAvailable, flashOverBy, summary };
+  return { target: target.id, fits: ok, ramNeeded, ramAvailable, ramOverBy, flashNeeded, flashAvailable, flashOverBy, problems, summary };
 }

@@ -23,6 +23,9 @@ const int32 = fc.integer({ min: -2147483648, max: 2147483647 });
 describe('fixed-point requantization', () => {
   it('SRDHM matches the int64 reference bit for bit', () => {
     fc.assert(fc.property(int32, int32, (a, b) => saturatingRoundingDoublingHighMul(a, b) === srdhmRef(a, b)), { numRuns: 20000 });
+    // the exact-product fast path (|a| < 2^22) and its edge
+    const small = fc.integer({ min: -(2 ** 22) - 2, max: 2 ** 22 + 2 });
+    fc.assert(fc.property(small, int32, (a, b) => Object.is(saturatingRoundingDoublingHighMul(a, b), srdhmRef(a, b))), { numRuns: 20000 });
     for (const [a, b] of [[-2147483648, -2147483648], [-2147483648, 2147483647], [1, 1073741824], [-1, 1073741824], [3, 1073741824], [-3, 1073741824]]) {
       expect(saturatingRoundingDoublingHighMul(a, b)).toBe(srdhmRef(a, b));
     }

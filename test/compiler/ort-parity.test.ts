@@ -89,6 +89,12 @@ const SYNTHETIC: Record<string, ModelSpec> = {
     initializers: [randomTensor('W', [4, 2, 4], r), randomTensor('B', [4], r)],
     nodes: [{ op: 'Conv', inputs: ['x', 'W', 'B'], outputs: ['y'], attrs: { auto_pad: attr.s('SAME_UPPER'), strides: attr.ints([3]) } }],
   },
+  conv_3d_strided_dilated_padded: {
+    inputs: [{ name: 'x', shape: [1, 2, 5, 6, 7] }],
+    outputs: [{ name: 'y' }],
+    initializers: [randomTensor('W', [3, 2, 2, 3, 2], r), randomTensor('B', [3], r)],
+    nodes: [{ op: 'Conv', inputs: ['x', 'W', 'B'], outputs: ['y'], attrs: { strides: attr.ints([1, 2, 1]), dilations: attr.ints([2, 1, 1]), pads: attr.ints([1, 0, 1, 0, 1, 1]) } }],
+  },
   maxpool_ceil_dilated_padded: {
     inputs: [{ name: 'x', shape: [1, 2, 11, 11] }],
     outputs: [{ name: 'y' }],
@@ -126,6 +132,24 @@ const SYNTHETIC: Record<string, ModelSpec> = {
     inputs: [{ name: 'a', shape: [2, 1, 3, 4] }, { name: 'b', shape: [3, 4, 5] }],
     outputs: [{ name: 'y' }],
     nodes: [{ op: 'MatMul', inputs: ['a', 'b'], outputs: ['y'] }],
+  },
+  matmul_1d_operands: {
+    inputs: [{ name: 'v', shape: [4] }, { name: 'm', shape: [2, 4, 3] }, { name: 'a', shape: [2, 5, 4] }],
+    outputs: [{ name: 'vm' }, { name: 'av' }],
+    nodes: [
+      { op: 'MatMul', inputs: ['v', 'm'], outputs: ['vm'] }, // [4] x [2,4,3] -> [2,3]
+      { op: 'MatMul', inputs: ['a', 'v'], outputs: ['av'] }, // [2,5,4] x [4] -> [2,5]
+    ],
+  },
+  two_sided_broadcast_concat_flatten: {
+    inputs: [{ name: 'a', shape: [3, 1, 2] }, { name: 'b', shape: [4, 1] }],
+    outputs: [{ name: 'y' }],
+    nodes: [
+      { op: 'Add', inputs: ['a', 'b'], outputs: ['s'] }, // [3,4,2]
+      { op: 'Mul', inputs: ['s', 'b'], outputs: ['p'] },
+      { op: 'Concat', inputs: ['s', 'p', 's'], outputs: ['c'], attrs: { axis: attr.i(-2) } }, // [3,12,2]
+      { op: 'Flatten', inputs: ['c'], outputs: ['y'], attrs: { axis: attr.i(0) } }, // [1,72]
+    ],
   },
   small_cnn_all_ops: {
     inputs: [{ name: 'x', shape: [1, 1, 28, 28] }],

@@ -4,6 +4,7 @@ import { attrFloat } from '../../ir/attrs.ts';
 import { CompileError } from '../../ir/compile-error.ts';
 import type { Node } from '../../ir/graph.ts';
 import { OpCode } from '../../module/opcodes.ts';
+import { packRequant } from '../../module/requant-params.ts';
 import { floatData, perChannelRequant, type LowerContext } from '../lower-context.ts';
 import { quantizeBias, quantizeWeightsPerChannel } from '../quant-params.ts';
 
@@ -34,9 +35,7 @@ export function lowerBatchNormalization(node: Node, ctx: LowerContext): void {
   const consts = [
     ctx.addConst({ dtype: 'int8', shape: [c, 1, 1, 1], data: w.data }),
     ctx.addConst({ dtype: 'int32', shape: [c], data: bias }),
-    ctx.addConst({ dtype: 'int32', shape: [c], data: mult }),
-    ctx.addConst({ dtype: 'int8', shape: [c], data: shift }),
   ];
-  const params = [1, 1, 0, 0, 0, 0, 1, 1, qi.zeroPoint, qo.zeroPoint, -128, 127];
+  const params = [1, 1, 0, 0, 0, 0, 1, 1, qi.zeroPoint, qo.zeroPoint, -128, 127, ...packRequant(mult, shift)];
   ctx.emit({ code: OpCode.DEPTHWISE_CONV_2D, inputs: [x], outputs: [y], consts, params }, node, shape[1] * shape[2] * shape[3]);
 }

@@ -6,6 +6,7 @@ import { CompileError } from '../../ir/compile-error.ts';
 import { activationRange, readFusedActivation } from '../../ir/fused-activation.ts';
 import type { Node } from '../../ir/graph.ts';
 import { OpCode } from '../../module/opcodes.ts';
+import { packRequant } from '../../module/requant-params.ts';
 import { windowGeometry } from '../../shape-inference/window-geometry.ts';
 import { floatData, perChannelRequant, type LowerContext } from '../lower-context.ts';
 import { quantizeBias, quantizeValue, quantizeWeightsPerChannel } from '../quant-params.ts';
@@ -38,12 +39,11 @@ export function lowerConv(node: Node, ctx: LowerContext): void {
   const consts = [
     ctx.addConst({ dtype: 'int8', shape: [...wT.shape], data: w.data }),
     ctx.addConst({ dtype: 'int32', shape: [co], data: bias }),
-    ctx.addConst({ dtype: 'int32', shape: [co], data: mult }),
-    ctx.addConst({ dtype: 'int8', shape: [co], data: shift }),
   ];
   const params = [
     g.strides[0], g.strides[1], g.padBegin[0], g.padBegin[1], g.padEnd[0], g.padEnd[1], g.dilations[0], g.dilations[1],
     qi.zeroPoint, qo.zeroPoint, quantizeValue(lo, qo), quantizeValue(hi, qo),
+    ...packRequant(mult, shift),
   ];
   const [ho, wo] = g.out;
   ctx.emit({ code, inputs: [x], outputs: [y], consts, params }, node, co * ho * wo * wci * kh * kw);

@@ -6,6 +6,7 @@ import { CompileError } from '../../ir/compile-error.ts';
 import { activationRange, readFusedActivation } from '../../ir/fused-activation.ts';
 import type { Node } from '../../ir/graph.ts';
 import { OpCode } from '../../module/opcodes.ts';
+import { packRequant } from '../../module/requant-params.ts';
 import { floatData, perChannelRequant, type LowerContext } from '../lower-context.ts';
 import { quantizeBias, quantizeValue, quantizeWeightsPerChannel } from '../quant-params.ts';
 
@@ -48,9 +49,7 @@ export function lowerGemm(node: Node, ctx: LowerContext): void {
   const consts = [
     ctx.addConst({ dtype: 'int8', shape: [n, k], data: w.data }),
     ctx.addConst({ dtype: 'int32', shape: [n], data: bias }),
-    ctx.addConst({ dtype: 'int32', shape: [n], data: mult }),
-    ctx.addConst({ dtype: 'int8', shape: [n], data: shift }),
   ];
-  const params = [qi.zeroPoint, qo.zeroPoint, quantizeValue(lo, qo), quantizeValue(hi, qo)];
+  const params = [qi.zeroPoint, qo.zeroPoint, quantizeValue(lo, qo), quantizeValue(hi, qo), ...packRequant(mult, shift)];
   ctx.emit({ code: OpCode.FULLY_CONNECTED, inputs: [x], outputs: [y], consts, params }, node, n * k);
 }

@@ -1,6 +1,7 @@
 // ONNX MaxPool / AveragePool (2-D) -> MAX_POOL_2D / AVERAGE_POOL_2D. The output keeps the input's
-// scale and zero point (TFLM requires it), so the kernel never requantizes. ceil_mode is expressed as
-// extra end padding, so the module stores only floor-mode geometry.
+// scale and zero point (TFLM requires it), so the kernel never requantizes. The declared padding and
+// ceil_mode are stored as such: count_include_pad counts the declared padding, never the overhang of
+// a ceil_mode window (as onnxruntime and the float reference do).
 import { attrInt } from '../../ir/attrs.ts';
 import { CompileError } from '../../ir/compile-error.ts';
 import type { Node } from '../../ir/graph.ts';
@@ -19,11 +20,10 @@ export function lowerPool(node: Node, ctx: LowerContext): void {
   const g = windowGeometry(node, inShape.slice(2), [kh, kw], true);
   if (g.dilations.some((d) => d !== 1)) throw new CompileError('UNSUPPORTED_OP', `${node.op} node '${node.name}': dilated pooling`);
   const [ho, wo] = g.out;
-  // floor((in + pb + pe - k) / s) + 1 == out  <=  pe = (out - 1) * s + k - in - pb (ceil_mode)
-  const padEnd = [0, 1].map((i) => Math.max(g.padEnd[i], (g.out[i] - 1) * g.strides[i] + [kh, kw][i] - inShape[2 + i] - g.padBegin[i]));
   const y = ctx.define(node.outputs[0], node, ctx.quantOf(x));
   const average = node.op === 'AveragePool';
   const countIncludePad = average ? attrInt(node, 'count_include_pad', 0) : 0;
-  const params = [kh, kw, g.strides[0], g.strides[1], g.padBegin[0], g.padBegin[1], padEnd[0], padEnd[1], countIncludePad, -128, 127];
+  const ceilMode = attrInt(node, 'ceil_mode', 0) !== 0 ? 1 : 0;
+  const params = [kh, kw, g.strides[0], g.strides[1], g.padBegin[0], g.padBegin[1], g.padEnd[0], g.padEnd[1], ceilMode, countIncludePad, -128, 127];
   ctx.emit({ code: average ? OpCode.AVERAGE_POOL_2D : OpCode.MAX_POOL_2D, inputs: [x], outputs: [y], consts: [], params }, node, average ? inShape[1] * ho * wo * kh * kw : 0);
 }

@@ -1,9 +1,20 @@
 // CONV_2D: int8 NCHW input, int8 OIHW weights (symmetric per output channel), int32 bias,
 // per-channel fixed-point requantization (TFLM kernels/conv.cc, reference_integer_ops::ConvPerChannel).
-// Padding contributes nothing: a padded input equals the input zero point, and (zp - zp) * w = 0.
+// Padding contributes nothing: a padded input equals the input zero point, and (zp - zp) * w = 0,
+// so the loops simply clip the kernel window to the input.
+//
+// Two paths with identical integer results: a 1x1 / stride 1 / no padding fast path (the pointwise
+// half of a depthwise-separable block), where sum((x - zp) * w) = sum(x * w) - zp * sum(w) with
+// sum(w) precomputed per channel; and the general windowed loop.
 import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
+import { windowBounds } from './window-bounds.ts';
 import { int32Const, int8Const, type Kernel } from '../kernel.ts';
-import { OpCode } from '../../module/opcodes.ts';
+import { CONV_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
+import { unpackRequant } from '../../module/requant-params.ts';
+
+function clampTo(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
 
 export const conv2d: Kernel = {
   code: OpCode.CONV_2D,
@@ -17,10 +28,65 @@ export const conv2d: Kernel = {
     const kw = wShape[3];
     const w = int8Const(ctx, op.consts[0]);
     const bias = int32Const(ctx, op.consts[1]);
-    const mult = int32Const(ctx, op.consts[2]);
-    const shift = int8Const(ctx, op.consts[3]);
-    const [sh, sw, pt, pl, , , dh, dw, inZp, outZp, actMin, actMax] = op.params;
+    const { mult, shift } = unpackRequant(op.params, CONV_FIXED_PARAMS, co);
+    const [sh, sw, pt, pl, pb, pr, dh, dw, inZp, outZp, actMin, actMax] = op.params;
     const inOffset = -inZp;
+
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0) {
+      const hw = hi * wi;
+      // bias + inOffset * sum(w) per output channel, folded once
+      const base = new Int32Array(co);
+      for (let oc = 0; oc < co; oc++) {
+        let s = 0;
+        for (let ic = 0; ic < ci; ic++) s += w[oc * ci + ic];
+        base[oc] = bias[oc] + inOffset * s;
+      }
+      return () => {
+        for (let oc = 0; oc < co; oc++) {
+          const wOc = oc * ci;
+          const m = mult[oc];
+          const s = shift[oc];
+          const b = base[oc];
+          const yOc = oc * hw;
+          let p = 0;
+          // four output pixels at a time share each weight load
+          for (; p + 3 < hw; p += 4) {
+            let a0 = b;
+            let a1 = b;
+            let a2 = b;
+            let a3 = b;
+            for (let ic = 0, xi = p; ic < ci; ic++, xi += hw) {
+              const wv = w[wOc + ic];
+              a0 += x[xi] * wv;
+              a1 += x[xi + 1] * wv;
+              a2 += x[xi + 2] * wv;
+              a3 += x[xi + 3] * wv;
+            }
+            y[yOc + p] = clampTo(multiplyByQuantizedMultiplier(a0, m, s) + outZp, actMin, actMax);
+            y[yOc + p + 1] = clampTo(multiplyByQuantizedMultiplier(a1, m, s) + outZp, actMin, actMax);
+            y[yOc + p + 2] = clampTo(multiplyByQuantizedMultiplier(a2, m, s) + outZp, actMin, actMax);
+            y[yOc + p + 3] = clampTo(multiplyByQuantizedMultiplier(a3, m, s) + outZp, actMin, actMax);
+          }
+          for (; p < hw; p++) {
+            let acc = b;
+            for (let ic = 0, xi = p; ic < ci; ic++, xi += hw) acc += x[xi] * w[wOc + ic];
+            y[yOc + p] = clampTo(multiplyByQuantizedMultiplier(acc, m, s) + outZp, actMin, actMax);
+          }
+        }
+      };
+    }
+
+    // kernel rows / columns that land inside the input, per output row / column (clipping = zero-point padding)
+    const [yLo, yHi] = windowBounds(ho, sh, pt, dh, kh, hi);
+    const [xLo, xHi] = windowBounds(wo, sw, pl, dw, kw, wi);
+    const row3 = kw === 3 && dw === 1; // the common 3-wide kernel row, unrolled
+    // full-window sum of weights per channel: interior pixels fold the zero point like the 1x1 path
+    const wsum = new Int32Array(co);
+    for (let oc = 0; oc < co; oc++) {
+      let t = 0;
+      for (let k = 0; k < ci * kh * kw; k++) t += w[oc * ci * kh * kw + k];
+      wsum[oc] = t;
+    }
     return () => {
       for (let oc = 0; oc < co; oc++) {
         const b = bias[oc];
@@ -29,21 +95,33 @@ export const conv2d: Kernel = {
         const wOc = oc * ci * kh * kw;
         for (let oy = 0; oy < ho; oy++) {
           const iy0 = oy * sh - pt;
+          const kyLo = yLo[oy];
+          const kyHi = yHi[oy];
           for (let ox = 0; ox < wo; ox++) {
             const ix0 = ox * sw - pl;
+            const kxLo = xLo[ox];
+            const kxHi = xHi[ox];
             let acc = b;
-            for (let ic = 0; ic < ci; ic++) {
-              const xC = ic * hi * wi;
-              const wC = wOc + ic * kh * kw;
-              for (let ky = 0; ky < kh; ky++) {
-                const iy = iy0 + ky * dh;
-                if (iy < 0 || iy >= hi) continue;
-                const xRow = xC + iy * wi;
-                const wRow = wC + ky * kw;
-                for (let kx = 0; kx < kw; kx++) {
-                  const ix = ix0 + kx * dw;
-                  if (ix < 0 || ix >= wi) continue;
-                  acc += (x[xRow + ix] + inOffset) * w[wRow + kx];
+            if (kyLo === 0 && kyHi === kh && kxLo === 0 && kxHi === kw) {
+              acc += inOffset * wsum[oc];
+              for (let ic = 0; ic < ci; ic++) {
+                const xC = ic * hi * wi;
+                const wC = wOc + ic * kh * kw;
+                for (let ky = 0; ky < kh; ky++) {
+                  const xRow = xC + (iy0 + ky * dh) * wi + ix0;
+                  const wRow = wC + ky * kw;
+                  if (row3) acc += x[xRow] * w[wRow] + x[xRow + 1] * w[wRow + 1] + x[xRow + 2] * w[wRow + 2];
+                  else for (let kx = 0; kx < kw; kx++) acc += x[xRow + kx * dw] * w[wRow + kx];
+                }
+              }
+            } else {
+              for (let ic = 0; ic < ci; ic++) {
+                const xC = ic * hi * wi;
+                const wC = wOc + ic * kh * kw;
+                for (let ky = kyLo; ky < kyHi; ky++) {
+                  const xRow = xC + (iy0 + ky * dh) * wi + ix0;
+                  const wRow = wC + ky * kw;
+                  for (let kx = kxLo; kx < kxHi; kx++) acc += (x[xRow + kx * dw] + inOffset) * w[wRow + kx];
                 }
               }
             }
