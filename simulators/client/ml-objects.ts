@@ -152,7 +152,7 @@ export class MlObjects {
     if (!m) throw new DeviceError(Code.NOT_FOUND, `no ML Model ${id}`);
     if (this.active === m && m.loaded) return { ok: true };
     try {
-      m.loaded = loadModule(m.bytes, this.profile ? { profile: this.profile } : {});
+      m.loaded = loadModule(m.bytes, this.profile);
     } catch (e) {
       m.loaded = undefined;
       const message = (e as Error).message.slice(0, 255);
@@ -200,7 +200,7 @@ export class MlObjects {
     if (!m) return;
     m.loaded = undefined;
     try {
-      m.loaded = loadModule(m.bytes, this.profile ? { profile: this.profile } : {});
+      m.loaded = loadModule(m.bytes, this.profile);
     } catch (e) {
       this.store.set([ML_MODEL, m.id, 13], (e as Error).message.slice(0, 255));
       this.store.set([ML_MODEL, m.id, 9], ModelState.FAILED);

@@ -43,7 +43,7 @@ export function checkPackage(bytes: Uint8Array, opts: CheckOptions = {}): Packag
   const profile = opts.profile && { ...opts.profile, flashBytes: Math.max(0, opts.profile.flashBytes - (opts.flashUsed ?? 0)) };
   let module: LoadedModule;
   try {
-    module = loadModule(bytes, profile ? { profile } : {});
+    module = loadModule(bytes, profile);
   } catch (e) {
     if (!(e instanceof ModuleError)) throw e;
     return { ok: false, problem: problemOf(e), message: e.message };

@@ -102,7 +102,7 @@ describe('Software Management (Object 9) on the simulated device', () => {
     await until(() => server.updates.slice(updates).some((u) => parseLinks(u.links).some((l) => l.uri === '/32001/0')), 2000, 'an Update with /32001/0');
     expect(await server.read(d, '/9/0/12')).toBe('0');
     expect(await server.execute(d, '/9/0/4')).toBe(Code.METHOD_NOT_ALLOWED); // Install again: not DELIVERED
-    const loaded = loadModule(cnn, { profile: getTarget('esp32') });
+    const loaded = loadModule(cnn, getTarget('esp32'));
     expect(await server.read(d, '/32001/0/0')).toBe('cnn');
     expect(await server.read(d, '/32001/0/2')).toBe(sha256(cnn));
     expect(await server.read(d, '/32001/0/3')).toBe('esp32');
