@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readModule } from '../../compiler/module/read-module.ts';
 import { attr, buildModel, randomTensor, rng } from './helpers/onnx-builder.ts';
-import { HAVE_DATA } from './helpers/zoo-acceptance.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 
@@ -33,7 +32,7 @@ describe('compiler CLI', () => {
   mkdirSync(calib);
   writeFileSync(join(calib, 'a.npy'), npy(8, 1));
 
-  it.skipIf(!HAVE_DATA)('compiles a zoo model: module, C header, report.json, text report, progress on stderr', () => {
+  it('compiles a zoo model: module, C header, report.json, text report, progress on stderr', () => {
     const out = join(dir, 'out');
     const r = cli(['compile', '--model', 'compiler/zoo/models/cnn.onnx', '--target', 'stm32f746', '--test-set', '--test-limit', '200', '-o', out]);
     expect(r.status, r.stderr).toBe(0);

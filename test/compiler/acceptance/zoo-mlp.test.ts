@@ -1,6 +1,6 @@
 import { describe } from 'vitest';
-import { HAVE_DATA, zooAcceptance } from '../helpers/zoo-acceptance.ts';
+import { zooAcceptance } from '../helpers/zoo-acceptance.ts';
 
-describe.skipIf(!HAVE_DATA)('zoo acceptance: mlp', () => {
+describe('zoo acceptance: mlp', () => {
   zooAcceptance('mlp');
 });
