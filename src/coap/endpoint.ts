@@ -144,7 +144,13 @@ export class CoapEndpoint {
   private readonly maxBodySize: number;
   private readonly blockRetryRounds: number;
   private handler: RequestHandler = () => ({ code: Code.NOT_FOUND });
-  private nextMid = randomBytes(2).readUInt16BE();
+  /**
+   * Message IDs per peer (RFC 7252 §4.4: an ID is not reused with the same endpoint within
+   * EXCHANGE_LIFETIME). One counter for all peers wraps after 65,536 messages, which a rollout
+   * to a large fleet sends in seconds: a device would then take a new request for a duplicate
+   * and answer it from its deduplication cache.
+   */
+  private readonly mids = new Map<string, { next: number; used: number }>();
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   private draining = false;
@@ -165,6 +171,8 @@ export class CoapEndpoint {
       this.dedup.sweep(now);
       this.block1.sweep(now);
       this.block2.sweep(now);
+      // a peer silent for EXCHANGE_LIFETIME may start from a fresh random ID again
+      for (const [k, m] of this.mids) if (now - m.used > lifetime) this.mids.delete(k);
     }, 10_000);
     this.sweeper.unref();
   }
@@ -220,7 +228,7 @@ export class CoapEndpoint {
       ({ first, token } = await this.uploadBlockwise(peer, req, payload, size));
     } else {
       token = req.token ?? randomBytes(8);
-      first = await this.exchange(peer, this.buildRequest(req, token, payload, []), req);
+      first = await this.exchange(peer, this.buildRequest(peer, req, token, payload, []), req);
     }
     return this.completeBlock2(peer, req, first, token, size);
   }
@@ -267,7 +275,7 @@ export class CoapEndpoint {
     return this.observations.has(`${peerKey(peer)}#${token.toString('hex')}`);
   }
 
-  private buildRequest(req: ClientRequest, token: Buffer, payload: Buffer, extra: CoapOption[]): CoapMessage {
+  private buildRequest(peer: Peer, req: ClientRequest, token: Buffer, payload: Buffer, extra: CoapOption[]): CoapMessage {
     const options: CoapOption[] = [];
     for (const seg of req.path ?? []) options.push({ number: Option.URI_PATH, value: Buffer.from(seg, 'utf8') });
     for (const q of req.query ?? []) options.push({ number: Option.URI_QUERY, value: Buffer.from(q, 'utf8') });
@@ -278,7 +286,7 @@ export class CoapEndpoint {
     return {
       type: req.confirmable === false ? 'NON' : 'CON',
       code: req.method,
-      messageId: this.allocateMid(),
+      messageId: this.allocateMid(peer),
       token,
       options,
       payload,
@@ -296,7 +304,7 @@ export class CoapEndpoint {
       const extra: CoapOption[] = [{ number: Option.BLOCK1, value: encodeBlock(block) }];
       if (offset === 0) extra.push(uintOption(Option.SIZE1, payload.length));
       // RFC 7959 §2.3: the Observe option goes with the last block only... keep it on every block of a non-observe upload
-      const msg = this.buildRequest({ ...req, observe: more ? undefined : req.observe }, token, Buffer.from(chunk), extra);
+      const msg = this.buildRequest(peer, { ...req, observe: more ? undefined : req.observe }, token, Buffer.from(chunk), extra);
       const res = await this.exchange(peer, msg, req, this.blockRetryRounds);
       this.stats.blockBytesOut += chunk.length;
       if (!more) return { first: res, token };
@@ -329,6 +337,7 @@ export class CoapEndpoint {
       if (!Number.isInteger(nextNum)) throw new CoapRequestError('BLOCKWISE', `block ${block.num} ended at byte ${total}, not on a block boundary`);
       // RFC 7959 §2.4 / RFC 7641 §3.4 (via 7959 §2.6): the remaining blocks are plain GETs without Observe
       const msg = this.buildRequest(
+        peer,
         { method: req.method, path: req.path, query: req.query, accept: req.accept, options: (req.options ?? []).filter((o) => o.number !== Option.OBSERVE && o.number !== Option.BLOCK2) },
         randomBytes(8),
         Buffer.alloc(0),
@@ -376,7 +385,10 @@ export class CoapEndpoint {
       const data = serializeMessage(msg);
       if (msg.type === 'CON') {
         this.sendConfirmable(data, peer, msg.messageId, (ack) => {
-          if (ack.code !== Code.EMPTY) this.pendingRequests.get(key)?.resolve(ack);
+          // RFC 7252 §5.3.2: a piggybacked response must carry the request's token; one that does not
+          // answers something else (a stale duplicate) and is no answer to this request
+          if (ack.code !== Code.EMPTY && ack.token.equals(msg.token)) this.pendingRequests.get(key)?.resolve(ack);
+          else if (ack.code !== Code.EMPTY) this.opts.log.warn({ peer: peerKey(peer), mid: msg.messageId }, 'piggybacked response with a foreign token ignored');
           // an empty ACK: the response comes separately (§5.2.2), the request timer keeps running
         }, (err) => this.pendingRequests.get(key)?.reject(err), rounds);
       } else {
@@ -417,9 +429,16 @@ export class CoapEndpoint {
     p.timer = setTimeout(() => this.retransmit(key), p.timeout);
   }
 
-  private allocateMid(): number {
-    this.nextMid = (this.nextMid + 1) % MAX_MESSAGE_ID;
-    return this.nextMid;
+  private allocateMid(peer: Peer): number {
+    const key = peerKey(peer);
+    let m = this.mids.get(key);
+    if (!m) {
+      m = { next: randomBytes(2).readUInt16BE(), used: 0 };
+      this.mids.set(key, m);
+    }
+    m.next = (m.next + 1) % MAX_MESSAGE_ID;
+    m.used = Date.now();
+    return m.next;
   }
 
   // ---------------------------------------------------------------- server side: notifications
@@ -440,7 +459,7 @@ export class CoapEndpoint {
       options.push({ number: Option.BLOCK2, value: encodeBlock({ num: 0, more: true, size: this.blockSize }) });
       payload = payload.subarray(0, this.blockSize);
     }
-    const msg: CoapMessage = { type: confirmable ? 'CON' : 'NON', code: res.code, messageId: this.allocateMid(), token, options, payload };
+    const msg: CoapMessage = { type: confirmable ? 'CON' : 'NON', code: res.code, messageId: this.allocateMid(peer), token, options, payload };
     const data = serializeMessage(msg);
     if (!confirmable) {
       this.sendRaw(data, peer);
@@ -578,12 +597,12 @@ export class CoapEndpoint {
       if (res.contentFormat !== undefined) options.push(uintOption(Option.CONTENT_FORMAT, res.contentFormat));
       const base = { code: res.code, token: msg.token, options, payload: res.payload ?? Buffer.alloc(0) };
       if (separate) {
-        const out: CoapMessage = { ...base, type: 'CON', messageId: this.allocateMid() };
+        const out: CoapMessage = { ...base, type: 'CON', messageId: this.allocateMid(peer) };
         this.sendConfirmable(serializeMessage(out), peer, out.messageId, () => undefined, () => undefined);
         return;
       }
       const type: MessageType = msg.type === 'CON' ? 'ACK' : 'NON';
-      const out: CoapMessage = { ...base, type, messageId: type === 'ACK' ? msg.messageId : this.allocateMid() };
+      const out: CoapMessage = { ...base, type, messageId: type === 'ACK' ? msg.messageId : this.allocateMid(peer) };
       const data = serializeMessage(out);
       this.dedup.setReply(dkey, data);
       this.sendRaw(data, peer);

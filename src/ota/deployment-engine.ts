@@ -2,6 +2,7 @@
 // bounded parallelism, a per-device timeout and retries, aborts when the failure rate passes the
 // policy's threshold, persists every state change and resumes running deployments after a restart.
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { LwM2mServer } from '../server.ts';
 import type { DeploymentStore } from '../store/deployment-store.ts';
@@ -126,6 +127,8 @@ export class DeploymentEngine {
 
   private start(d: Deployment): void {
     const controller = new AbortController();
+    // every device in flight listens to the deployment's abort: as many listeners as maxParallel
+    setMaxListeners(0, controller.signal);
     const done = this.run(d, controller).catch((e: unknown) => {
       this.deps.log.error({ err: e, deployment: d.id }, 'deployment crashed');
     }).finally(() => this.running.delete(d.id));

@@ -101,13 +101,23 @@ export async function watch<T>(
     opts.signal?.addEventListener('abort', onAbort);
     const timer = setTimeout(() => done(() => reject(new FlowError('TIMEOUT', `no verdict from ${endpoint} on ${[...keys].join(', ')} within ${opts.timeoutMs} ms`))), opts.timeoutMs);
     let polling = false;
+    let missing = 0;
     const poll = async (): Promise<void> => {
       if (polling || settled) return;
       polling = true;
       try {
         for (const p of paths) {
-          const v = await readValue(server, endpoint, p, opts.pollMs * 4).catch(() => undefined);
-          if (v !== undefined) values.set(formatPath(p), v);
+          const r = await call(server, endpoint, { kind: 'read', path: p }, opts.pollMs * 4).catch(() => undefined);
+          if (r?.success && r.node && (r.node.kind === 'resource' || r.node.kind === 'resourceInstance')) values.set(formatPath(p), r.node.value);
+          // a resource the device says is not there will not change by itself: fail, do not wait for the timeout
+          if (r && r.code === '4.04') {
+            if (++missing >= 3) {
+              done(() => reject(new FlowError('NOT_FOUND', `${endpoint} has no ${formatPath(p)} (4.04)`)));
+              return;
+            }
+          } else if (r?.success) {
+            missing = 0;
+          }
         }
         check();
       } finally {

@@ -33,6 +33,9 @@ async function pickInstance(ctx: FlowContext, endpoint: string): Promise<number>
   // which in INITIAL state means "nothing to download" (Object 9, resource 3)
   const node: LwM2mNode = { kind: 'instance', id, resources: [{ kind: 'resource', id: 3, type: 'string', value: '' }] };
   await callOk(ctx.server, endpoint, { kind: 'create', path: [SW], node }, ctx.stepTimeoutMs, 'create /9 instance');
+  // make sure the instance is there and in INITIAL before anything is written to it
+  const st = await callOk(ctx.server, endpoint, { kind: 'read', path: [SW, id, 7] }, ctx.stepTimeoutMs, `read /9/${id}/7 after Create`);
+  if (st.node?.kind !== 'resource' || st.node.value !== SwState.INITIAL) throw new FlowError('CREATE_FAILED', `/9/${id} is not in INITIAL after Create`);
   return id;
 }
 

@@ -171,4 +171,43 @@ describe('CoAP endpoint', () => {
     expect(res.payload.toString()).toBe('late');
     expect(client.stats.retransmissions).toBe(0);
   });
+
+  it('numbers messages per peer, so traffic to one device never wraps another device\'s Message IDs', async () => {
+    const seen = new Map<number, number[]>();
+    const mk = async (): Promise<CoapEndpoint> => {
+      const e = await endpoint();
+      e.onRequest(() => ({ code: Code.CONTENT }));
+      return e;
+    };
+    const a = await mk();
+    const b = await mk();
+    const client = await endpoint({
+      outboundFilter: (data, peer) => {
+        const list = seen.get(peer.port) ?? [];
+        list.push(parseMessage(data).messageId);
+        seen.set(peer.port, list);
+        return true;
+      },
+    });
+    for (let i = 0; i < 20; i++) {
+      await client.request(a.address, { method: Method.GET });
+      for (let j = 0; j < 5; j++) await client.request(b.address, { method: Method.GET });
+    }
+    const ids = seen.get(a.address.port)!;
+    expect(ids).toHaveLength(20);
+    ids.forEach((id, i) => expect(id).toBe((ids[0]! + i) % 65536));
+  });
+
+  it('does not take a piggybacked response with a foreign token as the answer', async () => {
+    const rogue = dgram.createSocket('udp4');
+    await new Promise<void>((r) => rogue.bind(0, '127.0.0.1', () => r()));
+    rogue.on('message', (m, rinfo) => {
+      const req = parseMessage(m);
+      // answers with the right Message ID but another token, as a stale deduplication entry would
+      rogue.send(serializeMessage({ type: 'ACK', code: Code.CONTENT, messageId: req.messageId, token: Buffer.from([9, 9, 9]), options: [], payload: Buffer.from('stale') }), rinfo.port, rinfo.address);
+    });
+    const client = await endpoint({ timing: { ackTimeoutMs: 50, requestTimeoutMs: 800 } });
+    await expect(client.request({ address: '127.0.0.1', port: rogue.address().port }, { method: Method.GET })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    rogue.close();
+  });
 });
