@@ -36,7 +36,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     // endpoint names may be 255 bytes (Core §6.2.1), percent-encoded in the URL
-    maxParamLength: 800,
+    routerOptions: { maxParamLength: 800 },
     // errors fastify raises before routing (bad URL encoding, oversized params) keep our error shape
     frameworkErrors: (err, _req, reply) => {
       void (reply as FastifyReply).status(err.statusCode ?? 400).send({ error: err.code ?? 'BAD_REQUEST', message: err.message, details: null });
