@@ -34,4 +34,12 @@ fi
 echo "== type check"
 npx tsc --noEmit -p tsconfig.json
 echo "== tests"
-npx vitest run "$@"
+mkdir -p out
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=out/vitest.json "$@" || status=$?
+# the plain closing line CI reads: N passed, N failed
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("out/vitest.json", "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+' || status=1
+exit $status
