@@ -11,6 +11,9 @@ import { ClusterNode } from './cluster/cluster-node.ts';
 import { MqttBridge } from './events/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
 import { openRegistrationStore } from './store/open-store.ts';
+import { RedisCollection } from './store/redis-collection.ts';
+import type { Deployment } from './ota/deployment.ts';
+import type { ModelEntry } from './ml/model-catalog.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -52,9 +55,12 @@ async function main(): Promise<void> {
   // on a Redis store the node joins the cluster of nodes sharing it (docs/cluster.md)
   const shared = values.store !== 'memory';
   const nodeId = shared ? values['node-id'] ?? `${os.hostname()}-${process.pid}` : undefined;
+  // with Redis, deployments and model metadata are shared by the nodes too
+  const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments') : undefined;
+  const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models') : undefined;
   const platform = await Platform.start({
     log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId,
-    dataDir: values['data-dir'], publicHost: values['public-host'],
+    dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore,
   });
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
@@ -114,6 +120,8 @@ async function main(): Promise<void> {
       await platform.stop();
       log.debug('closing store');
       await store.close?.();
+      await deploymentStore?.close();
+      await modelStore?.close();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'shutdown failed');
       process.exit(1);

@@ -8,7 +8,8 @@ import { DeploymentEngine } from './ota/deployment-engine.ts';
 import { FilePackageRepository, MemoryPackageRepository, type PackageRepository } from './ota/package-repository.ts';
 import { createPackageHandler, PACKAGE_PATH, packageUri } from './ota/package-server.ts';
 import { LwM2mServer, type ServerOptions } from './server.ts';
-import { CollectionDeploymentStore, type DeploymentStore } from './store/deployment-store.ts';
+import type { Collection } from './store/collection.ts';
+import { openDeploymentStore, type DeploymentStore } from './store/deployment-store.ts';
 import { JsonCollection } from './store/json-collection.ts';
 
 export type PlatformOptions = ServerOptions & {
@@ -18,7 +19,9 @@ export type PlatformOptions = ServerOptions & {
   publicHost?: string;
   /** read fallback period while following update state */
   pollMs?: number;
+  /** shared stores (Redis) for deployments and model metadata; dataDir files or memory otherwise */
   deploymentStore?: DeploymentStore;
+  modelStore?: Collection<ModelEntry>;
 };
 
 export class Platform {
@@ -37,12 +40,12 @@ export class Platform {
     server.addResource(PACKAGE_PATH, createPackageHandler(repo, (_d, n) => {
       packageBytes.served += n;
     }));
-    const models = opts.dataDir ? await JsonCollection.open<ModelEntry>(path.join(opts.dataDir, 'models.json')) : JsonCollection.memory<ModelEntry>();
+    const models = opts.modelStore ?? (opts.dataDir ? await JsonCollection.open<ModelEntry>(path.join(opts.dataDir, 'models.json')) : JsonCollection.memory<ModelEntry>());
     const catalog = new ModelCatalog(models, repo, new CompilerService());
-    const store = opts.deploymentStore ?? await CollectionDeploymentStore.open(opts.dataDir ? path.join(opts.dataDir, 'deployments.json') : undefined);
+    const store = opts.deploymentStore ?? await openDeploymentStore(opts.dataDir ? path.join(opts.dataDir, 'deployments.json') : undefined);
     const host = opts.publicHost ?? (opts.coapHost && opts.coapHost !== '0.0.0.0' ? opts.coapHost : '127.0.0.1');
     const engine = new DeploymentEngine({
-      server, repo, store, log: opts.log.child({ component: 'ota' }), pollMs: opts.pollMs,
+      server, repo, store, log: opts.log.child({ component: 'ota' }), pollMs: opts.pollMs, nodeId: opts.nodeId,
       packageUri: (digest) => packageUri(host, server.coapAddress.port, digest),
     });
     const fleetMl = new FleetMlIndex(server);

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CompileReport } from '../../compiler/compile.ts';
 import type { PackageRepository } from '../ota/package-repository.ts';
-import { JsonCollection } from '../store/json-collection.ts';
+import type { Collection } from '../store/collection.ts';
 import type { CompilerService } from './compiler-service.ts';
 
 export type CompiledModule = {
@@ -34,7 +34,7 @@ export class CatalogError extends Error {
 }
 
 export class ModelCatalog {
-  constructor(private readonly items: JsonCollection<ModelEntry>, private readonly repo: PackageRepository, private readonly compiler: CompilerService) {}
+  constructor(private readonly items: Collection<ModelEntry>, private readonly repo: PackageRepository, private readonly compiler: CompilerService) {}
 
   async add(name: string, version: string, onnx: Uint8Array, labels?: string[]): Promise<ModelEntry> {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new CatalogError('BAD_NAME', 'name: 1-64 characters of letters, digits, ".", "_" or "-"');
@@ -44,30 +44,30 @@ export class ModelCatalog {
     return entry;
   }
 
-  get(id: string): ModelEntry | undefined {
+  get(id: string): Promise<ModelEntry | undefined> {
     return this.items.get(id);
   }
 
-  list(): ModelEntry[] {
-    return this.items.all().sort((a, b) => a.createdAt - b.createdAt);
+  async list(): Promise<ModelEntry[]> {
+    return (await this.items.all()).sort((a, b) => a.createdAt - b.createdAt);
   }
 
   /** Which model and target a module digest came from. */
-  byModuleDigest(digest: string): { model: ModelEntry; module: CompiledModule } | undefined {
-    for (const m of this.items.all()) for (const mod of Object.values(m.modules)) if (mod.moduleDigest === digest) return { model: m, module: mod };
+  async byModuleDigest(digest: string): Promise<{ model: ModelEntry; module: CompiledModule } | undefined> {
+    for (const m of await this.items.all()) for (const mod of Object.values(m.modules)) if (mod.moduleDigest === digest) return { model: m, module: mod };
     return undefined;
   }
 
   /** Compiles for a target (in a worker thread) and stores the module; a CompileFailure passes through. */
   async compile(id: string, target: string, onProgress?: (stage: string) => void): Promise<CompiledModule> {
-    const entry = this.items.get(id);
+    const entry = await this.items.get(id);
     if (!entry) throw new CatalogError('MODEL_NOT_FOUND', `no model ${id}`);
     const onnx = await this.repo.get(entry.onnxDigest);
     if (!onnx) throw new CatalogError('MODEL_NOT_FOUND', `the ONNX file of model ${id} is gone`);
     const out = await this.compiler.compile(onnx, target, entry.name, (p) => onProgress?.(p.stage));
     const { digest } = await this.repo.put(out.module);
     const mod: CompiledModule = { target, moduleDigest: digest, moduleBytes: out.module.length, arenaBytes: out.report.arenaBytes, macs: out.report.macs, compiledAt: Date.now(), report: out.report };
-    const fresh = this.items.get(id)!;
+    const fresh = (await this.items.get(id))!;
     fresh.modules[target] = mod;
     await this.items.save(fresh);
     return mod;

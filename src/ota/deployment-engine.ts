@@ -29,6 +29,8 @@ export type DeploymentEngineDeps = {
   packageUri: (digest: string) => string;
   /** read fallback period while following a device's update state */
   pollMs?: number;
+  /** this node's id when the store is shared: a node resumes only its own deployments */
+  nodeId?: string;
 };
 
 /** Abort reason when the server stops: the deployment stays 'running' and resumes at the next start. */
@@ -55,7 +57,7 @@ export class DeploymentEngine {
     if (endpoints.length === 0) throw new DeploymentError('NO_TARGETS', 'the selector matches no registered device');
     const d: Deployment = {
       id: randomBytes(6).toString('hex'), moduleDigest: req.moduleDigest, moduleName: req.moduleName, method: req.method,
-      selector: req.selector, policy, status: 'running', createdAt: Date.now(),
+      selector: req.selector, policy, status: 'running', createdAt: Date.now(), node: this.deps.nodeId,
       devices: Object.fromEntries(endpoints.map((ep) => [ep, { endpoint: ep, state: 'pending', attempts: 0 } satisfies DeviceRollout])),
     };
     await this.deps.store.save(d);
@@ -91,7 +93,7 @@ export class DeploymentEngine {
   async resume(): Promise<number> {
     let n = 0;
     for (const d of await this.deps.store.all()) {
-      if (d.status !== 'running' || this.running.has(d.id)) continue;
+      if (d.status !== 'running' || this.running.has(d.id) || d.node !== this.deps.nodeId) continue;
       for (const r of Object.values(d.devices)) if (!TERMINAL.has(r.state)) r.state = 'pending';
       await this.deps.store.save(d);
       this.deps.log.info({ deployment: d.id, pending: Object.values(d.devices).filter((r) => r.state === 'pending').length }, 'deployment resumed');

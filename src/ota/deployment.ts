@@ -56,6 +56,8 @@ export type Deployment = {
   policy: RolloutPolicy;
   status: DeploymentStatus;
   reason?: string;
+  /** the node running it, when several nodes share the deployment store */
+  node?: string;
   createdAt: number;
   finishedAt?: number;
   devices: Record<string, DeviceRollout>;

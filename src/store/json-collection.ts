@@ -2,8 +2,9 @@
 // atomically, temp file + rename, writes coalesced) so it survives a restart.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Collection } from './collection.ts';
 
-export class JsonCollection<T extends { id: string }> {
+export class JsonCollection<T extends { id: string }> implements Collection<T> {
   private readonly items = new Map<string, T>();
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
@@ -34,12 +35,12 @@ export class JsonCollection<T extends { id: string }> {
     await this.writing;
   }
 
-  get(id: string): T | undefined {
+  async get(id: string): Promise<T | undefined> {
     const v = this.items.get(id);
     return v ? structuredClone(v) : undefined;
   }
 
-  all(): T[] {
+  async all(): Promise<T[]> {
     return [...this.items.values()].map((v) => structuredClone(v));
   }
 

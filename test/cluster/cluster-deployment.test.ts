@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterNode } from '../../src/cluster/cluster-node.ts';
 import { quietLogger } from '../../src/log.ts';
+import type { Deployment } from '../../src/ota/deployment.ts';
+import { RedisCollection } from '../../src/store/redis-collection.ts';
 import { RedisRegistrationStore } from '../../src/store/redis-registration-store.ts';
 import { startOtaHarness, zooModule, type OtaHarness } from '../e2e/ota-harness.ts';
 import { startRedis, type Service } from '../support/services.ts';
@@ -12,7 +14,7 @@ let a: OtaHarness;
 let b: OtaHarness;
 let ca: ClusterNode;
 let cb: ClusterNode;
-const stores: RedisRegistrationStore[] = [];
+const stores: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -21,8 +23,13 @@ beforeAll(async () => {
     stores.push(s);
     return s;
   };
-  a = await startOtaHarness({ store: await store(), nodeId: 'node-a' });
-  b = await startOtaHarness({ store: await store(), nodeId: 'node-b' });
+  const deployments = async (): Promise<RedisCollection<Deployment>> => {
+    const c = await RedisCollection.open<Deployment>(redis.url, 'deployments');
+    stores.push(c);
+    return c;
+  };
+  a = await startOtaHarness({ store: await store(), nodeId: 'node-a', deploymentStore: await deployments() });
+  b = await startOtaHarness({ store: await store(), nodeId: 'node-b', deploymentStore: await deployments() });
   ca = await ClusterNode.start({ url: redis.url, nodeId: 'node-a', server: a.platform.server, log: quietLogger });
   cb = await ClusterNode.start({ url: redis.url, nodeId: 'node-b', server: b.platform.server, log: quietLogger });
 });
@@ -48,5 +55,9 @@ describe('deployments across nodes', () => {
     const d = (await a.api.inject({ method: 'GET', url: `/deployments/${res.json().id}` })).json();
     expect({ status: d.status, counts: d.counts, errors: d.devices.map((r: { error: unknown }) => r.error).filter(Boolean) }).toEqual({ status: 'completed', counts: { done: 4 }, errors: [] });
     expect(ca.stats.forwarded).toBeGreaterThan(0);
+    // the deployment lives in Redis: node B reports the same rollout, and never ran it itself
+    const onB = (await b.api.inject({ method: 'GET', url: `/deployments/${res.json().id}` })).json();
+    expect({ status: onB.status, counts: onB.counts }).toEqual({ status: 'completed', counts: { done: 4 } });
+    expect(await b.platform.engine.resume()).toBe(0);
   }, 120_000);
 });

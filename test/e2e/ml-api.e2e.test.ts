@@ -24,11 +24,11 @@ function multipart(fields: Record<string, string>, file?: { name: string; bytes:
 describe('model and deployment API errors', () => {
   it('rejects an upload past the size limit with 413 and stores nothing', async () => {
     const small = await buildApi({ server: h.platform.server, log: quietLogger, platform: h.platform, maxModelBytes: 1000 });
-    const before = h.platform.catalog.list().length;
+    const before = (await h.platform.catalog.list()).length;
     const r = await small.inject({ method: 'POST', url: '/models', ...multipart({ name: 'big' }, { name: 'model', bytes: Buffer.alloc(5000, 1) }) });
     expect(r.statusCode).toBe(413);
     expect(r.json()).toMatchObject({ error: expect.any(String), message: expect.stringMatching(/limit|large/i) });
-    expect(h.platform.catalog.list().length).toBe(before);
+    expect((await h.platform.catalog.list()).length).toBe(before);
     await small.close();
   });
 
@@ -68,7 +68,7 @@ describe('model and deployment API errors', () => {
   });
 
   it('aborts a running deployment: unfinished devices are skipped', async () => {
-    const mod = h.platform.catalog.list().find((m) => m.name === 'cnn')!;
+    const mod = (await h.platform.catalog.list()).find((m) => m.name === 'cnn')!;
     await Promise.all(Array.from({ length: 6 }, (_, i) => h.client(`abort-${i}`, { faults: { latencyMs: 150 } })));
     const d = await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: mod.id, target: 'esp32', method: 'sota-push', selector: { prefix: 'abort-' }, policy: { maxParallel: 1 } } });
     await new Promise((r) => setTimeout(r, 300));

@@ -65,14 +65,14 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
     let name: string | undefined;
     if (!digest) {
       if (!req.body.modelId || !req.body.target) throw new ApiError(400, 'BAD_REQUEST', 'give moduleDigest, or modelId and target');
-      const m = platform.catalog.get(req.body.modelId);
+      const m = await platform.catalog.get(req.body.modelId);
       if (!m) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model ${req.body.modelId}`);
       const mod = m.modules[req.body.target];
       if (!mod) throw new ApiError(400, 'NOT_COMPILED', `model ${m.id} has no module for ${req.body.target}: POST /models/${m.id}/compile first`);
       digest = mod.moduleDigest;
       name = `${m.name}@${m.version}`;
     } else {
-      const hit = platform.catalog.byModuleDigest(digest);
+      const hit = await platform.catalog.byModuleDigest(digest);
       if (hit) name = `${hit.model.name}@${hit.model.version}`;
     }
     const d = await wrap(platform.engine.create({ moduleDigest: digest, moduleName: name, method: req.body.method, selector: req.body.selector, policy: req.body.policy }));

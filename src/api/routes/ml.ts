@@ -11,7 +11,8 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
   }, async (req) => {
     await platform.server.registration(req.params.endpoint);
     const d = await platform.fleetMl.refresh(req.params.endpoint);
-    return { ...d, readAt: new Date(d.readAt).toISOString(), models: d.models.map((m) => ({ ...m, modelName: platform.catalog.byModuleDigest(m.digest)?.model.name ?? null })) };
+    const models = await Promise.all(d.models.map(async (m) => ({ ...m, modelName: (await platform.catalog.byModuleDigest(m.digest))?.model.name ?? null })));
+    return { ...d, readAt: new Date(d.readAt).toISOString(), models };
   });
 
   app.get('/ml/status', { schema: { summary: 'Fleet view: model versions and on how many devices they are active or installed; rollout failures' } }, async () => {
@@ -33,10 +34,10 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
     return {
       devices: await platform.server.registrations.store.count(),
       devicesWithKnownModels: known.length,
-      models: [...byDigest.values()].sort((a, b) => b.active - a.active).map((m) => {
-        const hit = platform.catalog.byModuleDigest(m.digest);
+      models: await Promise.all([...byDigest.values()].sort((a, b) => b.active - a.active).map(async (m) => {
+        const hit = await platform.catalog.byModuleDigest(m.digest);
         return { ...m, modelId: hit?.model.id ?? null, modelName: hit ? `${hit.model.name}@${hit.model.version}` : null, target: hit?.module.target ?? null, endpoints: m.endpoints.sort().slice(0, 100) };
-      }),
+      })),
       deployments: { running: deployments.filter((d) => d.status === 'running').length, total: deployments.length },
       failures: failures.slice(0, 500),
     };

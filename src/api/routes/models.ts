@@ -60,12 +60,12 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
   });
 
   app.get('/models', { schema: { summary: 'Uploaded models and their compiled modules', response: { 200: { type: 'array', items: modelSchema } } } },
-    async () => platform.catalog.list().map(modelToJson));
+    async () => (await platform.catalog.list()).map(modelToJson));
 
   app.get<{ Params: { id: string } }>('/models/:id', {
     schema: { summary: 'One model', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 200: modelSchema, 404: errorSchema } },
   }, async (req) => {
-    const m = platform.catalog.get(req.params.id);
+    const m = await platform.catalog.get(req.params.id);
     if (!m) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model ${req.params.id}`);
     return modelToJson(m);
   });

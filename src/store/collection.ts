@@ -1,0 +1,7 @@
+// A keyed collection of plain JSON records (deployments, model metadata): the contract the
+// memory/JSON-file and Redis implementations share.
+export type Collection<T extends { id: string }> = {
+  save(item: T): Promise<void>;
+  get(id: string): Promise<T | undefined>;
+  all(): Promise<T[]>;
+};
