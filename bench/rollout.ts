@@ -80,5 +80,5 @@ process.stdout.write(`  ours, push (PUT, Block1):              ${push.toFixed(1)
 
 // ---- whole rollouts through the deployment engine, when the simulator speaks Object 9
 const { rolloutBench } = await import('./support/rollout-fleet.ts').catch(() => ({ rolloutBench: undefined }));
-if (rolloutBench) await rolloutBench(platform, values.counts!.split(',').map(Number));
+if (rolloutBench) await rolloutBench(platform, values.counts!.split(',').filter((c) => c !== '').map(Number));
 await platform.stop();
