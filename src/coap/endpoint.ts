@@ -115,7 +115,7 @@ type PendingRequest = {
   timer: NodeJS.Timeout;
 };
 
-type ObserveState = { peer: Peer; path: readonly string[]; accept?: number; listener: NotificationListener; lastSeq: number | undefined; lastTime: number; blockSize: number };
+type ObserveState = { peer: Peer; path: readonly string[]; accept?: number; listener: NotificationListener; lastSeq: number | undefined; lastTime: number };
 
 export type EndpointStats = {
   datagramsIn: number;
@@ -230,7 +230,7 @@ export class CoapEndpoint {
       token = req.token ?? randomBytes(8);
       first = await this.exchange(peer, this.buildRequest(peer, req, token, payload, []), req);
     }
-    return this.completeBlock2(peer, req, first, token, size);
+    return this.completeBlock2(peer, req, first, token);
   }
 
   /**
@@ -240,7 +240,7 @@ export class CoapEndpoint {
   async observe(peer: Peer, req: Omit<ClientRequest, 'observe'>, listener: NotificationListener): Promise<ClientResponse> {
     const token = req.token ?? randomBytes(8);
     const key = `${peerKey(peer)}#${token.toString('hex')}`;
-    const state: ObserveState = { peer, path: req.path ?? [], accept: req.accept, listener, lastSeq: undefined, lastTime: 0, blockSize: req.blockSize ?? this.blockSize };
+    const state: ObserveState = { peer, path: req.path ?? [], accept: req.accept, listener, lastSeq: undefined, lastTime: 0 };
     this.observations.set(key, state);
     try {
       const res = await this.request(peer, { ...req, observe: 0, token });
@@ -320,13 +320,13 @@ export class CoapEndpoint {
     }
   }
 
-  private async completeBlock2(peer: Peer, req: ClientRequest, first: CoapMessage, token: Buffer, size: number): Promise<ClientResponse> {
+  private async completeBlock2(peer: Peer, req: ClientRequest, first: CoapMessage, token: Buffer): Promise<ClientResponse> {
     const b2raw = getOption(first, Option.BLOCK2);
     if (!b2raw) return toResponse(first, peer, first.payload);
-    return this.fetchRemainingBlocks(peer, req, first, token, size);
+    return this.fetchRemainingBlocks(peer, req, first, token);
   }
 
-  private async fetchRemainingBlocks(peer: Peer, req: Pick<ClientRequest, 'method' | 'path' | 'query' | 'accept' | 'options' | 'timeoutMs'>, first: CoapMessage, token: Buffer, _size: number): Promise<ClientResponse> {
+  private async fetchRemainingBlocks(peer: Peer, req: Pick<ClientRequest, 'method' | 'path' | 'query' | 'accept' | 'options' | 'timeoutMs'>, first: CoapMessage, token: Buffer): Promise<ClientResponse> {
     let block = decodeBlock(getOption(first, Option.BLOCK2)!);
     const parts: Buffer[] = [first.payload];
     let total = first.payload.length;
@@ -575,7 +575,7 @@ export class CoapEndpoint {
       }
     };
     if (getOption(msg, Option.BLOCK2)) {
-      this.fetchRemainingBlocks(obs.peer, { method: 1, path: obs.path, accept: obs.accept }, msg, msg.token, obs.blockSize)
+      this.fetchRemainingBlocks(obs.peer, { method: 1, path: obs.path, accept: obs.accept }, msg, msg.token)
         .then(emit)
         .catch((e: unknown) => this.opts.log.warn({ err: e }, 'block-wise notification failed'));
       return;

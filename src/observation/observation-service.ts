@@ -6,7 +6,7 @@ import type { CoapEndpoint, ClientResponse } from '../coap/endpoint.ts';
 import { Code, Method, codeText } from '../coap/message.ts';
 import type { Peer } from '../coap/transport.ts';
 import type { EventBus } from '../events/server-event.ts';
-import { CodecError, decodeNode, decodeRecords } from '../lwm2m/codec.ts';
+import { CodecError, decodeNode, decodeRecords, supportsLevel } from '../lwm2m/codec.ts';
 import { ContentFormat, isContentFormat } from '../lwm2m/content-format.ts';
 import type { LwM2mNode, LwM2mRecord } from '../lwm2m/node.ts';
 import type { ModelLookup } from '../lwm2m/object-model.ts';
@@ -15,7 +15,6 @@ import type { Registration } from '../registration/registration.ts';
 import { candidateFormats } from '../request/content-negotiation.ts';
 import { RequestError, type DownlinkResult } from '../request/downlink-request.ts';
 import { uriPathOf } from '../request/request-sender.ts';
-import { supportsLevel } from '../lwm2m/codec.ts';
 
 export type Observation = {
   readonly id: string;

@@ -1,8 +1,8 @@
 // The Device object instance of the LwM2M TS Core §7.4 examples (Read /3/0), as a node and as
 // the SenML JSON (§7.4.4) and LwM2M JSON (§7.4.5) text of the specification, minified.
-import type { LwM2mNode } from '../../src/lwm2m/node.ts';
+import type { ObjectInstance } from '../../src/lwm2m/node.ts';
 
-export const device: LwM2mNode = {
+export const device: ObjectInstance = {
   kind: 'instance', id: 0, resources: [
     { kind: 'resource', id: 0, type: 'string', value: 'Open Mobile Alliance' },
     { kind: 'resource', id: 1, type: 'string', value: 'Lightweight M2M Client' },

@@ -1,5 +1,6 @@
 // Vectors from LwM2M TS Core §7.4.3 (TLV examples: Device object instance, Access Control
 // object), written out by hand from the specification text.
+import { device } from './device-example.ts';
 import { describe, expect, it } from 'vitest';
 import { decodeNode, encodeNode, CodecError } from '../../src/lwm2m/codec.ts';
 import { ContentFormat } from '../../src/lwm2m/content-format.ts';
@@ -23,23 +24,6 @@ C4 0D 51 82 42 8F
 C6 0E 2B 30 32 3A 30 30
 C1 10 55`;
 
-const device: LwM2mNode = {
-  kind: 'instance', id: 0, resources: [
-    { kind: 'resource', id: 0, type: 'string', value: 'Open Mobile Alliance' },
-    { kind: 'resource', id: 1, type: 'string', value: 'Lightweight M2M Client' },
-    { kind: 'resource', id: 2, type: 'string', value: '345000123' },
-    { kind: 'resource', id: 3, type: 'string', value: '1.0' },
-    { kind: 'multiResource', id: 6, type: 'integer', values: { 0: 1, 1: 5 } },
-    { kind: 'multiResource', id: 7, type: 'integer', values: { 0: 3800, 1: 5000 } },
-    { kind: 'multiResource', id: 8, type: 'integer', values: { 0: 125, 1: 900 } },
-    { kind: 'resource', id: 9, type: 'integer', value: 100 },
-    { kind: 'resource', id: 10, type: 'integer', value: 15 },
-    { kind: 'multiResource', id: 11, type: 'integer', values: { 0: 0 } },
-    { kind: 'resource', id: 13, type: 'time', value: 1367491215 },
-    { kind: 'resource', id: 14, type: 'string', value: '+02:00' },
-    { kind: 'resource', id: 16, type: 'string', value: 'U' },
-  ],
-};
 
 describe('TLV (11542) spec vectors', () => {
   it('decodes and encodes the Device object instance example (Read /3/0)', () => {
