@@ -1,6 +1,7 @@
 // Drives a SimulatedClient over real UDP with a bare CoapEndpoint acting as the LwM2M server (it
 // accepts registrations and sends DM requests), plus a tiny CoAP package server for pull updates.
 import { createHash } from 'node:crypto';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { CoapEndpoint, type ClientResponse, type InboundRequest } from '../../src/coap/endpoint.ts';
 import { Code, Method, Option, getOption } from '../../src/coap/message.ts';
@@ -204,3 +205,45 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs =
 }
 
 export const FASHION = '/usr/share/datasets/fashion-mnist';
+
+/**
+ * The shared setup of the Object 9 and Object 5 test files: a test server, a package file
+ * server, the compiled CNN, and devices that are stopped after each test.
+ */
+export type OtaFixture = {
+  readonly server: TestServer;
+  readonly files: FileServer;
+  readonly cnn: Uint8Array;
+  device(name: string, opts?: Partial<ClientOptions>): Promise<SimulatedClient>;
+};
+
+export function useOtaFixture(): OtaFixture {
+  let server: TestServer | undefined;
+  let files: FileServer | undefined;
+  let cnn: Uint8Array | undefined;
+  const devices: SimulatedClient[] = [];
+  beforeAll(async () => {
+    server = await TestServer.start();
+    files = await startFileServer();
+    cnn = zooModule('cnn');
+  }, 120_000);
+  afterEach(async () => {
+    await Promise.all(devices.splice(0).map((d) => d.stop()));
+    files!.stallAfter = Infinity;
+  });
+  afterAll(async () => {
+    await server?.close();
+    await files?.close();
+  });
+  return {
+    get server() { return server!; },
+    get files() { return files!; },
+    get cnn() { return cnn!; },
+    async device(name, opts = {}) {
+      const d = await startDevice(server!, name, opts);
+      devices.push(d);
+      return d;
+    },
+  };
+}
+
