@@ -24,7 +24,7 @@ for p in "${APT_PACKAGES[@]}"; do
 done
 
 # onnxruntime-node's install script would fetch CUDA binaries; the CPU build ships in the package
-export ONNXRUNTIME_NODE_INSTALL=skip
+# (package.json allowScripts keeps onnxruntime-node's CUDA download from running)
 # npm install, not npm ci: npm 11 leaves cbor-extract's optional platform packages out of the
 # lock file and then refuses `npm ci` as out of sync; install honours the lock all the same
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

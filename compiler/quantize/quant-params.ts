@@ -5,9 +5,13 @@
 
 export type TensorQuant = { readonly scale: number; readonly zeroPoint: number };
 
-/** std::round semantics (half away from zero), which TFLite uses; Math.round rounds half up. */
+/**
+ * std::round semantics (half away from zero), which TFLite uses; Math.round rounds half up.
+ * Quantized values are integers, and an integer has no sign of zero: `+ 0` turns the -0 that
+ * `-Math.round(0.3)` yields into 0, so an int8 tensor never holds -0.
+ */
 export function roundHalfAway(x: number): number {
-  return x < 0 ? -Math.round(-x) : Math.round(x);
+  return (x < 0 ? -Math.round(-x) : Math.round(x)) + 0;
 }
 
 /** Asymmetric int8 parameters covering [min, max] (widened to include 0), zero point nudged to an integer. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { activationQuant, quantizeBias, quantizeValue, quantizeWeightsPerChannel } from '../../compiler/quantize/quant-params.ts';
+import { activationQuant, quantizeBias, quantizeValue, quantizeWeightsPerChannel, roundHalfAway } from '../../compiler/quantize/quant-params.ts';
 import { softmaxParams } from '../../compiler/quantize/ops/softmax.ts';
 import { loadModule } from '../../compiler/runtime/load-module.ts';
 import { emitModule } from '../../compiler/module/emit-module.ts';
@@ -23,6 +23,15 @@ describe('quantization parameters', () => {
       }),
     );
     expect(activationQuant(0, 1)).toEqual({ scale: 1 / 255, zeroPoint: -128 });
+  });
+
+  it('rounding never yields -0: quantized values are integers', () => {
+    // toBe compares with Object.is, so -0 would fail against 0 here
+    expect(roundHalfAway(-0.3)).toBe(0);
+    expect(roundHalfAway(-0)).toBe(0);
+    expect(roundHalfAway(-0.5)).toBe(-1);
+    expect(roundHalfAway(2.5)).toBe(3);
+    expect(quantizeValue(-1e-9, { scale: 1, zeroPoint: 0 })).toBe(0);
   });
 
   it('weights: symmetric per output channel in [-127, 127]; bias at in_scale * w_scale', () => {
