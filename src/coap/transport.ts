@@ -2,7 +2,27 @@
 // will implement the same interface, so the endpoint above never knows which one it runs on.
 import dgram from 'node:dgram';
 
-export type Peer = { readonly address: string; readonly port: number };
+/**
+ * Who a secured transport authenticated (DTLS 1.2: RFC 4279 PSK identity, RFC 7250 raw public key,
+ * or an X.509 certificate validated against the trust store). Plain UDP peers carry none.
+ */
+export type PeerIdentity =
+  | { readonly mode: 'psk'; readonly identity: string }
+  /** base64 of the DER SubjectPublicKeyInfo */
+  | { readonly mode: 'rpk'; readonly publicKey: string }
+  | { readonly mode: 'x509'; readonly commonName: string; readonly altNames: readonly string[] };
+
+/**
+ * A datagram peer. `identity` and `session` are set by a secured transport: the session id names
+ * one DTLS association, so a binding survives an address change (RFC 9146 Connection ID) and a
+ * request from another association with the same address is told apart.
+ */
+export type Peer = {
+  readonly address: string;
+  readonly port: number;
+  readonly identity?: PeerIdentity;
+  readonly session?: string;
+};
 
 export function peerKey(p: Peer): string {
   return `${p.address}:${p.port}`;
