@@ -1,8 +1,24 @@
 // One pino root logger; components take child loggers (`log.child({ component: 'coap' })`).
+// On a terminal the lines are for a person (pino-pretty: time, level, message, fields on one line);
+// anywhere else (a pipe, a file, a log collector) they stay JSON, one object per line.
 import { pino, type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, base: { service: 'tinymlaas' } });
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info', format: LogFormat = 'auto'): Logger {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  if (!pretty) return pino({ level, base: { service: 'tinymlaas' } });
+  const stream = PinoPretty({
+    colorize: true,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,service,component',
+    messageFormat: '{if component}[{component}] {end}{msg}',
+    // synchronous, so the last lines before exit are never lost
+    sync: true,
+  });
+  return pino({ level, base: { service: 'tinymlaas' } }, stream);
 }
 
 /** For tests and benchmarks: errors only, unless LOG_LEVEL says otherwise. */

@@ -1,12 +1,12 @@
 // Entry point: `tsx src/main.ts [--demo] [--coap-port 5683] [--http-port 8080] ...`
 // Starts the LwM2M server and the REST API on embedded defaults (in-memory store).
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { buildApi } from './api/app.ts';
 import { createServerMetrics } from './api/metrics.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type LogFormat } from './log.ts';
+import { exitOnError, intFlag, parseCli, portFlag, UsageError } from './cli/args.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
 import { MqttBridge } from './events/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
@@ -19,9 +19,27 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const defaultObjectsDir = path.resolve(here, '..', 'objects');
 
+const USAGE = `Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host]
+       [--log-level info] [--log-format auto|json|pretty]
+       [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]
+       [--shutdown-timeout ms]   (SIGTERM/SIGINT: stop the API, let CoAP exchanges finish for at most ms, close)
+`;
+
+/** "UDP 5683 is in use: try --coap-port" instead of a stack trace from bind() */
+function portInUse(e: unknown, proto: string, port: number, flag: string): never {
+  if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`${proto} ${port} is in use: try --${flag}`);
+  if ((e as NodeJS.ErrnoException).code === 'EACCES') throw new UsageError(`${proto} ${port} needs privileges: try --${flag} with a port above 1023`);
+  throw e;
+}
+
+// A signal that arrives while the server is still starting is kept and acted on once it can stop cleanly.
+let onSignal: (signal: NodeJS.Signals) => void = (signal) => void (earlySignal = signal);
+let earlySignal: NodeJS.Signals | undefined;
+process.once('SIGINT', (s) => onSignal(s));
+process.once('SIGTERM', (s) => onSignal(s));
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const { values } = parseCli({
       'coap-host': { type: 'string', default: '0.0.0.0' },
       'coap-port': { type: 'string', default: '5683' },
       'http-host': { type: 'string', default: '127.0.0.1' },
@@ -38,19 +56,23 @@ async function main(): Promise<void> {
       'mqtt-prefix': { type: 'string', default: 'lwm2m' },
       'mqtt-commands': { type: 'boolean', default: false },
       'shutdown-timeout': { type: 'string', default: '10000' },
+      'log-format': { type: 'string', default: 'auto' },
       help: { type: 'boolean', default: false },
-    },
   });
   if (values.help) {
-    process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host] [--log-level info]\n` +
-      `       [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n` +
-      `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n`);
+    process.stdout.write(USAGE);
     return;
   }
-  const drainMs = Number(values['shutdown-timeout']);
-  if (!Number.isInteger(drainMs) || drainMs < 0) throw new Error(`--shutdown-timeout must be a number of milliseconds, got "${values['shutdown-timeout']}"`);
-  if (values['node-id'] !== undefined && values.store === 'memory') throw new Error('--node-id needs a shared store: --store redis://host:port');
-  const log = createLogger(values['log-level']);
+  const drainMs = intFlag('shutdown-timeout', values['shutdown-timeout'], 0, 600_000);
+  const coapPort = portFlag('coap-port', values['coap-port']);
+  const httpPort = portFlag('http-port', values['http-port']);
+  const devices = intFlag('devices', values.devices, 0, 10_000);
+  const logFormat = values['log-format'] as LogFormat;
+  if (!['auto', 'json', 'pretty'].includes(logFormat)) throw new UsageError(`--log-format must be auto, json or pretty, got "${logFormat}"`);
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (values['log-level'] !== undefined && !levels.includes(values['log-level'])) throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
+  if (values['node-id'] !== undefined && values.store === 'memory') throw new UsageError('--node-id needs a shared store: --store redis://host:port');
+  const log = createLogger(values['log-level'], logFormat);
   const store = await openRegistrationStore(values.store!, log);
   // on a Redis store the node joins the cluster of nodes sharing it (docs/cluster.md)
   const shared = values.store !== 'memory';
@@ -59,9 +81,9 @@ async function main(): Promise<void> {
   const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments') : undefined;
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models') : undefined;
   const platform = await Platform.start({
-    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId,
+    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId,
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore,
-  });
+  }).catch((e: unknown) => portInUse(e, 'UDP', coapPort, 'coap-port'));
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
   // northbound MQTT (docs/mqtt.md): publishes in the background, reconnects by itself
@@ -70,14 +92,20 @@ async function main(): Promise<void> {
     commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
   });
   const api = await buildApi({ server, log, platform, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents });
-  await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
-  log.info({ node: nodeId, coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
+  try {
+    await api.listen({ host: values['http-host'], port: httpPort });
+  } catch (e) {
+    await platform.stop();
+    portInUse(e, 'TCP', httpPort, 'http-port');
+  }
+  const httpUrl = `http://${values['http-host']}:${(api.server.address() as { port: number }).port}`;
+  log.info({ node: nodeId, coap: server.coapAddress, http: httpUrl }, 'TinyMLaaS server started');
 
   let stopFleet: (() => Promise<void>) | undefined;
   if (values.demo) {
     // the demo fleet is a separate concern: loaded only when asked for, never by the server itself
     const { startDemo } = await import('../simulators/demo.ts');
-    stopFleet = await startDemo({ server: `127.0.0.1:${server.coapAddress.port}`, count: Number(values.devices), log: log.child({ component: 'demo' }), apiUrl: `http://${values['http-host']}:${values['http-port']}` });
+    stopFleet = await startDemo({ server: `127.0.0.1:${server.coapAddress.port}`, count: devices, log: log.child({ component: 'demo' }), apiUrl: httpUrl });
   }
 
   let stopping = false;
@@ -130,11 +158,15 @@ async function main(): Promise<void> {
     // pino writes asynchronously: flush the last lines before the process ends
     log.flush(() => process.exit(0));
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  onSignal = (signal) => void shutdown(signal);
+  // SIGINT after SIGTERM (or the other way round) is the same request
+  process.once('SIGINT', (s) => onSignal(s));
+  process.once('SIGTERM', (s) => onSignal(s));
+  if (earlySignal) onSignal(earlySignal);
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`fatal: ${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
+  exitOnError(USAGE)(e);
+  // whatever was started before the error (a store connection, a socket) must not keep the process alive
+  process.exit(process.exitCode);
 });

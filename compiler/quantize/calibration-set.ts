@@ -1,13 +1,16 @@
 // Where calibration (and test) inputs come from.
 //
 //   default:     the first 200 images of the Fashion-MNIST training set (IDX, gzip), as pixel / 255 —
-//                the zoo models' preprocessing;
+//                the zoo models' preprocessing — from Debian's dataset-fashion-mnist package, or from
+//                the sample the repository ships (compiler/data/fashion-mnist-sample/) when the
+//                package is absent and the sample holds enough images;
 //   --calib dir: every *.npy and IDX file (*-ubyte, *.idx, optionally .gz) in the directory, in name
 //                order. A file holding k * (input elements) values gives k samples. Integer data
 //                (uint8 / int8) is scaled by 1/255; float data is used as is. Rank-1 IDX files
 //                (labels) are skipped, so a dataset directory can be given as it is.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseIdx, readIdxFile } from '../data/idx.ts';
 import { CompileError } from '../ir/compile-error.ts';
 import { parseNpy } from './npy.ts';
@@ -17,6 +20,25 @@ export const DEFAULT_CALIBRATION_COUNT = 200;
 /** Fashion-MNIST location; TINYMLAAS_FASHION_MNIST overrides it. */
 export function fashionMnistDir(): string {
   return process.env.TINYMLAAS_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
+}
+
+/** The shipped sample: the first 200 training and 200 test images (scripts/make-fashion-sample.ts). */
+export const FASHION_MNIST_SAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'data', 'fashion-mnist-sample');
+export const SAMPLE_TEST_COUNT = 200;
+const SAMPLE_COUNTS = { train: DEFAULT_CALIBRATION_COUNT, test: SAMPLE_TEST_COUNT } as const;
+
+/**
+ * The directory to read `count` images of a split from: the full dataset when installed, else the
+ * shipped sample when it holds that many; otherwise an error that says what to install. A test of
+ * accuracy on the whole test set therefore never runs silently on the sample.
+ */
+export function fashionMnistSource(split: 'train' | 'test', count = Infinity): string {
+  const full = fashionMnistDir();
+  const prefix = split === 'train' ? 'train' : 't10k';
+  if (existsSync(join(full, `${prefix}-images-idx3-ubyte.gz`))) return full;
+  if (count <= SAMPLE_COUNTS[split]) return FASHION_MNIST_SAMPLE_DIR;
+  throw new CompileError('BAD_DATA', `Fashion-MNIST ${split} set (${Number.isFinite(count) ? count : 'all'} images) is not installed at ${full}: ` +
+    `apt-get install dataset-fashion-mnist (the shipped sample has ${SAMPLE_COUNTS[split]})`);
 }
 
 export type LabeledSet = { readonly images: readonly Float32Array[]; readonly labels: Uint8Array };
@@ -38,8 +60,9 @@ function toSamples(data: ArrayLike<number>, isInteger: boolean, elements: number
 /** The Fashion-MNIST split as float images (pixel / 255) and labels; `limit` takes the first N. */
 export function loadFashionMnist(split: 'train' | 'test', limit?: number): LabeledSet {
   const prefix = split === 'train' ? 'train' : 't10k';
-  const images = readIdxFile(join(fashionMnistDir(), `${prefix}-images-idx3-ubyte.gz`));
-  const labels = readIdxFile(join(fashionMnistDir(), `${prefix}-labels-idx1-ubyte.gz`));
+  const dir = fashionMnistSource(split, limit);
+  const images = readIdxFile(join(dir, `${prefix}-images-idx3-ubyte.gz`));
+  const labels = readIdxFile(join(dir, `${prefix}-labels-idx1-ubyte.gz`));
   if (images.dtype !== 'uint8' || labels.dtype !== 'uint8') throw new CompileError('BAD_DATA', 'Fashion-MNIST files must be uint8 IDX');
   const n = Math.min(images.shape[0], limit ?? Infinity);
   const per = images.shape.slice(1).reduce((a, b) => a * b, 1);

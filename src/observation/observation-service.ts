@@ -76,7 +76,7 @@ export class ObservationService {
         return { result };
       }
       this.observations.set(obs.id, obs);
-      this.deps.log.info({ endpoint: reg.endpoint, path: formatPath(path), id: obs.id }, 'observation established');
+      this.deps.log.debug({ endpoint: reg.endpoint, path: formatPath(path), id: obs.id }, 'observation established');
       return { observation: obs, result };
     }
     return { result: { code: codeText(last!.code), success: false } };
