@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import './support/no-telemetry.ts';
 import * as ort from 'onnxruntime-node';
 import { compile } from '../compiler/compile.ts';
 import { defaultCalibrationSet, loadFashionMnist } from '../compiler/quantize/calibration-set.ts';

@@ -6,6 +6,7 @@ import { Code, Method, Option, getOption, getUintOption } from '../../src/coap/m
 import { decodeBlock, encodeBlock } from '../../src/coap/block-option.ts';
 import { parseMessage, serializeMessage } from '../../src/coap/wire.ts';
 import { quietLogger } from '../../src/log.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const opened: CoapEndpoint[] = [];
 async function endpoint(opts: Partial<ConstructorParameters<typeof CoapEndpoint>[0]> = {}): Promise<CoapEndpoint> {
@@ -131,7 +132,7 @@ describe('CoAP endpoint', () => {
     expect(await device.notify(observer!.peer, observer!.token, ['3', '0', '9'], { code: Code.CONTENT, contentFormat: 0, payload: Buffer.from('v1') }, 2, true)).toBe(true);
     const long = Buffer.from('x'.repeat(100));
     await device.notify(observer!.peer, observer!.token, ['3', '0', '9'], { code: Code.CONTENT, contentFormat: 0, payload: long }, 3, false);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUntil('the block-wise notification', () => got.length >= 2);
     expect(got.map((n) => n.payload.toString())).toEqual(['v1', long.toString()]);
     expect(got[1]!.contentFormat).toBe(0);
     server.cancelObservation(device.address, observer!.token);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { startOtaHarness, type OtaHarness } from './ota-harness.ts';
 import { buildApi } from '../../src/api/app.ts';
 import { quietLogger } from '../../src/log.ts';
+import { waitUntil } from '../support/wait.ts';
 
 let h: OtaHarness;
 beforeAll(async () => {
@@ -71,7 +72,11 @@ describe('model and deployment API errors', () => {
     const mod = (await h.platform.catalog.list()).find((m) => m.name === 'cnn')!;
     await Promise.all(Array.from({ length: 6 }, (_, i) => h.client(`abort-${i}`, { faults: { latencyMs: 150 } })));
     const d = await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: mod.id, target: 'esp32', method: 'sota-push', selector: { prefix: 'abort-' }, policy: { maxParallel: 1 } } });
-    await new Promise((r) => setTimeout(r, 300));
+    // abort once the rollout is under way on its first device
+    await waitUntil('the first device to start', async () => {
+      const counts = (await h.api.inject({ method: 'GET', url: `/deployments/${d.json().id}` })).json().counts as Record<string, number>;
+      return (counts.pending ?? 0) < 6;
+    });
     const a = await h.api.inject({ method: 'POST', url: `/deployments/${d.json().id}/abort` });
     expect(a.statusCode).toBe(200);
     expect(a.json().status).toBe('aborted');

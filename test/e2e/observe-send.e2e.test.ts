@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/events/server-event.ts';
 import { startHarness, type Harness } from './harness.ts';
+import { waitUntil } from '../support/wait.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -63,10 +64,12 @@ describe('observe and send (end to end over UDP)', () => {
     const dev = await h.client('obs-reboot');
     const o = (await h.api.inject({ method: 'POST', url: '/devices/obs-reboot/observations', payload: { path: '/3/0/9' } })).json();
     await dev.reboot();
-    await sleep(500);
-    const list = (await h.api.inject({ method: 'GET', url: '/devices/obs-reboot/observations' })).json();
+    // the server re-observes after the new registration: wait for the new observation to replace the old
+    const list = await waitUntil('the re-established observation', async () => {
+      const l = (await h.api.inject({ method: 'GET', url: '/devices/obs-reboot/observations' })).json() as { id: string }[];
+      return l.length === 1 && l[0]!.id !== o.observation.id ? l : undefined;
+    });
     expect(list).toHaveLength(1);
-    expect(list[0].id).not.toBe(o.observation.id);
     dev.store.set([3, 0, 9], 42);
     const n = await h.waitFor((e) => e.type === 'notification' && e.observationId === list[0].id);
     expect((n as Notification).node).toMatchObject({ value: 42 });

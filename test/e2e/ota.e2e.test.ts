@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModule } from '../../compiler/runtime/index.ts';
 import { sha256Hex } from '../../src/ota/package-repository.ts';
 import { startOtaHarness, sampleHex, testSamples, zooModule, type OtaHarness, type Sample } from './ota-harness.ts';
+import { waitUntil } from '../support/wait.ts';
 
 let h: OtaHarness;
 const N = 100;
@@ -60,9 +61,11 @@ describe('model rollout to 100 devices', () => {
     expect(d.counts).toEqual({ done: N });
     const digest = sha256Hex(mod);
     // every device reports the digest active (the engine refreshed each device's ML view)
-    await new Promise((r) => setTimeout(r, 1500));
-    const status = (await h.api.inject({ method: 'GET', url: '/ml/status' })).json();
-    const entry = status.models.find((m: { digest: string }) => m.digest === digest);
+    const entry = await waitUntil(`the MLP active on all ${N} devices in /ml/status`, async () => {
+      const status = (await h.api.inject({ method: 'GET', url: '/ml/status' })).json();
+      const e = status.models.find((m: { digest: string }) => m.digest === digest) as { active: number } | undefined;
+      return e?.active === N ? e : undefined;
+    }, 30_000, 200);
     expect(entry.active).toBe(N);
     const samples = knownSamples(mod, 2);
     for (const ep of ['ota-001', 'ota-050', 'ota-098']) {

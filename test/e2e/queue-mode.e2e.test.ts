@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './harness.ts';
+import { waitUntil } from '../support/wait.ts';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ awakeTimeMs: 600 });
 });
 afterAll(async () => h.close());
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('queue mode (end to end over UDP)', () => {
   it('sends at once while the device is awake, queues while it sleeps, delivers when it wakes', async () => {
@@ -17,8 +17,7 @@ describe('queue mode (end to end over UDP)', () => {
     const now = await h.api.inject({ method: 'GET', url: '/devices/q-1/data/3/0/0' });
     expect(now.statusCode).toBe(200);
 
-    await sleep(900);
-    expect(dev.isAsleep).toBe(true);
+    await waitUntil('the device to fall asleep', () => dev.isAsleep);
     await h.waitFor((e) => e.type === 'sleeping' && e.endpoint === 'q-1');
     const served = dev.stats.requestsServed;
     const write = await h.api.inject({ method: 'PUT', url: '/devices/q-1/data/1/0/1', payload: { value: 555 } });
@@ -41,13 +40,15 @@ describe('queue mode (end to end over UDP)', () => {
 
   it('fails queued requests when the device de-registers', async () => {
     const dev = await h.client('q-2', { queueMode: true, awakeTimeMs: 300, autoUpdate: false });
-    await sleep(700);
+    await h.waitFor((e) => e.type === 'sleeping' && e.endpoint === 'q-2');
     const r = await h.api.inject({ method: 'GET', url: '/devices/q-2/data/3/0/0' });
     expect(r.statusCode).toBe(202);
     dev.wake();
     await dev.deregister();
-    await sleep(200);
-    const st = (await h.api.inject({ method: 'GET', url: `/requests/${r.json().requestId}` })).json();
+    const st = await waitUntil('the queued request to fail', async () => {
+      const s = (await h.api.inject({ method: 'GET', url: `/requests/${r.json().requestId}` })).json();
+      return s.status !== 'queued' ? s : undefined;
+    });
     expect(st.status).toBe('failed');
     expect(st.error.code).toBe('DEVICE_NOT_FOUND');
   });
