@@ -109,6 +109,8 @@ export class SimulatedClient {
   faults: Faults;
   /** counters a test can assert on */
   readonly stats = { registrations: 0, updates: 0, requestsServed: 0, notificationsSent: 0, reboots: 0 };
+  /** the Content-Format of the last payload the server sent (Write, Create): lets a test check what the server chose */
+  lastReceivedFormat: number | undefined;
 
   constructor(readonly opts: ClientOptions) {
     this.faults = opts.faults ?? {};
@@ -544,6 +546,7 @@ export class SimulatedClient {
     const declared = this.opts.contentFormats;
     const always: number[] = [ContentFormat.TEXT, ContentFormat.OPAQUE];
     if (declared && declared.length > 0 && !declared.includes(req.contentFormat) && !always.includes(req.contentFormat)) throw new DeviceError(Code.UNSUPPORTED_CONTENT_FORMAT, `format ${req.contentFormat} not supported`);
+    this.lastReceivedFormat = req.contentFormat;
     return decodeNode(req.payload, req.contentFormat, path, this.opts.models);
   }
 

@@ -6,6 +6,8 @@ let h: Harness;
 let dev: SimulatedClient;
 const ALL = [112, 110, 11542, 11543, 11544, 60];
 const FORMATS = ['tlv', 'senml-json', 'senml-cbor', 'lwm2m-json', 'lwm2m-cbor'];
+// the registered Content-Format numbers, written out (OMA LwM2M 1.2 Core §7.3, Table 7.3-1; RFC 8428 §12.3)
+const CODE: Record<string, number> = { tlv: 11542, 'senml-json': 110, 'senml-cbor': 112, 'lwm2m-json': 11543, 'lwm2m-cbor': 11544, text: 0, cbor: 60, opaque: 42 };
 
 beforeAll(async () => {
   h = await startHarness();
@@ -22,21 +24,27 @@ describe('device management (end to end over UDP)', () => {
     expect(inst.statusCode).toBe(200);
     const body = inst.json();
     expect(body.success).toBe(true);
+    expect(body.contentFormat).toBe(CODE[format]); // the device answered in the format asked for
     const byId = Object.fromEntries(body.node.resources.map((r: { id: number }) => [r.id, r]));
     expect(byId[0].value).toBe('Espressif (simulated)');
     expect(byId[21].value).toBe(520);
     expect(byId[11].values).toEqual({ 0: 0 });
     const res = await get(`/devices/dm-1/data/3/0/2?format=${format}`);
     expect(res.json().node.value).toBe('SN-dm-1');
+    expect(res.json().contentFormat).toBe(CODE[format]);
     const multi = await get(`/devices/dm-1/data/4/0/4?format=${format}`);
     expect(multi.json().node.values).toEqual({ 0: '127.0.0.1' });
+    expect(multi.json().contentFormat).toBe(CODE[format]);
   });
 
   it('reads a single resource as text/plain and as CBOR, an object, and answers 4.06 for text on an instance', async () => {
-    expect((await get('/devices/dm-1/data/3/0/9?format=text')).json().node.value).toBe(100);
-    expect((await get('/devices/dm-1/data/3/0/9?format=cbor')).json().node.value).toBe(100);
+    const text = (await get('/devices/dm-1/data/3/0/9?format=text')).json();
+    expect(text).toMatchObject({ contentFormat: 0, node: { value: 100 } });
+    const cbor = (await get('/devices/dm-1/data/3/0/9?format=cbor')).json();
+    expect(cbor).toMatchObject({ contentFormat: 60, node: { value: 100 } });
     const obj = (await get('/devices/dm-1/data/4?format=senml-json')).json();
     expect(obj.node.kind).toBe('object');
+    expect(obj.contentFormat).toBe(110);
     expect(obj.node.instances[0].id).toBe(0);
     const bad = (await get('/devices/dm-1/data/3/0?format=text')).json();
     expect(bad.success).toBe(false);
@@ -46,9 +54,11 @@ describe('device management (end to end over UDP)', () => {
   it.each(['tlv', 'senml-cbor', 'senml-json', 'lwm2m-json', 'lwm2m-cbor'])('writes (replace and partial update) in %s', async (format) => {
     const put = await send('PUT', `/devices/dm-1/data/1/0/1?format=${format}`, { value: 1234 });
     expect(put.json()).toMatchObject({ success: true, code: '2.04' });
+    expect(dev.lastReceivedFormat).toBe(CODE[format]); // the server wrote in the format asked for
     expect(dev.store.get([1, 0, 1])).toBe(1234);
     const patch = await send('PATCH', `/devices/dm-1/data/3/0?format=${format}`, { resources: { 14: '+02:00', 15: `Europe/${format}` } });
     expect(patch.json().success).toBe(true);
+    expect(dev.lastReceivedFormat).toBe(CODE[format]);
     expect(dev.store.get([3, 0, 15])).toBe(`Europe/${format}`);
     expect(dev.store.get([3, 0, 14])).toBe('+02:00');
   });
