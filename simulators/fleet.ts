@@ -71,9 +71,23 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   return { clients, failed, stop: async () => void (await Promise.all(clients.map((c) => c.stop()))) };
 }
 
+const USAGE = `Usage: npm run fleet -- [--server 127.0.0.1:5683] [--count 10] [--prefix sim-] [--profile esp32|esp32-s3|nrf52840|stm32f746]
+       [--queue] [--loss percent] [--latency ms] [--lifetime s] [--bind 127.0.0.1[,127.0.0.2...]]
+`;
+
+class UsageError extends Error {}
+
+/** A whole number flag in [min, max]: `--count abc` is an error, not 0. */
+function intFlag(name: string, raw: string | undefined, min: number, max: number): number {
+  const n = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${raw ?? ''}"`);
+  return n;
+}
+
 async function cli(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  let parsed;
+  try {
+    parsed = parseArgs({ strict: true, options: {
       server: { type: 'string', default: '127.0.0.1:5683' },
       count: { type: 'string', default: '10' },
       prefix: { type: 'string', default: 'sim-' },
@@ -83,14 +97,27 @@ async function cli(): Promise<void> {
       latency: { type: 'string', default: '0' },
       lifetime: { type: 'string', default: '300' },
       bind: { type: 'string', default: '127.0.0.1' },
-    },
-  });
+      help: { type: 'boolean', default: false },
+    } });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]!);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const count = intFlag('count', values.count, 1, 20_000);
+  const lifetime = intFlag('lifetime', values.lifetime, 1, 4_294_967_295);
+  const loss = intFlag('loss', values.loss, 0, 100);
+  const latency = intFlag('latency', values.latency, 0, 600_000);
+  if (!/^[^:]+:\d+$|^\[.+\]:\d+$/.test(values.server!)) throw new UsageError(`--server must be host:port, got "${values.server}"`);
   const { pino } = await import('pino');
   const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const fleet = await startFleet({
-    server: values.server!, count: Number(values.count), prefix: values.prefix, profile: values.profile, log,
-    queueMode: values.queue, lifetime: Number(values.lifetime), bindAddresses: values.bind!.split(','),
-    faults: { lossPercent: Number(values.loss), latencyMs: Number(values.latency) },
+    server: values.server!, count, prefix: values.prefix, profile: values.profile, log,
+    queueMode: values.queue, lifetime, bindAddresses: values.bind!.split(','),
+    faults: { lossPercent: loss, latencyMs: latency },
   });
   log.info({ registered: fleet.clients.filter((c) => c.registered).length, failed: fleet.failed }, 'fleet up');
   const stop = async (): Promise<void> => {
@@ -104,7 +131,7 @@ async function cli(): Promise<void> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   cli().catch((e: unknown) => {
-    process.stderr.write(`${(e as Error).stack}\n`);
-    process.exit(1);
+    process.stderr.write(e instanceof UsageError ? `error: ${e.message}\n\n${USAGE}` : `error: ${(e as Error).message}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
   });
 }

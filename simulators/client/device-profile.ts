@@ -18,13 +18,16 @@ export type DeviceProfile = {
 
 const profilesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'profiles');
 
+/** The profiles in simulators/profiles/, by id. */
+export function profileIds(): string[] {
+  return readdirSync(profilesDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+}
+
 export function loadProfile(id: string): DeviceProfile {
-  if (!/^[a-z0-9-]+$/.test(id)) throw new Error(`bad profile id "${id}"`);
+  const known = profileIds();
+  if (!known.includes(id)) throw new Error(`unknown device profile "${id}": one of ${known.join(', ')}`);
   const p = JSON.parse(readFileSync(path.join(profilesDir, `${id}.json`), 'utf8')) as DeviceProfile;
   if (p.id !== id || !(p.sramKB > 0) || !(p.flashKB > 0)) throw new Error(`profile ${id} is incomplete`);
   return p;
 }
 
-export function profileIds(): string[] {
-  return readdirSync(profilesDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-}
