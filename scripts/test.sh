@@ -24,12 +24,19 @@ for p in "${APT_PACKAGES[@]}"; do
 done
 
 # onnxruntime-node's install script would fetch CUDA binaries; the CPU build ships in the package
-# (package.json allowScripts keeps onnxruntime-node's CUDA download from running)
 # npm install, not npm ci: npm 11 leaves cbor-extract's optional platform packages out of the
 # lock file and then refuses `npm ci` as out of sync; install honours the lock all the same
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm install --no-audit --no-fund
 fi
+# onnxruntime-node is optional for the server, required for the tests that compare with it. npm 11
+# runs no install script of it (package.json allowScripts); an npm without allowScripts runs it,
+# and it fails trying to fetch CUDA binaries, so npm drops the optional package: install it here
+# with its download switched off (the CPU build ships inside the package).
+if ! node -e "require('onnxruntime-node')" >/dev/null 2>&1; then
+  npm install --no-save --no-audit --no-fund --onnxruntime-node-install=skip "onnxruntime-node@$(node -p "require('./package.json').optionalDependencies['onnxruntime-node']")"
+fi
+node -e "require('onnxruntime-node')" || { echo "FATAL: onnxruntime-node cannot be loaded" >&2; exit 1; }
 
 echo "== type check"
 npx tsc --noEmit -p tsconfig.json
