@@ -23,7 +23,6 @@ for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || { echo "FATAL: Debian package $p is missing and could not be installed" >&2; exit 1; }
 done
 
-# onnxruntime-node's install script would fetch CUDA binaries; the CPU build ships in the package
 # npm install, not npm ci: npm 11 leaves cbor-extract's optional platform packages out of the
 # lock file and then refuses `npm ci` as out of sync; install honours the lock all the same
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
