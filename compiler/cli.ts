@@ -1,7 +1,7 @@
 // TinyMLaaS compiler CLI.
 //
 //   npx tsx compiler/cli.ts compile --model x.onnx --target esp32 [--calib dir] [--test-set [dir]]
-//                                   [--test-limit N] [--planner greedy|naive] [--psram] [--name n]
+//                                   [--test-limit N] [--planner greedy|naive] [--psram] [--name n] [--model-version v]
 //                                   [--json] -o out/
 //   npx tsx compiler/cli.ts select --target nrf52840 [--psram] [--json]
 //   npx tsx compiler/cli.ts inspect module.tmlm
@@ -28,7 +28,7 @@ import { selectModel } from './zoo/select.ts';
 
 const USAGE = `usage:
   compiler/cli.ts compile --model x.onnx --target <${TARGET_IDS.join('|')}> [--calib dir] [--test-set [dir]] [--test-limit N]
-                          [--planner greedy|naive] [--psram] [--name n] [--json] -o out/
+                          [--planner greedy|naive] [--psram] [--name n] [--model-version v] [--json] -o out/
   compiler/cli.ts select --target <id> [--psram] [--json]
   compiler/cli.ts inspect module.tmlm
   compiler/cli.ts targets`;
@@ -83,6 +83,7 @@ function cmdCompile(argv: string[]): number {
       planner: { type: 'string', default: 'greedy' },
       psram: { type: 'boolean', default: false },
       name: { type: 'string' },
+      'model-version': { type: 'string' },
       json: { type: 'boolean', default: false },
       out: { type: 'string', short: 'o' },
     },
@@ -99,7 +100,7 @@ function cmdCompile(argv: string[]): number {
 
   const progress = progressPrinter();
   try {
-    const r = compile(onnx, { target: values.target, name, calibrationDir: values.calib, testSet, planner: values.planner, allowPsram: values.psram, onProgress: progress });
+    const r = compile(onnx, { target: values.target, name, version: values['model-version'], calibrationDir: values.calib, testSet, planner: values.planner, allowPsram: values.psram, onProgress: progress });
     process.stderr.write('\n');
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, `${name}.tmlm`), r.module);
@@ -139,7 +140,7 @@ function cmdInspect(argv: string[]): number {
   const m = readModule(bytes);
   const t = targetByCode(m.targetCode);
   const lines = [
-    `${file}: TMLM v${m.formatVersion} '${m.name}' for ${t?.id ?? `target code ${m.targetCode}`}, ${bytes.length} bytes, sha256 ${moduleDigestHex(bytes)}`,
+    `${file}: TMLM v${m.formatVersion} '${m.name}'${m.version ? ` version '${m.version}'` : ''} for ${t?.id ?? `target code ${m.targetCode}`}, ${bytes.length} bytes, sha256 ${moduleDigestHex(bytes)}`,
     `  arena ${m.arenaBytes} bytes, ${m.macs} MACs, ${m.ops.length} ops, ${m.constants.length} constants, ${m.tensors.length} tensors`,
     `  input  [${m.tensors[m.input].shape.join(',')}] scale ${m.tensors[m.input].scale} zp ${m.tensors[m.input].zeroPoint}`,
     `  output [${m.tensors[m.output].shape.join(',')}] scale ${m.tensors[m.output].scale} zp ${m.tensors[m.output].zeroPoint}`,

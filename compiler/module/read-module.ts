@@ -2,7 +2,7 @@
 // version, header size, section bounds, the SHA-256 digest, then every record and every operand
 // reference. A module that passes can be executed without further bounds checks in the kernels.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { CONST_ALIGNMENT, H, NAME_BYTES, TENSOR_RECORD_BYTES } from './header-layout.ts';
+import { CONST_ALIGNMENT, H, TENSOR_RECORD_BYTES } from './header-layout.ts';
 import { ModuleError } from './module-error.ts';
 import {
   DIGEST_BYTES,
@@ -149,13 +149,12 @@ export function readModule(bytes: Uint8Array): ModuleContents {
   checkIoHeader(dv, 'input', H.inputRank, H.inputDims, H.inputScale, H.inputZeroPoint, tensors[input]);
   checkIoHeader(dv, 'output', H.outputRank, H.outputDims, H.outputScale, H.outputZeroPoint, tensors[output]);
 
-  const nameBytes = bytes.subarray(H.name, H.name + NAME_BYTES);
-  const nul = nameBytes.indexOf(0);
-  const name = new TextDecoder().decode(nul === -1 ? nameBytes : nameBytes.subarray(0, nul));
+  const { name, version: modelVersion } = readMetadata(bytes, tensorsEnd, dv.getUint16(H.metadataBytes, true), digestOffset);
   const contents: ModuleContents = {
     formatVersion: version,
     targetCode: dv.getUint16(H.targetCode, true),
     name,
+    version: modelVersion,
     arenaBytes,
     macs: u32(H.macs),
     input,
@@ -166,6 +165,30 @@ export function readModule(bytes: Uint8Array): ModuleContents {
   };
   checkShapes(contents);
   return contents;
+}
+
+/** §5.1 metadata section: u8 length + UTF-8 name, u8 length + UTF-8 version, zero padding. */
+function readMetadata(bytes: Uint8Array, start: number, size: number, digestOffset: number): { name: string; version: string } {
+  const end = start + size;
+  if (end > digestOffset) oob(`metadata section [${start}, ${end}) past the digest at ${digestOffset}`);
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let at = start;
+  const str = (what: string): string => {
+    if (at >= end) oob(`metadata: ${what} length past the section end`);
+    const n = bytes[at];
+    if (at + 1 + n > end) oob(`metadata: ${what} of ${n} bytes past the section end`);
+    const b = bytes.subarray(at + 1, at + 1 + n);
+    at += 1 + n;
+    try {
+      return decoder.decode(b);
+    } catch {
+      throw new ModuleError('BAD_OP', `metadata: ${what} is not valid UTF-8`);
+    }
+  };
+  const name = str('name');
+  const version = str('version');
+  if (end - at > 3 || bytes.subarray(at, end).some((b) => b !== 0)) oob(`metadata section has ${end - at} bytes after the version that are not padding`);
+  return { name, version };
 }
 
 /** ONNX pool output size; with ceil_mode a last window starting in the end padding is dropped. */
@@ -229,7 +252,7 @@ function checkShapes(m: ModuleContents): void {
         const [n2, co, ho, wo] = y.shape;
         const [o, wci, kh, kw] = c(0).shape;
         const [sh, sw, pt, pl, pb, pr, dh, dw] = op.params;
-        if (n !== 1 || n2 !== 1) bad('batch must be 1');
+        if (n !== n2 || n < 1) bad(`batch ${n} in, ${n2} out`);
         if (o !== co) bad(`weights for ${o} channels, output has ${co}`);
         if (op.code === OpCode.CONV_2D ? wci !== ci : wci !== 1 || co % ci !== 0) bad(`weight input channels ${wci} vs input ${ci}`);
         if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0) bad('bad stride/dilation/padding');

@@ -14,8 +14,10 @@ const SCALED_DIFF_INTEGER_BITS = 5;
 
 export function softmaxParams(inputScale: number, beta = 1): { inputMultiplier: number; inputLeftShift: number; diffMin: number } {
   const real = Math.min(beta * inputScale * 2 ** (31 - SCALED_DIFF_INTEGER_BITS), 2 ** 31 - 1);
-  const q = quantizeMultiplier(real);
-  if (q.shift < 0) throw new RangeError(`softmax input scale ${inputScale} too small`);
+  let q = quantizeMultiplier(real);
+  // A real multiplier below 1 (a tiny input scale: every exp is ~1) has no left shift; fold the
+  // right shift into the mantissa instead of refusing (TFLite would refuse the model).
+  if (q.shift < 0) q = { multiplier: Math.round(q.multiplier * 2 ** q.shift), shift: 0 };
   const radius = Math.floor(((2 ** SCALED_DIFF_INTEGER_BITS - 1) * 2 ** (31 - SCALED_DIFF_INTEGER_BITS)) / 2 ** q.shift);
   return { inputMultiplier: q.multiplier, inputLeftShift: q.shift, diffMin: -radius };
 }

@@ -8,7 +8,7 @@
 // sum(w) precomputed per channel; and the general windowed loop.
 import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
 import { windowBounds } from './window-bounds.ts';
-import { int32Const, int8Const, type Kernel } from '../kernel.ts';
+import { int32Const, int8Const, perBatch, type Kernel } from '../kernel.ts';
 import { CONV_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
 import { unpackRequant } from '../../module/requant-params.ts';
 
@@ -19,9 +19,7 @@ function clampTo(v: number, lo: number, hi: number): number {
 export const conv2d: Kernel = {
   code: OpCode.CONV_2D,
   prepare(op, ctx) {
-    const x = ctx.view(op.inputs[0]);
-    const y = ctx.view(op.outputs[0]);
-    const [, ci, hi, wi] = ctx.tensor(op.inputs[0]).shape;
+    const [batch, ci, hi, wi] = ctx.tensor(op.inputs[0]).shape;
     const [, co, ho, wo] = ctx.tensor(op.outputs[0]).shape;
     const wShape = ctx.constant(op.consts[0]).shape;
     const kh = wShape[2];
@@ -41,7 +39,7 @@ export const conv2d: Kernel = {
         for (let ic = 0; ic < ci; ic++) s += w[oc * ci + ic];
         base[oc] = bias[oc] + inOffset * s;
       }
-      return () => {
+      return perBatch(ctx, op, batch, (x, y) => {
         for (let oc = 0; oc < co; oc++) {
           const wOc = oc * ci;
           const m = mult[oc];
@@ -73,7 +71,7 @@ export const conv2d: Kernel = {
             y[yOc + p] = clampTo(multiplyByQuantizedMultiplier(acc, m, s) + outZp, actMin, actMax);
           }
         }
-      };
+      });
     }
 
     // kernel rows / columns that land inside the input, per output row / column (clipping = zero-point padding)
@@ -87,7 +85,7 @@ export const conv2d: Kernel = {
       for (let k = 0; k < ci * kh * kw; k++) t += w[oc * ci * kh * kw + k];
       wsum[oc] = t;
     }
-    return () => {
+    return perBatch(ctx, op, batch, (x, y) => {
       for (let oc = 0; oc < co; oc++) {
         const b = bias[oc];
         const m = mult[oc];
@@ -131,6 +129,6 @@ export const conv2d: Kernel = {
           }
         }
       }
-    };
+    });
   },
 };
