@@ -6,6 +6,7 @@
 //   npx tsx compiler/cli.ts select --target nrf52840 [--psram] [--json]
 //   npx tsx compiler/cli.ts inspect module.tmlm
 //   npx tsx compiler/cli.ts targets
+//   npx tsx compiler/cli.ts ops          (the ONNX operators the importer reads and the int8 path compiles)
 //
 // compile writes out/<name>.tmlm (the module), out/<name>.h (C array) and out/report.json, prints
 // the report as text on stdout (as JSON with --json) and progress on stderr.
@@ -25,13 +26,16 @@ import { OP_NAMES } from './module/opcodes.ts';
 import { loadFashionMnist, type LabeledSet } from './quantize/calibration-set.ts';
 import { targetByCode, targets, TARGET_IDS } from './targets/index.ts';
 import { selectModel } from './zoo/select.ts';
+import { INT8_OPS } from './quantize/ops/index.ts';
+import { SUPPORTED_OPS } from './shape-inference/op-shapes.ts';
 
 const USAGE = `usage:
   compiler/cli.ts compile --model x.onnx --target <${TARGET_IDS.join('|')}> [--calib dir] [--test-set [dir]] [--test-limit N]
                           [--planner greedy|naive] [--psram] [--name n] [--model-version v] [--json] -o out/
   compiler/cli.ts select --target <id> [--psram] [--json]
   compiler/cli.ts inspect module.tmlm
-  compiler/cli.ts targets`;
+  compiler/cli.ts targets
+  compiler/cli.ts ops`;
 
 class UsageError extends Error {}
 
@@ -157,6 +161,18 @@ function cmdTargets(): number {
   return 0;
 }
 
+function cmdOps(): number {
+  const int8 = new Set(INT8_OPS);
+  const lines = [
+    `int8 (compiled to a module): ${INT8_OPS.join(', ')}`,
+    `folded at compile time on static shapes (no op in the module): ${SUPPORTED_OPS.filter((o) => !int8.has(o)).join(', ')}`,
+    'every op above also runs in the float reference executor; an op outside this list is refused by the importer,',
+    'and a node the int8 path cannot lower is refused before calibration with every such node listed.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
 function main(argv: string[]): number {
   const [cmd, ...rest] = argv;
   try {
@@ -165,6 +181,7 @@ function main(argv: string[]): number {
       case 'select': return cmdSelect(rest);
       case 'inspect': return cmdInspect(rest);
       case 'targets': return cmdTargets();
+      case 'ops': return cmdOps();
       default: throw new UsageError(cmd ? `unknown command '${cmd}'` : 'no command');
     }
   } catch (e) {

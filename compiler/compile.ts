@@ -12,6 +12,7 @@ import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, loadCalibrationDir, t
 export const MAX_CALIBRATION_SAMPLES = 2000;
 import { evaluateAccuracy, type AccuracyReport } from './quantize/evaluate.ts';
 import { quantizeGraph } from './quantize/quantize-graph.ts';
+import { assertInt8Lowerable } from './quantize/int8-support.ts';
 import type { QuantizedProgram } from './quantize/quantized-program.ts';
 import { computeLifetimes, planGreedy, planNaive, planViolations, type MemoryPlan } from './planner/index.ts';
 import { emitModule, moduleDigestHex } from './module/emit-module.ts';
@@ -130,6 +131,8 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
   };
 
   const graph = timed('import', () => runPasses(importOnnx(onnx)));
+  // refused before calibration: every offending node at once (issue 11 §1)
+  assertInt8Lowerable(graph);
   const inputElements = graph.inputs[0]?.shape.reduce((a, b) => a * b, 1) ?? 0;
   const calib = timed('load calibration set', () =>
     opts.calibration ?? (opts.calibrationDir ? loadCalibrationDir(opts.calibrationDir, inputElements, MAX_CALIBRATION_SAMPLES) : defaultCalibrationSet(DEFAULT_CALIBRATION_COUNT)));
