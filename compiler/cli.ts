@@ -1,11 +1,12 @@
 // TinyMLaaS compiler CLI.
 //
 //   npx tsx compiler/cli.ts compile --model x.onnx --target esp32 [--calib dir] [--test-set [dir]]
-//                                   [--test-limit N] [--planner greedy|naive] [--psram] [--name n]
+//                                   [--test-limit N] [--planner greedy|naive] [--psram] [--name n] [--model-version v]
 //                                   [--json] -o out/
 //   npx tsx compiler/cli.ts select --target nrf52840 [--psram] [--json]
 //   npx tsx compiler/cli.ts inspect module.tmlm
 //   npx tsx compiler/cli.ts targets
+//   npx tsx compiler/cli.ts ops          (the ONNX operators the importer reads and the int8 path compiles)
 //
 // compile writes out/<name>.tmlm (the module), out/<name>.h (C array) and out/report.json, prints
 // the report as text on stdout (as JSON with --json) and progress on stderr.
@@ -25,13 +26,16 @@ import { OP_NAMES } from './module/opcodes.ts';
 import { loadFashionMnist, type LabeledSet } from './quantize/calibration-set.ts';
 import { targetByCode, targets, TARGET_IDS } from './targets/index.ts';
 import { selectModel } from './zoo/select.ts';
+import { INT8_OPS } from './quantize/ops/index.ts';
+import { SUPPORTED_OPS } from './shape-inference/op-shapes.ts';
 
 const USAGE = `usage:
   compiler/cli.ts compile --model x.onnx --target <${TARGET_IDS.join('|')}> [--calib dir] [--test-set [dir]] [--test-limit N]
-                          [--planner greedy|naive] [--psram] [--name n] [--json] -o out/
+                          [--planner greedy|naive] [--psram] [--name n] [--model-version v] [--json] -o out/
   compiler/cli.ts select --target <id> [--psram] [--json]
   compiler/cli.ts inspect module.tmlm
-  compiler/cli.ts targets`;
+  compiler/cli.ts targets
+  compiler/cli.ts ops`;
 
 class UsageError extends Error {}
 
@@ -83,6 +87,7 @@ function cmdCompile(argv: string[]): number {
       planner: { type: 'string', default: 'greedy' },
       psram: { type: 'boolean', default: false },
       name: { type: 'string' },
+      'model-version': { type: 'string' },
       json: { type: 'boolean', default: false },
       out: { type: 'string', short: 'o' },
     },
@@ -99,7 +104,7 @@ function cmdCompile(argv: string[]): number {
 
   const progress = progressPrinter();
   try {
-    const r = compile(onnx, { target: values.target, name, calibrationDir: values.calib, testSet, planner: values.planner, allowPsram: values.psram, onProgress: progress });
+    const r = compile(onnx, { target: values.target, name, version: values['model-version'], calibrationDir: values.calib, testSet, planner: values.planner, allowPsram: values.psram, onProgress: progress });
     process.stderr.write('\n');
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, `${name}.tmlm`), r.module);
@@ -139,7 +144,7 @@ function cmdInspect(argv: string[]): number {
   const m = readModule(bytes);
   const t = targetByCode(m.targetCode);
   const lines = [
-    `${file}: TMLM v${m.formatVersion} '${m.name}' for ${t?.id ?? `target code ${m.targetCode}`}, ${bytes.length} bytes, sha256 ${moduleDigestHex(bytes)}`,
+    `${file}: TMLM v${m.formatVersion} '${m.name}'${m.version ? ` version '${m.version}'` : ''} for ${t?.id ?? `target code ${m.targetCode}`}, ${bytes.length} bytes, sha256 ${moduleDigestHex(bytes)}`,
     `  arena ${m.arenaBytes} bytes, ${m.macs} MACs, ${m.ops.length} ops, ${m.constants.length} constants, ${m.tensors.length} tensors`,
     `  input  [${m.tensors[m.input].shape.join(',')}] scale ${m.tensors[m.input].scale} zp ${m.tensors[m.input].zeroPoint}`,
     `  output [${m.tensors[m.output].shape.join(',')}] scale ${m.tensors[m.output].scale} zp ${m.tensors[m.output].zeroPoint}`,
@@ -156,6 +161,18 @@ function cmdTargets(): number {
   return 0;
 }
 
+function cmdOps(): number {
+  const int8 = new Set(INT8_OPS);
+  const lines = [
+    `int8 (compiled to a module): ${INT8_OPS.join(', ')}`,
+    `folded at compile time on static shapes (no op in the module): ${SUPPORTED_OPS.filter((o) => !int8.has(o)).join(', ')}`,
+    'every op above also runs in the float reference executor; an op outside this list is refused by the importer,',
+    'and a node the int8 path cannot lower is refused before calibration with every such node listed.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
 function main(argv: string[]): number {
   const [cmd, ...rest] = argv;
   try {
@@ -164,6 +181,7 @@ function main(argv: string[]): number {
       case 'select': return cmdSelect(rest);
       case 'inspect': return cmdInspect(rest);
       case 'targets': return cmdTargets();
+      case 'ops': return cmdOps();
       default: throw new UsageError(cmd ? `unknown command '${cmd}'` : 'no command');
     }
   } catch (e) {

@@ -12,6 +12,7 @@ import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, loadCalibrationDir, t
 export const MAX_CALIBRATION_SAMPLES = 2000;
 import { evaluateAccuracy, type AccuracyReport } from './quantize/evaluate.ts';
 import { quantizeGraph } from './quantize/quantize-graph.ts';
+import { assertInt8Lowerable } from './quantize/int8-support.ts';
 import type { QuantizedProgram } from './quantize/quantized-program.ts';
 import { computeLifetimes, planGreedy, planNaive, planViolations, type MemoryPlan } from './planner/index.ts';
 import { emitModule, moduleDigestHex } from './module/emit-module.ts';
@@ -26,8 +27,10 @@ export type CompileProgress = { readonly stage: string; readonly done?: number; 
 export type CompileOptions = {
   /** target id (compiler/targets/*.json) */
   readonly target: string;
-  /** model name for the header (8 bytes kept) and report; default "model" */
+  /** model name for the module (full name in its metadata, first 8 bytes in the header) and report; default "model" */
   readonly name?: string;
+  /** model version (as the catalog names it), carried in the module's metadata; default '' */
+  readonly version?: string;
   /** calibration inputs; default: the first 200 Fashion-MNIST training images */
   readonly calibration?: readonly Float32Array[];
   /** or a directory of .npy / IDX files (quantize/calibration-set.ts), split by the model's input size */
@@ -47,6 +50,7 @@ export type OpReport = { readonly index: number; readonly op: string; readonly s
 
 export type CompileReport = {
   readonly model: string;
+  readonly version: string;
   readonly target: string;
   readonly formatVersion: number;
   readonly onnxBytes: number;
@@ -97,11 +101,12 @@ export function planProgram(p: QuantizedProgram): { greedy: MemoryPlan; naive: M
   return { greedy, naive };
 }
 
-export function assembleModule(p: QuantizedProgram, plan: MemoryPlan, targetCode: number, name: string): ModuleContents {
+export function assembleModule(p: QuantizedProgram, plan: MemoryPlan, targetCode: number, name: string, version = ''): ModuleContents {
   return {
     formatVersion: FORMAT_VERSION,
     targetCode,
     name,
+    version,
     arenaBytes: plan.arenaBytes,
     macs: p.macs,
     input: p.input,
@@ -126,6 +131,8 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
   };
 
   const graph = timed('import', () => runPasses(importOnnx(onnx)));
+  // refused before calibration: every offending node at once (issue 11 §1)
+  assertInt8Lowerable(graph);
   const inputElements = graph.inputs[0]?.shape.reduce((a, b) => a * b, 1) ?? 0;
   const calib = timed('load calibration set', () =>
     opts.calibration ?? (opts.calibrationDir ? loadCalibrationDir(opts.calibrationDir, inputElements, MAX_CALIBRATION_SAMPLES) : defaultCalibrationSet(DEFAULT_CALIBRATION_COUNT)));
@@ -136,12 +143,12 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
   const plans = timed('plan memory', () => planProgram(program));
   const plannerName = opts.planner ?? 'greedy';
   const plan = plannerName === 'greedy' ? plans.greedy : plans.naive;
-  const contents = assembleModule(program, plan, target.code, name);
+  const contents = assembleModule(program, plan, target.code, name, opts.version ?? '');
   const module = timed('emit', () => emitModule(contents));
   // Read our own output back through the device-side verifier before anyone else does.
   const loaded = timed('verify', () => loadModule(module));
   const digest = moduleDigestHex(module);
-  const cHeader = emitCHeader(module, { comment: `${name} for ${target.id} (${target.name}), arena ${plan.arenaBytes} bytes, ${program.macs} MACs` });
+  const cHeader = emitCHeader(module, { modelName: name, modelVersion: opts.version ?? '', comment: `${name}${opts.version ? ` ${opts.version}` : ''} for ${target.id} (${target.name}), arena ${plan.arenaBytes} bytes, ${program.macs} MACs` });
 
   const footprint = { moduleBytes: module.length, arenaBytes: plan.arenaBytes };
   const fit = fits(footprint, target, { allowPsram: opts.allowPsram });
@@ -154,6 +161,7 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
   }
   const report: CompileReport = {
     model: name,
+    version: opts.version ?? '',
     target: target.id,
     formatVersion: FORMAT_VERSION,
     onnxBytes: onnx.length,
@@ -183,7 +191,7 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
 export function formatReport(r: CompileReport): string {
   const kb = (n: number): string => `${n} B (${(n / 1024).toFixed(1)} KB)`;
   const lines = [
-    `model ${r.model} -> ${r.target} (module format v${r.formatVersion})`,
+    `model ${r.model}${r.version ? ` ${r.version}` : ''} -> ${r.target} (module format v${r.formatVersion})`,
     `  flash: module ${kb(r.moduleBytes)} = ${(r.sizeRatio * 100).toFixed(1)}% of the ${kb(r.onnxBytes)} float ONNX`,
     `  RAM:   arena ${kb(r.arenaBytes)} (${r.planner}; greedy ${r.arenaBytesGreedy}, naive ${r.arenaBytesNaive})`,
     `  compute: ${r.macs.toLocaleString('en-US')} MACs/inference, ${r.ops.length} ops`,

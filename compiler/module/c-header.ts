@@ -7,7 +7,18 @@ export type CHeaderOptions = {
   readonly symbol?: string;
   /** free text for the leading comment (model name, target) */
   readonly comment?: string;
+  /** the model's full name and version (also in the module's metadata): emitted as string macros */
+  readonly modelName?: string;
+  readonly modelVersion?: string;
 };
+
+/** A C string literal: printable ASCII kept, everything else (and quotes, backslashes) escaped in octal. */
+function cString(s: string): string {
+  const bytes = new TextEncoder().encode(s);
+  let out = '"';
+  for (const b of bytes) out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c && b !== 0x3f ? String.fromCharCode(b) : `\\${b.toString(8).padStart(3, '0')}`;
+  return `${out}"`;
+}
 
 export function emitCHeader(bytes: Uint8Array, opts: CHeaderOptions = {}): string {
   const symbol = opts.symbol ?? 'model';
@@ -29,6 +40,8 @@ export function emitCHeader(bytes: Uint8Array, opts: CHeaderOptions = {}): strin
     '#include <stddef.h>',
     '#include <stdint.h>',
     '',
+    ...(opts.modelName !== undefined ? [`#define ${symbol.toUpperCase()}_NAME ${cString(opts.modelName)}`] : []),
+    ...(opts.modelVersion !== undefined ? [`#define ${symbol.toUpperCase()}_VERSION ${cString(opts.modelVersion)}`] : []),
     `const size_t ${symbol}_len = ${bytes.length};`,
     `__attribute__((aligned(16))) const uint8_t ${symbol}[] = {`,
     ...lines,

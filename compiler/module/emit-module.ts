@@ -1,7 +1,7 @@
 // Serializes ModuleContents into the version-1 binary (docs/module-format.md):
 //   header (128) | operator list | constant tensors | tensor table | SHA-256 of all of the above (32)
 import { createHash } from 'node:crypto';
-import { CONST_ALIGNMENT, H, NAME_BYTES, TENSOR_RECORD_BYTES } from './header-layout.ts';
+import { CONST_ALIGNMENT, H, MAX_METADATA_STRING_BYTES, NAME_BYTES, TENSOR_RECORD_BYTES } from './header-layout.ts';
 import {
   DIGEST_BYTES,
   DTYPE_BYTES,
@@ -36,6 +36,7 @@ class ByteWriter {
   bytes(b: Uint8Array): void { this.reserve(b.length); this.buf.set(b, this.length); this.length += b.length; }
   align(n: number): void { while (this.length % n !== 0) this.u8(0); }
   patchU32(at: number, v: number): void { this.view.setUint32(at, v, true); }
+  patchU16(at: number, v: number): void { this.view.setUint16(at, v, true); }
   finish(): Uint8Array { return this.buf.slice(0, this.length); }
 }
 
@@ -52,6 +53,20 @@ function checkI32(v: number, what: string): number {
 function writeDims(w: ByteWriter, shape: readonly number[], what: string): void {
   if (shape.length > MAX_RANK) throw new RangeError(`${what} has rank ${shape.length} > ${MAX_RANK}`);
   for (let i = 0; i < MAX_RANK; i++) w.u32(i < shape.length ? checkU32(shape[i], `${what} dim`) : 0);
+}
+
+function metadataString(s: string, what: string): Uint8Array {
+  const b = new TextEncoder().encode(s);
+  if (b.length > MAX_METADATA_STRING_BYTES) throw new RangeError(`model ${what} is ${b.length} bytes of UTF-8; at most ${MAX_METADATA_STRING_BYTES}`);
+  return b;
+}
+
+/** Largest prefix length <= max that does not split a UTF-8 sequence. */
+function utf8Cut(b: Uint8Array, max: number): number {
+  if (b.length <= max) return b.length;
+  let n = max;
+  while (n > 0 && (b[n] & 0xc0) === 0x80) n--; // b[n] is a continuation byte: its sequence started before n
+  return n;
 }
 
 /** Encodes a module. Throws RangeError on contents the format cannot represent. */
@@ -77,16 +92,16 @@ export function emitModule(m: ModuleContents): Uint8Array {
   w.u32(m.output);
   w.u8(input.shape.length);
   w.u8(output.shape.length);
-  w.u16(0);
+  w.u16(0); // metadataBytes, patched below
   writeDims(w, input.shape, 'input');
   w.f32(input.scale);
   w.i32(input.zeroPoint);
   writeDims(w, output.shape, 'output');
   w.f32(output.scale);
   w.i32(output.zeroPoint);
-  const name = new TextEncoder().encode(m.name).subarray(0, NAME_BYTES);
+  const fullName = metadataString(m.name, 'name');
   const namePadded = new Uint8Array(NAME_BYTES);
-  namePadded.set(name);
+  namePadded.set(fullName.subarray(0, utf8Cut(fullName, NAME_BYTES)));
   w.bytes(namePadded);
   if (w.length !== HEADER_BYTES) throw new Error(`header is ${w.length} bytes, expected ${HEADER_BYTES}`);
 
@@ -146,6 +161,16 @@ export function emitModule(m: ModuleContents): Uint8Array {
   });
   const tensorsBytes = w.length - tensorsOffset;
   if (tensorsBytes !== m.tensors.length * TENSOR_RECORD_BYTES) throw new Error('tensor record size drift');
+
+  // §5.1 metadata: the full name and version (the header's 8-byte name is only a short form)
+  const metadataOffset = w.length;
+  const version = metadataString(m.version ?? '', 'version');
+  w.u8(fullName.length);
+  w.bytes(fullName);
+  w.u8(version.length);
+  w.bytes(version);
+  w.align(4);
+  w.patchU16(H.metadataBytes, w.length - metadataOffset);
 
   const digestOffset = w.length;
   w.patchU32(H.opsOffset, opsOffset);

@@ -21,7 +21,7 @@ export const H = {
   outputTensor: 64, // u32
   inputRank: 68, // u8
   outputRank: 69, // u8
-  reserved: 70, // u16
+  metadataBytes: 70, // u16: length of the metadata section right after the tensor table (v2)
   inputDims: 72, // u32[4]
   inputScale: 88, // f32
   inputZeroPoint: 92, // i32
@@ -32,6 +32,8 @@ export const H = {
 } as const;
 
 export const NAME_BYTES = 8;
+/** metadata section (v2): u8 nameLength, name, u8 versionLength, version, zero padding to 4 bytes */
+export const MAX_METADATA_STRING_BYTES = 255;
 /** tensor table record: dtype u8, rank u8, u16 0, offset u32, bytes u32, dims u32[4], scale f32, zeroPoint i32 */
 export const TENSOR_RECORD_BYTES = 36;
 /**

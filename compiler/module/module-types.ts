@@ -3,7 +3,7 @@
 import type { OpCode } from './opcodes.ts';
 
 export const MODULE_MAGIC = 'TMLM';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const HEADER_BYTES = 128;
 export const MAX_RANK = 4;
 export const DIGEST_BYTES = 32;
@@ -44,8 +44,10 @@ export type ModuleContents = {
   readonly formatVersion: number;
   /** TargetProfile.code, 0 = any target */
   readonly targetCode: number;
-  /** model name, at most 8 bytes of UTF-8 (longer names are cut) */
+  /** the model's full name (metadata section, at most 255 bytes of UTF-8); the header keeps its first 8 bytes */
   readonly name: string;
+  /** the model's version as the catalog names it (metadata section, at most 255 bytes of UTF-8); '' when unknown */
+  readonly version?: string;
   readonly arenaBytes: number;
   /** multiply-accumulates per inference (informational) */
   readonly macs: number;

@@ -12,10 +12,13 @@ export const OpCode = {
   GLOBAL_AVERAGE_POOL: 8,
   SOFTMAX: 9,
   CLAMP: 10,
+  LUT: 11,
+  CONCATENATION: 12,
+  TRANSPOSE: 13,
 } as const;
 
 /** fixed scalar params before the per-channel requant words (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) */
-export const CONV_FIXED_PARAMS = 12;
+export const CONV_FIXED_PARAMS = 13;
 export const FC_FIXED_PARAMS = 4;
 export type OpCode = (typeof OpCode)[keyof typeof OpCode];
 
@@ -30,6 +33,9 @@ export const OP_NAMES: Readonly<Record<OpCode, string>> = {
   8: 'GLOBAL_AVERAGE_POOL',
   9: 'SOFTMAX',
   10: 'CLAMP',
+  11: 'LUT',
+  12: 'CONCATENATION',
+  13: 'TRANSPOSE',
 };
 
 export function isOpCode(n: number): n is OpCode {
@@ -43,8 +49,9 @@ export function isOpCode(n: number): n is OpCode {
  */
 export const OP_ARITY: Readonly<Record<OpCode, readonly [number, number, number, number]>> = {
   // consts: weights int8 OIHW, bias int32[C]
-  // params: strideH strideW padTop padLeft padBottom padRight dilationH dilationW inZp outZp actMin actMax,
-  //         then C multipliers and ceil(C/4) packed shifts (requant-params.ts); -1 = 12 + that
+  // params: strideH strideW padTop padLeft padBottom padRight dilationH dilationW inZp outZp actMin actMax groups,
+  //         then C multipliers and ceil(C/4) packed shifts (requant-params.ts); -1 = 13 + that.
+  //         CONV_2D: weights [Cout, Cin/groups, kh, kw]; DEPTHWISE_CONV_2D: groups = Cin
   1: [1, 1, 2, -1],
   2: [1, 1, 2, -1],
   // consts: weights int8 [out,in], bias int32[out]; params: inZp outZp actMin actMax + per-channel requant
@@ -61,8 +68,14 @@ export const OP_ARITY: Readonly<Record<OpCode, readonly [number, number, number,
   // params: inZp outZp multiplier shift
   8: [1, 1, 0, 4],
   // TFLM integer softmax (gemmlowp fixed-point exp, no table); output scale 1/256, zero point -128
-  // params: inputMultiplier inputLeftShift diffMin outZp
-  9: [1, 1, 0, 4],
+  // params: inputMultiplier inputLeftShift diffMin outZp depth (the innermost `depth` elements are one row)
+  9: [1, 1, 0, 5],
   // params: inZp outZp multiplier shift actMin actMax
   10: [1, 1, 0, 6],
+  // consts: int8 tables [channels, 256]; params: channels inner. y[i] = table[(i / inner) % channels][x[i] + 128]
+  11: [1, 1, 1, 2],
+  // inputs 1..255; params: outZp outer, then 4 per input: block inZp multiplier shift (block = axis length x inner)
+  12: [-1, 1, 0, -1],
+  // params: rank perm0 perm1 perm2 perm3 (unused entries = their index); output shares the input quantization
+  13: [1, 1, 0, 5],
 };

@@ -2,7 +2,7 @@
 // version, header size, section bounds, the SHA-256 digest, then every record and every operand
 // reference. A module that passes can be executed without further bounds checks in the kernels.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { CONST_ALIGNMENT, H, NAME_BYTES, TENSOR_RECORD_BYTES } from './header-layout.ts';
+import { CONST_ALIGNMENT, H, TENSOR_RECORD_BYTES } from './header-layout.ts';
 import { ModuleError } from './module-error.ts';
 import {
   DIGEST_BYTES,
@@ -149,13 +149,12 @@ export function readModule(bytes: Uint8Array): ModuleContents {
   checkIoHeader(dv, 'input', H.inputRank, H.inputDims, H.inputScale, H.inputZeroPoint, tensors[input]);
   checkIoHeader(dv, 'output', H.outputRank, H.outputDims, H.outputScale, H.outputZeroPoint, tensors[output]);
 
-  const nameBytes = bytes.subarray(H.name, H.name + NAME_BYTES);
-  const nul = nameBytes.indexOf(0);
-  const name = new TextDecoder().decode(nul === -1 ? nameBytes : nameBytes.subarray(0, nul));
+  const { name, version: modelVersion } = readMetadata(bytes, tensorsEnd, dv.getUint16(H.metadataBytes, true), digestOffset);
   const contents: ModuleContents = {
     formatVersion: version,
     targetCode: dv.getUint16(H.targetCode, true),
     name,
+    version: modelVersion,
     arenaBytes,
     macs: u32(H.macs),
     input,
@@ -166,6 +165,30 @@ export function readModule(bytes: Uint8Array): ModuleContents {
   };
   checkShapes(contents);
   return contents;
+}
+
+/** §5.1 metadata section: u8 length + UTF-8 name, u8 length + UTF-8 version, zero padding. */
+function readMetadata(bytes: Uint8Array, start: number, size: number, digestOffset: number): { name: string; version: string } {
+  const end = start + size;
+  if (end > digestOffset) oob(`metadata section [${start}, ${end}) past the digest at ${digestOffset}`);
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let at = start;
+  const str = (what: string): string => {
+    if (at >= end) oob(`metadata: ${what} length past the section end`);
+    const n = bytes[at];
+    if (at + 1 + n > end) oob(`metadata: ${what} of ${n} bytes past the section end`);
+    const b = bytes.subarray(at + 1, at + 1 + n);
+    at += 1 + n;
+    try {
+      return decoder.decode(b);
+    } catch {
+      throw new ModuleError('BAD_OP', `metadata: ${what} is not valid UTF-8`);
+    }
+  };
+  const name = str('name');
+  const version = str('version');
+  if (end - at > 3 || bytes.subarray(at, end).some((b) => b !== 0)) oob(`metadata section has ${end - at} bytes after the version that are not padding`);
+  return { name, version };
 }
 
 /** ONNX pool output size; with ceil_mode a last window starting in the end padding is dropped. */
@@ -201,6 +224,10 @@ function checkArity(i: number, code: OpCode, nIn: number, nOut: number, nConst: 
     }
     return;
   }
+  if (code === OpCode.CONCATENATION) {
+    if (nIn < 1 || nConst !== 0 || params.length !== 2 + 4 * nIn) bad(`${nIn} inputs, ${nConst} constants and ${params.length} params (expected 2 + 4 per input)`);
+    return;
+  }
   if (nIn !== wantIn) bad(`${nIn} inputs, expected ${wantIn}`);
   if (nConst !== wantConst) bad(`${nConst} constants, expected ${wantConst}`);
 }
@@ -229,9 +256,12 @@ function checkShapes(m: ModuleContents): void {
         const [n2, co, ho, wo] = y.shape;
         const [o, wci, kh, kw] = c(0).shape;
         const [sh, sw, pt, pl, pb, pr, dh, dw] = op.params;
-        if (n !== 1 || n2 !== 1) bad('batch must be 1');
+        if (n !== n2 || n < 1) bad(`batch ${n} in, ${n2} out`);
         if (o !== co) bad(`weights for ${o} channels, output has ${co}`);
-        if (op.code === OpCode.CONV_2D ? wci !== ci : wci !== 1 || co % ci !== 0) bad(`weight input channels ${wci} vs input ${ci}`);
+        const groups = op.params[12];
+        if (op.code === OpCode.CONV_2D ? groups < 1 || wci * groups !== ci || co % groups !== 0 : wci !== 1 || co % ci !== 0 || groups !== ci) {
+          bad(`weight input channels ${wci} x ${groups} groups vs input ${ci}, output ${co}`);
+        }
         if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0) bad('bad stride/dilation/padding');
         if (ho !== Math.floor((hi + pt + pb - dh * (kh - 1) - 1) / sh) + 1 || wo !== Math.floor((wi + pl + pr - dw * (kw - 1) - 1) / sw) + 1) {
           bad(`output ${ho}x${wo} inconsistent with input ${hi}x${wi}`);
@@ -266,7 +296,37 @@ function checkShapes(m: ModuleContents): void {
       case OpCode.SOFTMAX:
         if (x.bytes !== y.bytes) bad('input and output sizes differ');
         if (op.params[1] < 0 || op.params[1] > 31) bad('input left shift outside [0, 31]');
+        if (op.params[4] < 1 || x.bytes % op.params[4] !== 0) bad(`row length ${op.params[4]} does not divide ${x.bytes}`);
         break;
+      case OpCode.LUT: {
+        const [channels, inner] = op.params;
+        if (x.bytes !== y.bytes) bad('input and output sizes differ');
+        if (c(0).dtype !== 'int8' || c(0).data.length !== channels * 256) bad(`table must be int8[${channels} x 256]`);
+        if (channels < 1 || inner < 1 || x.bytes % (channels * inner) !== 0) bad(`${channels} channels of ${inner} do not tile ${x.bytes} elements`);
+        break;
+      }
+      case OpCode.CONCATENATION: {
+        const outer = op.params[1];
+        let total = 0;
+        op.inputs.forEach((t, k) => {
+          const block = op.params[2 + 4 * k];
+          const shift = op.params[5 + 4 * k];
+          if (block < 0 || outer < 1 || m.tensors[t].bytes !== outer * block) bad(`input ${k}: ${m.tensors[t].bytes} bytes for ${outer} blocks of ${block}`);
+          if (shift < -31 || shift > 30) bad('requantization shift outside [-31, 30]');
+          total += block;
+        });
+        if (y.bytes !== outer * total) bad(`output of ${y.bytes} bytes, inputs give ${outer * total}`);
+        break;
+      }
+      case OpCode.TRANSPOSE: {
+        const [rank, ...perm] = op.params;
+        if (rank !== x.shape.length || rank !== y.shape.length) bad(`rank ${rank} vs input ${x.shape.length} / output ${y.shape.length}`);
+        const seen = new Set(perm);
+        if (seen.size !== 4 || perm.some((p, i) => p < 0 || p > 3 || (i >= rank && p !== i))) bad(`perm [${perm.join(',')}] is not a permutation`);
+        for (let i = 0; i < rank; i++) if (y.shape[i] !== x.shape[perm[i]]) bad(`output dim ${i} is ${y.shape[i]}, input dim ${perm[i]} is ${x.shape[perm[i]]}`);
+        if (x.scale !== y.scale || x.zeroPoint !== y.zeroPoint) bad('input and output quantization differ');
+        break;
+      }
       case OpCode.CLAMP:
         if (x.bytes !== y.bytes) bad('input and output sizes differ');
         break;

@@ -1,4 +1,4 @@
-// Fuses a Relu or a constant Clip that directly follows a Conv, Gemm or MatMul into the producer,
+// Fuses a Relu or a constant Clip that directly follows a Conv, Gemm, MatMul, Add, Sub, Mul or Div into the producer,
 // as the `activation` attribute (TFLite Micro's fused_activation_function), so the int8 back end
 // can clamp in the requantization step instead of running a separate op.
 //
@@ -13,7 +13,9 @@ import { hasAttr } from '../ir/attrs.ts';
 import type { AttrValue, Graph, Node } from '../ir/graph.ts';
 import { consumers, outputNames, producers, rebuild } from './graph-edit.ts';
 
-const FUSABLE = new Set(['Conv', 'Gemm', 'MatMul']);
+// Add/Sub/Mul/Div as TFLite does (ADD/SUB/MUL/DIV carry fused_activation_function): no standalone
+// clamp after a residual Add
+const FUSABLE = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div']);
 
 function clipBounds(g: Graph, n: Node): [number, number] | undefined {
   const bound = (i: number, attr: string, dflt: number): number | undefined => {

@@ -4,6 +4,7 @@ import type { Graph } from '../ir/graph.ts';
 import { eliminateReshape } from './eliminate-reshape.ts';
 import { foldBatchNorm } from './fold-batch-norm.ts';
 import { foldConstants } from './fold-constants.ts';
+import { foldShapes } from './fold-shapes.ts';
 import { fuseActivation } from './fuse-activation.ts';
 import { fuseMatMulAdd } from './fuse-matmul-add.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
@@ -13,6 +14,7 @@ export type Pass = (g: Graph) => Graph;
 
 export const PASSES: readonly (readonly [string, Pass])[] = [
   ['remove-identity', removeIdentity], // first: exposes producer -> consumer pairs to the fusions
+  ['fold-shapes', foldShapes], // static Shape -> constant, so the next pass folds x.view(x.size(0), -1)
   ['fold-constants', foldConstants], // Constant-built Clip bounds and reshape targets become initializers
   ['fold-batch-norm', foldBatchNorm],
   ['fuse-matmul-add', fuseMatMulAdd],

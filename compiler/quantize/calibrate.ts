@@ -29,7 +29,8 @@ export function calibrate(
       lo.set(name, mn);
       hi.set(name, mx);
     }
-    onSample?.(++count);
+    count++;
+    onSample?.(count);
   }
   if (count === 0) throw new RangeError('calibration needs at least one sample');
   const ranges = new Map<string, Range>();

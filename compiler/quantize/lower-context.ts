@@ -14,6 +14,8 @@ export type LowerContext = {
   readonly use: (value: string, node: Node) => number;
   /** new arena tensor for a node output; quantization from calibration unless given */
   readonly define: (value: string, node: Node, quant?: TensorQuant) => number;
+  /** a new arena tensor no graph value names (an op's intermediate, e.g. a transposed copy) */
+  readonly defineInternal: (name: string, shape: readonly number[], quant: TensorQuant) => number;
   /** makes `alias` name the same arena tensor as `value` (Reshape/Flatten/Identity/Dropout) */
   readonly alias: (alias: string, value: string, node: Node) => void;
   readonly quantOf: (tensor: number) => TensorQuant;
@@ -84,6 +86,11 @@ export function createLowerContext(graph: Graph, ranges: ReadonlyMap<string, Ran
       const bytes = shape.reduce((a, b) => a * b, 1);
       state.tensors.push({ name: value, dtype: 'int8', shape: [...shape], scale: q.scale, zeroPoint: q.zeroPoint, bytes });
       state.tensorOf.set(value, state.tensors.length - 1);
+      return state.tensors.length - 1;
+    },
+    defineInternal(name, shape, q) {
+      const bytes = shape.reduce((a, b) => a * b, 1);
+      state.tensors.push({ name, dtype: 'int8', shape: [...shape], scale: q.scale, zeroPoint: q.zeroPoint, bytes });
       return state.tensors.length - 1;
     },
     alias(alias, value, node) {

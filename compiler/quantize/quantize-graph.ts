@@ -6,6 +6,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { Range } from './calibrate.ts';
 import { createLowerContext } from './lower-context.ts';
 import { LOWERINGS } from './ops/index.ts';
+import { assertInt8Lowerable } from './int8-support.ts';
 import { OpCode } from '../module/opcodes.ts';
 import { quantizeMultiplier } from './quantize-multiplier.ts';
 import type { QuantizedProgram } from './quantized-program.ts';
@@ -14,6 +15,7 @@ export function quantizeGraph(graph: Graph, ranges: ReadonlyMap<string, Range>):
   if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
     throw new CompileError('UNSUPPORTED_OP', `a module has one input and one output; graph has ${graph.inputs.length} and ${graph.outputs.length}`);
   }
+  assertInt8Lowerable(graph);
   const { ctx, state } = createLowerContext(graph, ranges);
   const input = graph.inputs[0];
   if (input.dtype !== 'float32') throw new CompileError('UNSUPPORTED_DTYPE', `graph input '${input.name}' is ${input.dtype}, expected float32`);

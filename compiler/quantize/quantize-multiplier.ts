@@ -24,7 +24,9 @@ export function quantizeMultiplier(realMultiplier: number): QuantizedMultiplier 
   if (qFixed === 2147483648) { qFixed /= 2; shift++; }
   // Below 2^-31 the product rounds to zero anyway (TFLite does the same flush).
   if (shift < -31) return { multiplier: 0, shift: 0 };
-  // Above 2^30 a left shift of an int32 accumulator would overflow; no sane model gets here.
-  if (shift > 30) throw new RangeError(`requantization multiplier ${realMultiplier} too large`);
+  // A shift above 30 cannot be applied to an int32 accumulator: saturate to the largest
+  // representable multiplier, as TFLite's QuantizeMultiplier does (quantization_util.cc, "saturate
+  // it"). Softmax reaches this with a large input scale (its real multiplier is capped at 2^31 - 1).
+  if (shift > 30) return { multiplier: 2147483647, shift: 30 };
   return { multiplier: qFixed, shift };
 }

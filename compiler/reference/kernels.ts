@@ -1,5 +1,5 @@
 // Operator name -> float reference kernel (TFLite Micro's op resolver, as a plain record).
-import { add } from './add.ts';
+import { add, div, mul, prelu, sub } from './arithmetic.ts';
 import { averagePool } from './average-pool.ts';
 import { batchNormalization } from './batch-normalization.ts';
 import { clip } from './clip.ts';
@@ -13,13 +13,13 @@ import { identity } from './identity.ts';
 import type { Kernel } from './kernel.ts';
 import { matmul } from './matmul.ts';
 import { maxPool } from './max-pool.ts';
-import { mul } from './mul.ts';
 import { relu } from './relu.ts';
 import { reshape } from './reshape.ts';
-import { sigmoid } from './sigmoid.ts';
 import { softmax } from './softmax.ts';
-import { tanh } from './tanh.ts';
 import { transpose } from './transpose.ts';
+import { unary } from './unary.ts';
+import { gather, shape, squeeze, unsqueeze } from './shape-ops.ts';
+import { UNARY_FUNCTIONS } from '../ir/unary-functions.ts';
 
 export const KERNELS: Readonly<Record<string, Kernel>> = {
   Add: add,
@@ -36,10 +36,16 @@ export const KERNELS: Readonly<Record<string, Kernel>> = {
   MatMul: matmul,
   MaxPool: maxPool,
   Mul: mul,
+  Sub: sub,
+  Div: div,
+  PRelu: prelu,
   Relu: relu,
   Reshape: reshape,
-  Sigmoid: sigmoid,
   Softmax: softmax,
-  Tanh: tanh,
   Transpose: transpose,
+  Shape: shape,
+  Gather: gather,
+  Squeeze: squeeze,
+  Unsqueeze: unsqueeze,
+  ...Object.fromEntries(Object.keys(UNARY_FUNCTIONS).map((op) => [op, unary])),
 };

@@ -29,3 +29,20 @@ export function int32Const(ctx: KernelContext, index: number): Int32Array {
   if (!(c.data instanceof Int32Array)) throw new TypeError(`constant ${index} is not int32`);
   return c.data;
 }
+
+/**
+ * Runs a per-sample kernel body once per batch item over views of the op's first input and output
+ * (NCHW: each sample is a contiguous block). The views are made once, at prepare time.
+ */
+export function perBatch(ctx: KernelContext, op: ModuleOp, batch: number, body: (x: Int8Array, y: Int8Array) => void): Eval {
+  const x = ctx.view(op.inputs[0]);
+  const y = ctx.view(op.outputs[0]);
+  if (batch <= 1) return () => body(x, y);
+  const xn = x.length / batch;
+  const yn = y.length / batch;
+  const xs = Array.from({ length: batch }, (_, b) => x.subarray(b * xn, (b + 1) * xn));
+  const ys = Array.from({ length: batch }, (_, b) => y.subarray(b * yn, (b + 1) * yn));
+  return () => {
+    for (let b = 0; b < batch; b++) body(xs[b], ys[b]);
+  };
+}

@@ -2,7 +2,8 @@
 // rule from op-shapes.ts and records every value's dtype and shape in `graph.values`. The importer
 // runs it once; every pass runs it again after rewriting, so `values` never goes stale.
 import { CompileError } from '../ir/compile-error.ts';
-import type { Graph, ValueInfo } from '../ir/graph.ts';
+import type { ConstTensor, Graph, ValueInfo } from '../ir/graph.ts';
+import { KERNELS } from '../reference/kernels.ts';
 import { checkShape, sameShape } from '../ir/tensor.ts';
 import { OP_SHAPES, SUPPORTED_OPS } from './op-shapes.ts';
 import { checkSignature } from './op-signatures.ts';
@@ -25,7 +26,12 @@ export function inferShapes(g: Graph): Graph {
     checkShape(v.shape, `graph input '${v.name}'`);
     values.set(v.name, { name: v.name, dtype: v.dtype, shape: v.shape });
   }
-  const ctx = { opset: g.opset, constant: (name: string) => g.initializers.get(name) };
+  // Values known at compile time although no initializer holds them: Shape of a static shape and
+  // integer computations on such values (Gather, Unsqueeze, Concat, ...), evaluated with the float
+  // reference kernels, so a Reshape target computed from x.size(0) is a constant here.
+  const folded = new Map<string, ConstTensor>();
+  const constant = (name: string): ConstTensor | undefined => g.initializers.get(name) ?? folded.get(name);
+  const ctx = { opset: g.opset, constant };
   for (const node of g.nodes) {
     const rule = OP_SHAPES[node.op];
     if (!rule) throw unsupportedOpError(node.op, node.name);
@@ -37,6 +43,14 @@ export function inferShapes(g: Graph): Graph {
       return v;
     });
     const outs = rule(node, ins, ctx);
+    const constIns = node.inputs.map((name) => (name === '' ? undefined : constant(name)));
+    const allConst = node.inputs.every((name, i) => name === '' || constIns[i] !== undefined);
+    if (node.op === 'Shape' || (allConst && node.inputs.length > 0 && outs.every((o) => o.dtype === 'int64'))) {
+      const kernel = KERNELS[node.op];
+      const ins2 = node.op === 'Shape' ? [{ dtype: ins[0]?.dtype ?? 'float32', shape: ins[0]?.shape ?? [], data: new Float32Array(0) }] : constIns;
+      const res = kernel?.(node, ins2, g.opset);
+      res?.forEach((t, i) => { if (node.outputs[i]) folded.set(node.outputs[i], { name: node.outputs[i], ...t }); });
+    }
     if (node.outputs.length === 0 || node.outputs[0] === '') throw new CompileError('BAD_MODEL', `${node.op} node '${node.name}' has no output`);
     outs.forEach((o, i) => {
       const name = node.outputs[i];

@@ -7,6 +7,8 @@ import type { ConstTensor, DType, Node, Shape, ValueInfo } from '../ir/graph.ts'
 import { intValues, normAxis, sizeOf } from '../ir/tensor.ts';
 import { broadcastShapes } from './broadcast.ts';
 import { windowGeometry } from './window-geometry.ts';
+import { UNARY_FUNCTIONS } from '../ir/unary-functions.ts';
+import { axesOf, gatherShape, shapeSlice, squeezeShape, unsqueezeShape } from './shape-ops.ts';
 
 export type ShapeContext = {
   readonly opset: number;
@@ -87,12 +89,23 @@ const pool: ShapeRule = (node, inputs) => {
 
 export const OP_SHAPES: Readonly<Record<string, ShapeRule>> = {
   Relu: unaryFloat,
-  Sigmoid: unaryFloat,
-  Tanh: unaryFloat,
+  ...Object.fromEntries(Object.keys(UNARY_FUNCTIONS).map((op) => [op, unaryFloat])),
   Identity: passThrough,
 
   Add: binaryBroadcast,
+  Sub: binaryBroadcast,
   Mul: binaryBroadcast,
+  Div: binaryBroadcast,
+  PRelu: (node, inputs) => {
+    // unidirectional broadcasting: the slope broadcasts to x, the output has x's shape
+    const x = float(node, need(node, inputs, 0));
+    const slope = float(node, need(node, inputs, 1));
+    const out = broadcastShapes(x.shape, slope.shape, desc(node));
+    if (out.length !== x.shape.length || out.some((d, i) => d !== x.shape[i])) {
+      throw new CompileError('SHAPE_MISMATCH', `${desc(node)}: slope [${slope.shape.join(',')}] does not broadcast to x [${x.shape.join(',')}]`);
+    }
+    return [{ dtype: 'float32', shape: x.shape }];
+  },
 
   Clip: (node, inputs) => {
     scalarish(node, inputs[1], 'min');
@@ -241,6 +254,25 @@ export const OP_SHAPES: Readonly<Record<string, ShapeRule>> = {
       shape[axis] += v.shape[axis];
     }
     return [{ dtype: first.dtype, shape }];
+  },
+
+  Shape: (node, inputs) => [{ dtype: 'int64', shape: [shapeSlice(node, need(node, inputs, 0).shape).length] }],
+
+  Gather: (node, inputs) => {
+    const data = need(node, inputs, 0);
+    const indices = need(node, inputs, 1);
+    if (indices.dtype !== 'int64' && indices.dtype !== 'int32') throw new CompileError('BAD_MODEL', `${desc(node)}: indices must be int32 or int64, got ${indices.dtype}`);
+    return [{ dtype: data.dtype, shape: gatherShape(node, data.shape, indices.shape) }];
+  },
+
+  Squeeze: (node, inputs, ctx) => {
+    const x = need(node, inputs, 0);
+    return [{ dtype: x.dtype, shape: squeezeShape(node, x.shape, axesOf(node, ctx.opset, ctx.constant)) }];
+  },
+
+  Unsqueeze: (node, inputs, ctx) => {
+    const x = need(node, inputs, 0);
+    return [{ dtype: x.dtype, shape: unsqueezeShape(node, x.shape, axesOf(node, ctx.opset, ctx.constant)) }];
   },
 
   Softmax: (node, inputs, ctx) => {

@@ -4,6 +4,7 @@
 // or mistyped attribute or input from being silently ignored, or failing only at run time.
 import { CompileError } from '../ir/compile-error.ts';
 import type { AttrValue, Node } from '../ir/graph.ts';
+import { UNARY_FUNCTIONS } from '../ir/unary-functions.ts';
 
 /** 'flag' is an INT attribute that must be 0 or 1 (ceil_mode, transA, ...). */
 export type AttrKind = 'int' | 'flag' | 'float' | 'string' | 'ints';
@@ -16,6 +17,8 @@ type Signature = {
   readonly inputs: readonly [number, number];
   readonly outputs: readonly [number, number];
   readonly attrs: Readonly<Record<string, AttrSpec>>;
+  /** the first opset that defines the operator (default: every supported opset) */
+  readonly since?: number;
 };
 
 /** written by compiler/passes/fuse-activation.ts (compiler/ir/fused-activation.ts) */
@@ -23,9 +26,14 @@ const FUSED: Record<string, AttrSpec> = { activation: ['string'], activation_min
 const POOL: Record<string, AttrSpec> = { auto_pad: ['string'], ceil_mode: ['flag'], kernel_shape: ['ints'], pads: ['ints'], strides: ['ints'] };
 const unary: Signature = { inputs: [1, 1], outputs: [1, 1], attrs: {} };
 const binary: Signature = { inputs: [2, 2], outputs: [1, 1], attrs: {} };
+/** Add/Sub/Mul/Div may carry a fused activation (TFLite's fused_activation_function on ADD/MUL) */
+const arithmetic: Signature = { inputs: [2, 2], outputs: [1, 1], attrs: { ...FUSED } };
 
 export const OP_SIGNATURES: Readonly<Record<string, Signature>> = {
-  Add: binary,
+  Add: arithmetic,
+  Sub: arithmetic,
+  Div: arithmetic,
+  PRelu: binary,
   AveragePool: { inputs: [1, 1], outputs: [1, 1], attrs: { ...POOL, count_include_pad: ['flag'] } },
   BatchNormalization: { inputs: [5, 5], outputs: [1, 5], attrs: { epsilon: ['float'], momentum: ['float'], training_mode: ['flag', 14] } },
   Clip: { inputs: [1, 3], outputs: [1, 1], attrs: {} }, // min/max are inputs since Clip-11
@@ -41,13 +49,18 @@ export const OP_SIGNATURES: Readonly<Record<string, Signature>> = {
   Identity: unary,
   MatMul: { inputs: [2, 2], outputs: [1, 1], attrs: { ...FUSED } },
   MaxPool: { inputs: [1, 1], outputs: [1, 2], attrs: { ...POOL, dilations: ['ints'], storage_order: ['flag'] } },
-  Mul: binary,
+  Mul: arithmetic,
   Relu: unary,
   Reshape: { inputs: [2, 2], outputs: [1, 1], attrs: { allowzero: ['flag', 14] } },
-  Sigmoid: unary,
   Softmax: { inputs: [1, 1], outputs: [1, 1], attrs: { axis: ['int'] } },
-  Tanh: unary,
   Transpose: { inputs: [1, 1], outputs: [1, 1], attrs: { perm: ['ints'] } },
+  Shape: { inputs: [1, 1], outputs: [1, 1], attrs: { start: ['int', 15], end: ['int', 15] } },
+  Gather: { inputs: [2, 2], outputs: [1, 1], attrs: { axis: ['int'] } },
+  Squeeze: { inputs: [1, 2], outputs: [1, 1], attrs: { axes: ['ints', 1, 12] } },
+  Unsqueeze: { inputs: [1, 2], outputs: [1, 1], attrs: { axes: ['ints', 1, 12] } },
+  ...Object.fromEntries(
+    Object.entries(UNARY_FUNCTIONS).map(([op, spec]) => [op, { ...unary, since: spec.since, attrs: Object.fromEntries(Object.keys(spec.attrs).map((a) => [a, ['float'] as AttrSpec])) }]),
+  ),
 };
 
 function hasKind(v: AttrValue, kind: AttrKind): boolean {
@@ -66,6 +79,9 @@ export function checkSignature(node: Node, opset: number): void {
   const sig = OP_SIGNATURES[node.op];
   if (!sig) return; // unsupported ops are reported by the caller
   const what = `${node.op} node '${node.name}'`;
+  if (sig.since !== undefined && opset < sig.since) {
+    throw new CompileError('BAD_MODEL', `${what}: ${node.op} is defined from opset ${sig.since}; the model uses opset ${opset}`);
+  }
   const [inMin, inMax] = sig.inputs;
   if (node.inputs.length < inMin || node.inputs.length > inMax) {
     throw new CompileError('BAD_MODEL', `${what} has ${node.inputs.length} inputs; ${node.op} takes ${range(inMin, inMax)}`);

@@ -117,8 +117,12 @@ export class MlObjects {
     while (this.models.has(id)) id++;
     const labels = labelsFor(loaded.outputShape);
     const dims = (shape: readonly number[]): Map<number, number> => new Map(shape.map((d, i) => [i, d]));
+    // The module's metadata carries the model's full name and catalog version (module format v2
+    // §5.1); the package check only knows the header's short name and a digest prefix.
+    const name = loaded.contents.name || info.name;
+    const version = loaded.contents.version || info.version;
     const values: Record<number, ResourceData> = {
-      0: info.name, 1: info.version, 2: info.sha256, 3: info.target, 4: bytes.length, 5: loaded.contents.arenaBytes,
+      0: name, 1: version, 2: info.sha256, 3: info.target, 4: bytes.length, 5: loaded.contents.arenaBytes,
       6: dims(loaded.inputShape), 7: dims(loaded.outputShape), 9: ModelState.INSTALLED, 13: '',
     };
     if (labels) values[8] = new Map(labels.map((l, i) => [i, l]));

@@ -3,7 +3,7 @@ import { compile, formatReport } from '../../compiler/compile.ts';
 import { isCompileError } from '../../compiler/ir/compile-error.ts';
 import { TARGET_IDS } from '../../compiler/targets/index.ts';
 import { compileSmall, everyKernelModel, randomInputs } from './helpers/back-end.ts';
-import { attr, buildModel, randomTensor, rng } from './helpers/onnx-builder.ts';
+import { attr, buildModel, int64Tensor, randomTensor, rng } from './helpers/onnx-builder.ts';
 
 describe('compile()', () => {
   it('reports flash, RAM, MACs, both arena plans and the fit on every target', () => {
@@ -44,13 +44,34 @@ describe('compile()', () => {
     expect(compile(onnx, { target: 'esp32-s3', calibration, allowPsram: true }).report.fit.fits).toBe(true);
   }, 60_000);
 
-  it('rejects operators without an int8 lowering with UNSUPPORTED_OP', () => {
+  it('refuses before calibration, listing every node the int8 path cannot lower and the int8 op set', () => {
     const onnx = buildModel({
-      nodes: [{ op: 'Sigmoid', inputs: ['x'], outputs: ['y'] }],
+      nodes: [
+        { op: 'Gather', inputs: ['x', 'i'], outputs: ['g'], name: 'pick', attrs: { axis: attr.i(1) } }, // gathering activations: no int8 lowering
+        { op: 'Relu', inputs: ['g'], outputs: ['r'] },
+        { op: 'Div', inputs: ['r', 'g'], outputs: ['y'], name: 'ratio' }, // division by an activation
+      ],
       inputs: [{ name: 'x', shape: [1, 4] }],
-      outputs: [{ name: 'y', shape: [1, 4] }],
+      outputs: [{ name: 'y', shape: [1, 2] }],
+      initializers: [int64Tensor('i', [0, 2])],
+      opset: 13,
     });
-    expect(() => compile(onnx, { target: 'esp32', calibration: randomInputs(2, 4, 1) })).toThrow(/no int8 lowering/);
+    let sawSample = false;
+    const calibration = [new Float32Array(4)];
+    const probe = new Proxy(calibration, { get: (t, k, r) => { if (k === Symbol.iterator) sawSample = true; return Reflect.get(t, k, r); } });
+    let err: unknown;
+    try {
+      compile(onnx, { target: 'esp32', calibration: probe });
+    } catch (e) {
+      err = e;
+    }
+    expect(isCompileError(err) && err.code).toBe('UNSUPPORTED_OP');
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/^2 node\(s\) cannot be compiled to int8/);
+    expect(msg).toContain("Gather node 'pick': no int8 lowering");
+    expect(msg).toContain("Div node 'ratio': only division of an activation by a constant");
+    expect(msg).toContain('The int8 operator set: Abs, Add');
+    expect(sawSample).toBe(false); // calibration never started
   });
 
   it('a model whose output is a Flatten keeps the ONNX output shape (exact copy out of the alias)', () => {

@@ -23,7 +23,7 @@ function codeOf(f: () => unknown): string {
   return 'no error';
 }
 
-describe('module format v1', () => {
+describe('module format v2', () => {
   it('round-trips: readModule(emitModule(c)) == c, and re-emitting gives the same bytes', () => {
     const read = readModule(module);
     expect(read.ops).toEqual(contents.ops);
@@ -37,7 +37,7 @@ describe('module format v1', () => {
 
   it('starts with the magic and version, little-endian', () => {
     expect(new TextDecoder().decode(module.subarray(0, 4))).toBe('TMLM');
-    expect(module[4] | (module[5] << 8)).toBe(1);
+    expect(module[4] | (module[5] << 8)).toBe(2);
   });
 
   it('rejects a flipped byte anywhere with BAD_DIGEST', () => {
@@ -86,5 +86,55 @@ describe('module format v1', () => {
     const bytes = [...h.matchAll(/0x([0-9a-f]{2})/g)].map((m) => parseInt(m[1], 16));
     expect(Uint8Array.from(bytes)).toEqual(module);
     expect(() => emitCHeader(module, { symbol: '1bad' })).toThrow(RangeError);
+  });
+
+  it('carries the full model name and version in the metadata section after the tensor table (§5.1)', () => {
+    const named = emitModule({ ...contents, name: 'fashion-cnn', version: '2026.11-rc1' });
+    const dv = new DataView(named.buffer, named.byteOffset, named.byteLength);
+    // header: the first 8 bytes of the name, NUL padded (§2 offset 120)
+    expect(new TextDecoder().decode(named.subarray(120, 128))).toBe('fashion-');
+    // metadata: right after the tensor table, its length in the u16 at offset 70
+    const start = dv.getUint32(44, true) + dv.getUint32(48, true);
+    const size = dv.getUint16(70, true);
+    // written by hand: 11 "fashion-cnn" 11 "2026.11-rc1" is 24 bytes, already a multiple of 4
+    const want = [11, ...Buffer.from('fashion-cnn'), 11, ...Buffer.from('2026.11-rc1')];
+    expect(size).toBe(want.length);
+    expect(Array.from(named.subarray(start, start + size))).toEqual(want);
+    const read = readModule(named);
+    expect(read.name).toBe('fashion-cnn');
+    expect(read.version).toBe('2026.11-rc1');
+    expect(emitModule(read)).toEqual(named);
+  });
+
+  it('cuts the header name on a UTF-8 boundary and refuses names over 255 bytes', () => {
+    const named = emitModule({ ...contents, name: 'modèle-ünïcode' });
+    const short = named.subarray(120, 128);
+    expect(() => new TextDecoder('utf-8', { fatal: true }).decode(short.subarray(0, short.indexOf(0) === -1 ? 8 : short.indexOf(0)))).not.toThrow();
+    expect(readModule(named).name).toBe('modèle-ünïcode');
+    expect(() => emitModule({ ...contents, name: 'x'.repeat(256) })).toThrow(RangeError);
+  });
+
+  it('refuses a metadata section that overruns, is not UTF-8, or has trailing bytes', () => {
+    const named = emitModule({ ...contents, name: 'abc', version: 'v1' });
+    const dv = new DataView(named.buffer, named.byteOffset, named.byteLength);
+    const start = dv.getUint32(44, true) + dv.getUint32(48, true);
+    const long = named.slice();
+    long[start] = 200; // name length past the section
+    expect(codeOf(() => readModule(resign(long)))).toBe('OUT_OF_BOUNDS');
+    const size = named.slice();
+    new DataView(size.buffer).setUint16(70, 0xfff0, true); // section past the digest
+    expect(codeOf(() => readModule(resign(size)))).toBe('OUT_OF_BOUNDS');
+    const utf = named.slice();
+    utf[start + 1] = 0xff; // 'a' -> an invalid UTF-8 byte
+    expect(codeOf(() => readModule(resign(utf)))).toBe('BAD_OP');
+    const pad = named.slice();
+    pad[start + 1 + 3 + 1 + 2] = 7; // a padding byte that is not 0
+    expect(codeOf(() => readModule(resign(pad)))).toBe('OUT_OF_BOUNDS');
+  });
+
+  it('emits the full name and version as C string macros', () => {
+    const h = emitCHeader(module, { modelName: 'fashion-cnn', modelVersion: 'a"b' });
+    expect(h).toContain('#define MODEL_NAME "fashion-cnn"');
+    expect(h).toContain('#define MODEL_VERSION "a\\042b"');
   });
 });

@@ -14,6 +14,7 @@ import { sizeOf } from '../../compiler/ir/tensor.ts';
 import { importOnnx } from '../../compiler/onnx/import-onnx.ts';
 import { runPasses } from '../../compiler/passes/run-passes.ts';
 import { runFloat } from '../../compiler/reference/executor.ts';
+import { zooModels as manifestModels } from '../../compiler/zoo/zoo.ts';
 import { closeEnough } from './helpers/compare.ts';
 import { attr, buildModel, floatTensor, int64Tensor, randomTensor, rng, type ModelSpec } from './helpers/onnx-builder.ts';
 
@@ -183,7 +184,7 @@ const SYNTHETIC: Record<string, ModelSpec> = {
   },
 };
 
-const zooModels = existsSync(ZOO) ? readdirSync(ZOO).filter((f) => f.endsWith('.onnx')).sort() : [];
+const zooModels = readdirSync(ZOO).filter((f) => f.endsWith('.onnx')).sort();
 
 function conformanceModels(): string[] {
   if (!existsSync(NODE_TESTS)) return [];
@@ -199,8 +200,9 @@ function conformanceModels(): string[] {
 }
 
 describe('float executor vs onnxruntime-node (100 Fashion-MNIST images per model)', () => {
-  it('finds the zoo directory or runs without it (zoo models are picked up automatically)', () => {
-    expect(Array.isArray(zooModels)).toBe(true);
+  it('finds every zoo model of the manifest (the zoo is committed: an empty list would skip the checks below)', () => {
+    expect(zooModels).toEqual(manifestModels().map((m) => m.file).sort());
+    expect(zooModels.length).toBeGreaterThanOrEqual(3);
   });
 
   it.each(zooModels)('zoo %s: runFloat and runFloat(runPasses(g)) match ORT within 1e-4', async (file) => {

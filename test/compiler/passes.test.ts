@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Graph } from '../../compiler/ir/graph.ts';
 import { sizeOf } from '../../compiler/ir/tensor.ts';
@@ -190,11 +190,13 @@ describe('passes', () => {
   });
 
   const zoo = 'compiler/zoo/models';
-  const zooModels = existsSync(zoo) ? readdirSync(zoo).filter((f) => f.endsWith('.onnx')) : [];
+  const zooModels = readdirSync(zoo).filter((f) => f.endsWith('.onnx'));
+  it('finds the committed zoo models', () => expect(zooModels.length).toBeGreaterThanOrEqual(3));
   it.each(zooModels)('zoo model %s: same outputs after runPasses, fewer nodes', (file) => {
     const g = importOnnx(readFileSync(`${zoo}/${file}`));
     const out = runPasses(g);
-    expect(out.nodes.length).toBeLessThanOrEqual(g.nodes.length);
+    // every zoo model has an activation or BatchNormalization after a Conv/Gemm for the passes to fold
+    expect(out.nodes.length).toBeLessThan(g.nodes.length);
     expectSameOutputs(g, out);
   });
 });

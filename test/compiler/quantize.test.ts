@@ -48,7 +48,7 @@ describe('int8 softmax', () => {
     const p = softmaxParams(inScale);
     return {
       formatVersion: 1, targetCode: 0, name: 'sm', arenaBytes: 32, macs: 0, input: 0, output: 1, constants: [],
-      ops: [{ code: OpCode.SOFTMAX, inputs: [0], outputs: [1], consts: [], params: [p.inputMultiplier, p.inputLeftShift, p.diffMin, -128] }],
+      ops: [{ code: OpCode.SOFTMAX, inputs: [0], outputs: [1], consts: [], params: [p.inputMultiplier, p.inputLeftShift, p.diffMin, -128, n] }],
       tensors: [
         { dtype: 'int8', shape: [1, n], scale: inScale, zeroPoint: inZp, offset: 0, bytes: n },
         { dtype: 'int8', shape: [1, n], scale: 1 / 256, zeroPoint: -128, offset: 16, bytes: n },

@@ -86,13 +86,13 @@ describe('importer robustness', () => {
     const e = errorOf(() => importOnnx(buildModel({
       inputs: [{ name: 'x', shape: [2] }],
       outputs: [{ name: 'y' }],
-      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['a'] }, { op: 'Erf', inputs: ['a'], outputs: ['y'], name: 'my_erf' }],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['a'] }, { op: 'LRN', inputs: ['a'], outputs: ['y'], name: 'my_lrn' }],
     })));
     expect(e.code).toBe('UNSUPPORTED_OP');
-    expect(e.message).toContain("'Erf'");
-    expect(e.message).toContain("'my_erf'");
+    expect(e.message).toContain("'LRN'");
+    expect(e.message).toContain("'my_lrn'");
     expect(e.message).toContain('Conv');
-    expect(e.details).toMatchObject({ op: 'Erf', node: 'my_erf' });
+    expect(e.details).toMatchObject({ op: 'LRN', node: 'my_lrn' });
   });
 
   it('rejects custom-domain ops and unsupported modes as UNSUPPORTED_OP', () => {

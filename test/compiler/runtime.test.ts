@@ -7,6 +7,8 @@ import { unpackRequant } from '../../compiler/module/requant-params.ts';
 import { multiplyByQuantizedMultiplier } from '../../compiler/runtime/fixed-point.ts';
 import type { ModuleContents, ModuleOp } from '../../compiler/module/module-types.ts';
 import { compileSmall, everyKernelModel, randomInputs } from './helpers/back-end.ts';
+import { compile } from '../../compiler/compile.ts';
+import { attr, buildModel, randomTensor, rng } from './helpers/onnx-builder.ts';
 
 const model = everyKernelModel();
 const greedy = compileSmall(model, { planner: 'greedy' });
@@ -94,15 +96,16 @@ function referenceConv(m: ModuleContents, op: ModuleOp, x: Int8Array): Int8Array
   const w = m.constants[op.consts[0]];
   const [, wci, kh, kw] = w.shape;
   const bias = m.constants[op.consts[1]].data;
-  const { mult, shift } = unpackRequant(op.params, 12, co);
-  const [sh, sw, pt, pl, , , dh, dw, inZp, outZp, lo, hi2] = op.params;
+  const { mult, shift } = unpackRequant(op.params, 13, co);
+  const [sh, sw, pt, pl, , , dh, dw, inZp, outZp, lo, hi2, groups] = op.params;
   const y = new Int8Array(co * ho * wo);
   for (let oc = 0; oc < co; oc++) {
     for (let oy = 0; oy < ho; oy++) {
       for (let ox = 0; ox < wo; ox++) {
         let acc = bias[oc];
         for (let k = 0; k < wci; k++) {
-          const ic = op.code === OpCode.DEPTHWISE_CONV_2D ? Math.floor(oc / (co / ci)) : k;
+          // grouped: output channel oc reads the wci input channels of its group
+          const ic = op.code === OpCode.DEPTHWISE_CONV_2D ? Math.floor(oc / (co / ci)) : Math.floor(oc / (co / groups)) * wci + k;
           for (let ky = 0; ky < kh; ky++) {
             for (let kx = 0; kx < kw; kx++) {
               const iy = oy * sh - pt + ky * dh;
@@ -120,6 +123,34 @@ function referenceConv(m: ModuleContents, op: ModuleOp, x: Int8Array): Int8Array
 }
 
 describe('conv kernels against the obvious implementation', () => {
+  it('grouped CONV_2D (group 2 and 4, 3x3 and 1x1) is bit-exact', () => {
+    const rand = rng(21);
+    const onnx = buildModel({
+      inputs: [{ name: 'x', shape: [1, 8, 7, 7] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomTensor('w1', [12, 4, 3, 3], rand, 0.4), randomTensor('b1', [12], rand, 0.1), randomTensor('w2', [8, 3, 1, 1], rand, 0.4)],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['c1'], attrs: { group: attr.i(2), pads: attr.ints([1, 1, 1, 1]) } },
+        { op: 'Conv', inputs: ['c1', 'w2'], outputs: ['y'], attrs: { group: attr.i(4) } },
+      ],
+    });
+    const calib = randomInputs(6, 8 * 49, 4, -1, 1);
+    const r = compile(onnx, { target: 'esp32', calibration: calib, planner: 'naive' });
+    const m = loadModule(r.module);
+    const convs = r.contents.ops.filter((o) => o.code === OpCode.CONV_2D);
+    expect(convs.map((o) => o.params[12])).toEqual([2, 4]);
+    for (const x of calib) {
+      m.invoke(x);
+      for (const op of convs) {
+        const t = r.contents.tensors[op.inputs[0]];
+        const o = r.contents.tensors[op.outputs[0]];
+        const xin = new Int8Array(m.arena.buffer, m.arena.byteOffset + t.offset, t.bytes);
+        const yout = new Int8Array(m.arena.buffer, m.arena.byteOffset + o.offset, o.bytes);
+        expect(yout).toEqual(referenceConv(r.contents, op, xin));
+      }
+    }
+  });
+
   it('CONV_2D (3x3 padded, 1x1 fast path) and DEPTHWISE_CONV_2D are bit-exact', () => {
     // a naive plan never overwrites a tensor, so after invoke every conv's input and output are
     // still in the arena and can be checked against the reference

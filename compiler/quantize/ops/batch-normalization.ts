@@ -36,6 +36,6 @@ export function lowerBatchNormalization(node: Node, ctx: LowerContext): void {
     ctx.addConst({ dtype: 'int8', shape: [c, 1, 1, 1], data: w.data }),
     ctx.addConst({ dtype: 'int32', shape: [c], data: bias }),
   ];
-  const params = [1, 1, 0, 0, 0, 0, 1, 1, qi.zeroPoint, qo.zeroPoint, -128, 127, ...packRequant(mult, shift)];
+  const params = [1, 1, 0, 0, 0, 0, 1, 1, qi.zeroPoint, qo.zeroPoint, -128, 127, c, ...packRequant(mult, shift)];
   ctx.emit({ code: OpCode.DEPTHWISE_CONV_2D, inputs: [x], outputs: [y], consts, params }, node, shape[1] * shape[2] * shape[3]);
 }

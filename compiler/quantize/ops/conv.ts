@@ -1,4 +1,4 @@
-// ONNX Conv (2-D, NCHW) -> CONV_2D (group 1) or DEPTHWISE_CONV_2D (group == input channels).
+// ONNX Conv (2-D, NCHW) -> CONV_2D (any group count) or DEPTHWISE_CONV_2D (group == input channels).
 // Weights symmetric per output channel, int32 bias at in_scale * w_scale, fused activation as the
 // int8 clamp range [actMin, actMax].
 import { attrInt } from '../../ir/attrs.ts';
@@ -23,9 +23,9 @@ export function lowerConv(node: Node, ctx: LowerContext): void {
   const [co, wci, kh, kw] = wT.shape;
   const group = attrInt(node, 'group', 1);
   let code: OpCode;
-  if (group === 1) code = OpCode.CONV_2D;
-  else if (group === ci && wci === 1) code = OpCode.DEPTHWISE_CONV_2D;
-  else throw new CompileError('UNSUPPORTED_OP', `Conv node '${node.name}': grouped convolution with group=${group} (only 1 or depthwise)`);
+  if (group === ci && wci === 1) code = OpCode.DEPTHWISE_CONV_2D;
+  else if (group >= 1 && ci % group === 0 && co % group === 0 && wci * group === ci) code = OpCode.CONV_2D; // grouped: each output channel reads its group's inputs
+  else throw new CompileError('BAD_MODEL', `Conv node '${node.name}': group=${group} does not divide ${ci} input / ${co} output channels with weights [${wT.shape.join(',')}]`);
 
   const g = windowGeometry(node, inShape.slice(2), [kh, kw], false);
   const qi = ctx.quantOf(x);
@@ -42,7 +42,7 @@ export function lowerConv(node: Node, ctx: LowerContext): void {
   ];
   const params = [
     g.strides[0], g.strides[1], g.padBegin[0], g.padBegin[1], g.padEnd[0], g.padEnd[1], g.dilations[0], g.dilations[1],
-    qi.zeroPoint, qo.zeroPoint, quantizeValue(lo, qo), quantizeValue(hi, qo),
+    qi.zeroPoint, qo.zeroPoint, quantizeValue(lo, qo), quantizeValue(hi, qo), group,
     ...packRequant(mult, shift),
   ];
   const [ho, wo] = g.out;

@@ -8,7 +8,7 @@
 // sum(w) precomputed per channel; and the general windowed loop.
 import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
 import { windowBounds } from './window-bounds.ts';
-import { int32Const, int8Const, type Kernel } from '../kernel.ts';
+import { int32Const, int8Const, perBatch, type Kernel } from '../kernel.ts';
 import { CONV_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
 import { unpackRequant } from '../../module/requant-params.ts';
 
@@ -19,9 +19,7 @@ function clampTo(v: number, lo: number, hi: number): number {
 export const conv2d: Kernel = {
   code: OpCode.CONV_2D,
   prepare(op, ctx) {
-    const x = ctx.view(op.inputs[0]);
-    const y = ctx.view(op.outputs[0]);
-    const [, ci, hi, wi] = ctx.tensor(op.inputs[0]).shape;
+    const [batch, ci, hi, wi] = ctx.tensor(op.inputs[0]).shape;
     const [, co, ho, wo] = ctx.tensor(op.outputs[0]).shape;
     const wShape = ctx.constant(op.consts[0]).shape;
     const kh = wShape[2];
@@ -29,8 +27,11 @@ export const conv2d: Kernel = {
     const w = int8Const(ctx, op.consts[0]);
     const bias = int32Const(ctx, op.consts[1]);
     const { mult, shift } = unpackRequant(op.params, CONV_FIXED_PARAMS, co);
-    const [sh, sw, pt, pl, pb, pr, dh, dw, inZp, outZp, actMin, actMax] = op.params;
+    const [sh, sw, pt, pl, pb, pr, dh, dw, inZp, outZp, actMin, actMax, groups] = op.params;
     const inOffset = -inZp;
+    // grouped convolution: output channel oc reads the cig input channels of its group
+    const cig = ci / groups;
+    const cog = co / groups;
 
     if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0) {
       const hw = hi * wi;
@@ -38,12 +39,13 @@ export const conv2d: Kernel = {
       const base = new Int32Array(co);
       for (let oc = 0; oc < co; oc++) {
         let s = 0;
-        for (let ic = 0; ic < ci; ic++) s += w[oc * ci + ic];
+        for (let ic = 0; ic < cig; ic++) s += w[oc * cig + ic];
         base[oc] = bias[oc] + inOffset * s;
       }
-      return () => {
+      return perBatch(ctx, op, batch, (x, y) => {
         for (let oc = 0; oc < co; oc++) {
-          const wOc = oc * ci;
+          const wOc = oc * cig;
+          const xG = Math.floor(oc / cog) * cig * hw;
           const m = mult[oc];
           const s = shift[oc];
           const b = base[oc];
@@ -55,7 +57,7 @@ export const conv2d: Kernel = {
             let a1 = b;
             let a2 = b;
             let a3 = b;
-            for (let ic = 0, xi = p; ic < ci; ic++, xi += hw) {
+            for (let ic = 0, xi = xG + p; ic < cig; ic++, xi += hw) {
               const wv = w[wOc + ic];
               a0 += x[xi] * wv;
               a1 += x[xi + 1] * wv;
@@ -69,11 +71,11 @@ export const conv2d: Kernel = {
           }
           for (; p < hw; p++) {
             let acc = b;
-            for (let ic = 0, xi = p; ic < ci; ic++, xi += hw) acc += x[xi] * w[wOc + ic];
+            for (let ic = 0, xi = xG + p; ic < cig; ic++, xi += hw) acc += x[xi] * w[wOc + ic];
             y[yOc + p] = clampTo(multiplyByQuantizedMultiplier(acc, m, s) + outZp, actMin, actMax);
           }
         }
-      };
+      });
     }
 
     // kernel rows / columns that land inside the input, per output row / column (clipping = zero-point padding)
@@ -84,15 +86,16 @@ export const conv2d: Kernel = {
     const wsum = new Int32Array(co);
     for (let oc = 0; oc < co; oc++) {
       let t = 0;
-      for (let k = 0; k < ci * kh * kw; k++) t += w[oc * ci * kh * kw + k];
+      for (let k = 0; k < cig * kh * kw; k++) t += w[oc * cig * kh * kw + k];
       wsum[oc] = t;
     }
-    return () => {
+    return perBatch(ctx, op, batch, (x, y) => {
       for (let oc = 0; oc < co; oc++) {
         const b = bias[oc];
         const m = mult[oc];
         const s = shift[oc];
-        const wOc = oc * ci * kh * kw;
+        const wOc = oc * cig * kh * kw;
+        const xG = Math.floor(oc / cog) * cig * hi * wi;
         for (let oy = 0; oy < ho; oy++) {
           const iy0 = oy * sh - pt;
           const kyLo = yLo[oy];
@@ -104,8 +107,8 @@ export const conv2d: Kernel = {
             let acc = b;
             if (kyLo === 0 && kyHi === kh && kxLo === 0 && kxHi === kw) {
               acc += inOffset * wsum[oc];
-              for (let ic = 0; ic < ci; ic++) {
-                const xC = ic * hi * wi;
+              for (let ic = 0; ic < cig; ic++) {
+                const xC = xG + ic * hi * wi;
                 const wC = wOc + ic * kh * kw;
                 for (let ky = 0; ky < kh; ky++) {
                   const xRow = xC + (iy0 + ky * dh) * wi + ix0;
@@ -115,8 +118,8 @@ export const conv2d: Kernel = {
                 }
               }
             } else {
-              for (let ic = 0; ic < ci; ic++) {
-                const xC = ic * hi * wi;
+              for (let ic = 0; ic < cig; ic++) {
+                const xC = xG + ic * hi * wi;
                 const wC = wOc + ic * kh * kw;
                 for (let ky = kyLo; ky < kyHi; ky++) {
                   const xRow = xC + (iy0 + ky * dh) * wi + ix0;
@@ -131,6 +134,6 @@ export const conv2d: Kernel = {
           }
         }
       }
-    };
+    });
   },
 };

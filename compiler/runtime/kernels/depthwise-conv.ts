@@ -3,16 +3,14 @@
 // The kernel window is clipped to the input, which is the same as padding with the zero point.
 import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
 import { windowBounds } from './window-bounds.ts';
-import { int32Const, int8Const, type Kernel } from '../kernel.ts';
+import { int32Const, int8Const, perBatch, type Kernel } from '../kernel.ts';
 import { CONV_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
 import { unpackRequant } from '../../module/requant-params.ts';
 
 export const depthwiseConv2d: Kernel = {
   code: OpCode.DEPTHWISE_CONV_2D,
   prepare(op, ctx) {
-    const x = ctx.view(op.inputs[0]);
-    const y = ctx.view(op.outputs[0]);
-    const [, ci, hi, wi] = ctx.tensor(op.inputs[0]).shape;
+    const [batch, ci, hi, wi] = ctx.tensor(op.inputs[0]).shape;
     const [, co, ho, wo] = ctx.tensor(op.outputs[0]).shape;
     const wShape = ctx.constant(op.consts[0]).shape;
     const kh = wShape[2];
@@ -33,7 +31,7 @@ export const depthwiseConv2d: Kernel = {
       for (let k = 0; k < kh * kw; k++) t += w[oc * kh * kw + k];
       wsum[oc] = t;
     }
-    return () => {
+    return perBatch(ctx, op, batch, (x, y) => {
       for (let oc = 0; oc < co; oc++) {
         const xC = Math.floor(oc / depthMultiplier) * hi * wi;
         const wC = oc * kh * kw;
@@ -71,6 +69,6 @@ export const depthwiseConv2d: Kernel = {
           }
         }
       }
-    };
+    });
   },
 };

@@ -10,7 +10,10 @@ import { globalAveragePool } from './global-average-pool.ts';
 import { mul } from './mul.ts';
 import { averagePool2d, maxPool2d } from './pooling.ts';
 import { softmax } from './softmax.ts';
+import { lut } from './lut.ts';
+import { concatenation } from './concatenation.ts';
+import { transpose } from './transpose.ts';
 
-const ALL: readonly Kernel[] = [conv2d, depthwiseConv2d, fullyConnected, add, mul, maxPool2d, averagePool2d, globalAveragePool, softmax, clamp];
+const ALL: readonly Kernel[] = [conv2d, depthwiseConv2d, fullyConnected, add, mul, maxPool2d, averagePool2d, globalAveragePool, softmax, clamp, lut, concatenation, transpose];
 
 export const KERNELS: ReadonlyMap<OpCode, Kernel> = new Map(ALL.map((k) => [k.code, k]));

@@ -1,4 +1,4 @@
-// SOFTMAX over the last axis, int8 in, int8 out with scale 1/256 and zero point -128: TFLite's
+// SOFTMAX over rows of `depth` innermost elements (the last axis, or all axes from ONNX's axis before opset 13), int8 in, int8 out with scale 1/256 and zero point -128: TFLite's
 // integer-only reference softmax (reference/softmax.h), bit for bit. beta * input_scale is folded at
 // compile time into inputMultiplier / inputLeftShift; differences below diffMin give exp ≈ 0.
 import { saturatingRoundingDoublingHighMul as srdhm, roundingDivideByPOT } from '../fixed-point.ts';
@@ -13,10 +13,8 @@ export const softmax: Kernel = {
   prepare(op, ctx) {
     const x = ctx.view(op.inputs[0]);
     const y = ctx.view(op.outputs[0]);
-    const shape = ctx.tensor(op.inputs[0]).shape;
-    const depth = shape[shape.length - 1];
+    const [inputMultiplier, inputLeftShift, diffMin, outZp, depth] = op.params;
     const outer = x.length / depth;
-    const [inputMultiplier, inputLeftShift, diffMin, outZp] = op.params;
     const leftScale = 2 ** inputLeftShift;
     const exps = new Int32Array(depth); // per-row scratch, not an activation
     return () => {
