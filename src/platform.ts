@@ -5,6 +5,7 @@ import { FleetMlIndex } from './ml/device-ml.ts';
 import { CompilerService } from './ml/compiler-service.ts';
 import { ModelCatalog, type ModelEntry } from './ml/model-catalog.ts';
 import { DeploymentEngine } from './ota/deployment-engine.ts';
+import { FirmwareIndex } from './ota/firmware-index.ts';
 import { PackageCatalog, type PackageEntry } from './ota/package-catalog.ts';
 import { FilePackageRepository, MemoryPackageRepository, type PackageRepository } from './ota/package-repository.ts';
 import { createPackageHandler, PACKAGE_PATH, packageUri } from './ota/package-server.ts';
@@ -35,6 +36,7 @@ export class Platform {
     readonly engine: DeploymentEngine,
     readonly fleetMl: FleetMlIndex,
     readonly packages: PackageCatalog,
+    readonly firmware: FirmwareIndex,
   ) {}
 
   static async start(opts: PlatformOptions): Promise<Platform> {
@@ -59,12 +61,15 @@ export class Platform {
       async (digest) => (await catalog.list()).some((m) => m.onnxDigest === digest || Object.values(m.modules).some((mod) => mod.moduleDigest === digest)),
     );
     const fleetMl = new FleetMlIndex(server);
+    const firmware = new FirmwareIndex(server);
     server.events.on((e) => {
       if (e.type === 'deployment' && e.endpoint && (e.state === 'done' || e.state === 'failed')) {
         fleetMl.refresh(e.endpoint).catch(() => undefined);
+        firmware.refresh(e.endpoint).catch(() => undefined);
       }
+      if (e.type === 'deregistration' && e.reason !== 'replaced') firmware.forget(e.registration.endpoint);
     });
-    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages);
+    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware);
     await engine.resume();
     return platform;
   }

@@ -14,6 +14,7 @@ import { deploymentRoutes } from './routes/deployments.ts';
 import { deviceManagementRoutes } from './routes/device-management.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes } from './routes/events.ts';
+import { firmwareRoutes } from './routes/firmware.ts';
 import { mlRoutes } from './routes/ml.ts';
 import { modelRoutes } from './routes/models.ts';
 import { observationRoutes } from './routes/observations.ts';
@@ -70,6 +71,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await app.register(packageRoutes, { platform: opts.platform, maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
     await app.register(deploymentRoutes, { platform: opts.platform });
     await app.register(mlRoutes, { platform: opts.platform });
+    await app.register(firmwareRoutes, { platform: opts.platform });
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: 'integer' } } } } } },

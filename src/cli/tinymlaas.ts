@@ -8,6 +8,7 @@
 //     packages list [--kind k]
 //     packages rm <sha256>
 //     deploy <modelId> --target esp32 (--prefix p | --endpoints a,b) [--method sota-pull] [--max-parallel 20] [--canary 0]
+//     deploy --package <sha256> --method fota-pull (--prefix p | --endpoints a,b)   a firmware or software package
 //     deployment <id> [--follow]                counts and progress (a live bar with --follow)
 //     abort <id>
 //     ml-status                                 which model runs on how many devices
@@ -24,7 +25,7 @@ const { values, positionals } = parseArgs({
     name: { type: 'string' }, version: { type: 'string' }, labels: { type: 'string' }, kind: { type: 'string' }, 'device-model': { type: 'string' },
     target: { type: 'string' }, prefix: { type: 'string' }, endpoints: { type: 'string' },
     method: { type: 'string', default: 'sota-pull' }, 'max-parallel': { type: 'string' }, canary: { type: 'string' },
-    follow: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+    follow: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, package: { type: 'string' },
   },
 });
 
@@ -129,12 +130,13 @@ async function main(): Promise<void> {
       throw new CliError('packages upload|list|rm');
     }
     case 'deploy': {
-      if (!sub || !values.target) throw new CliError('deploy <modelId> --target <target> (--prefix p | --endpoints a,b)');
+      if (!values.package && (!sub || !values.target)) throw new CliError('deploy <modelId> --target <target> | deploy --package <sha256> --method fota-pull; then (--prefix p | --endpoints a,b)');
       const selector = values.endpoints ? { endpoints: values.endpoints.split(',') } : { prefix: values.prefix ?? '' };
       const policy: Record<string, number> = {};
       if (values['max-parallel']) policy.maxParallel = Number(values['max-parallel']);
       if (values.canary) policy.canary = Number(values.canary);
-      const d = await call<DeploymentView>('POST', '/deployments', { modelId: sub, target: values.target, method: values.method, selector, policy });
+      const what = values.package ? { package: values.package } : { modelId: sub, target: values.target };
+      const d = await call<DeploymentView>('POST', '/deployments', { ...what, method: values.method, selector, policy });
       out(`deployment ${d.id}: ${d.total} devices`);
       const final = await follow(d.id);
       out(`${final.status}${final.reason ? ` (${final.reason})` : ''}: ${JSON.stringify(final.counts)}`);
@@ -151,11 +153,13 @@ async function main(): Promise<void> {
       return out(await call('POST', `/deployments/${sub}/abort`));
     case 'ml-status':
       return out(await call('GET', '/ml/status'));
+    case 'firmware-status':
+      return out(await call('GET', '/firmware/status?refresh=true'));
     case 'device-ml':
       if (!sub) throw new CliError('device-ml <endpoint>');
       return out(await call('GET', `/devices/${encodeURIComponent(sub)}/ml`));
     default:
-      throw new CliError('commands: devices, models upload|list|compile, packages upload|list|rm, deploy, deployment, abort, ml-status, device-ml');
+      throw new CliError('commands: devices, models upload|list|compile, packages upload|list|rm, deploy, deployment, abort, ml-status, firmware-status, device-ml');
   }
 }
 

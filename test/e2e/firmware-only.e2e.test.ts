@@ -156,6 +156,13 @@ describe('firmware update of a firmware-only device', () => {
       expect(c.store.get([3, 0, 3])).toBe('5.0.0');
     }
     expect((await h.api.inject({ method: 'GET', url: '/ml/status' })).json().deployments.total).toBe(mlBefore);
+    // the firmware fleet view: the 20 run 5.0.0, read from /5/0/7 (or /3/0/3)
+    const model = fleet[0]!.store.get([3, 0, 1]) as string;
+    const fw = (await h.api.inject({ method: 'GET', url: '/firmware/status?refresh=true' })).json() as { models: { deviceModel: string; versions: { version: string; devices: number; endpoints: string[] }[] }[]; deployments: { total: number } };
+    const v5 = fw.models.find((m) => m.deviceModel === model)!.versions.find((v) => v.version === '5.0.0')!;
+    expect(v5.devices).toBe(20);
+    expect(v5.endpoints).toEqual(fleet.map((c) => c.endpoint).sort());
+    expect(fw.deployments.total).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it('a firmware package goes by FOTA only', async () => {
