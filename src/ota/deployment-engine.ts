@@ -53,6 +53,9 @@ const FINAL_CODES: ReadonlySet<string> = new Set([
   'BAD_STATE', 'BAD_RESULT', 'VERSION_MISMATCH', 'DELIVERY_UNSUPPORTED', 'NO_FIRMWARE_UPDATE',
 ]);
 
+/** The device did not answer (or is not there): nothing to reset on it. */
+const SILENT_CODES: ReadonlySet<string> = new Set(['TIMEOUT', 'DEVICE_TIMEOUT', 'DEVICE_NOT_FOUND']);
+
 /** Longest wait between two tries of a store write that failed. */
 const MAX_STORE_RETRY_MS = 5000;
 
@@ -189,10 +192,10 @@ export class DeploymentEngine {
   }
 
   async stop(): Promise<void> {
+    // from now on a failed write is not tried again: a store that is down is not waited for
+    this.stopping = true;
     for (const r of this.running.values()) r.controller.abort(STOPPING);
     await Promise.all([...this.running.values()].map((r) => r.done));
-    // one last try for what is still unwritten; a store that is down is not waited for
-    this.stopping = true;
     await Promise.all([...this.writes.values()].map((w) => w.loop));
   }
 
@@ -234,9 +237,11 @@ export class DeploymentEngine {
 
   private async run(d: Deployment, controller: AbortController): Promise<void> {
     const pkg = await this.deps.repo.get(d.moduleDigest);
+    // device-level changes are written in the background: a store outage delays the writes, not the
+    // rollout (the flows read each device's state first, so a crash before a write repeats nothing)
     const save = async (r?: DeviceRollout): Promise<void> => {
       this.emit(d, r);
-      await this.persist(d);
+      void this.persist(d);
     };
     if (!pkg) {
       d.status = 'failed';
@@ -297,7 +302,8 @@ export class DeploymentEngine {
       if (d.status === 'failed') d.reason = 'every device failed';
     }
     d.finishedAt = Date.now();
-    await save();
+    this.emit(d);
+    await this.persist(d); // the end is written before settled() resolves
     this.deps.log.info({ deployment: d.id, status: d.status, counts: countStates(d) }, 'deployment finished');
   }
 
@@ -349,7 +355,8 @@ export class DeploymentEngine {
         // the server stopping is not the device's failure: resume() starts the attempt again
         if (deploymentSignal.reason !== STOPPING) r.failures = (r.failures ?? 0) + 1;
         this.deps.log.info({ deployment: d.id, endpoint: r.endpoint, attempt: r.attempts, code: r.error.code, err: err.message }, 'device update failed');
-        if (deploymentSignal.reason !== STOPPING) await this.settle(d, r.endpoint, kind);
+        // a device that does not answer is not reset (that would only wait again); the others are
+        if (deploymentSignal.reason !== STOPPING && !SILENT_CODES.has(r.error.code)) await this.settle(d, r.endpoint, kind);
         if (FINAL_CODES.has(r.error.code)) r.failures = attemptsAllowed;
       } finally {
         clearTimeout(timer);

@@ -118,14 +118,15 @@ export async function runSoftwareUpdate(ctx: FlowContext, endpoint: string, pkg:
   const watchOpts = { timeoutMs: ctx.stepTimeoutMs, pollMs: ctx.pollMs, signal: ctx.signal };
 
   // 1. where the device is: never install the same package twice
+  // an interrupted attempt's half-way deliveries go first, whatever else is found
   let instances = await readInstances(ctx, endpoint);
-  const there = await alreadyThere(ctx, endpoint, instances);
-  if (there?.active) return { alreadyInstalled: true, modelInstance: there.modelInstance, softwareInstance: there.x >= 0 ? there.x : undefined };
-  if (there) return { ...(await activateAndConfirm(ctx, endpoint, there.x, watchOpts)), alreadyInstalled: true };
   if (instances.some((i) => { const st = value(i, 7); return st === SwState.DOWNLOAD_STARTED || st === SwState.DOWNLOADED || st === SwState.DELIVERED; })) {
     await resetStale(ctx, endpoint, instances);
     instances = await readInstances(ctx, endpoint);
   }
+  const there = await alreadyThere(ctx, endpoint, instances);
+  if (there?.active) return { alreadyInstalled: true, modelInstance: there.modelInstance, softwareInstance: there.x >= 0 ? there.x : undefined };
+  if (there) return { ...(await activateAndConfirm(ctx, endpoint, there.x, watchOpts)), alreadyInstalled: true };
   const x = await pickInstance(ctx, endpoint, instances);
   checkAborted(ctx.signal);
   const stateP = [SW, x, 7];
