@@ -14,6 +14,7 @@ import { openRegistrationStore } from './store/open-store.ts';
 import { RedisCollection } from './store/redis-collection.ts';
 import type { Deployment } from './ota/deployment.ts';
 import type { ModelEntry } from './ml/model-catalog.ts';
+import type { PackageEntry } from './ota/package-catalog.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -80,9 +81,10 @@ async function main(): Promise<void> {
   // with Redis, deployments and model metadata are shared by the nodes too
   const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments') : undefined;
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models') : undefined;
+  const packageStore = shared ? await RedisCollection.open<PackageEntry>(values.store!, 'packages') : undefined;
   const platform = await Platform.start({
     log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId,
-    dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore,
+    dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore,
   }).catch((e: unknown) => portInUse(e, 'UDP', coapPort, 'coap-port'));
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
@@ -150,6 +152,7 @@ async function main(): Promise<void> {
       await store.close?.();
       await deploymentStore?.close();
       await modelStore?.close();
+      await packageStore?.close();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'shutdown failed');
       process.exit(1);

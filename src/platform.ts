@@ -5,6 +5,8 @@ import { FleetMlIndex } from './ml/device-ml.ts';
 import { CompilerService } from './ml/compiler-service.ts';
 import { ModelCatalog, type ModelEntry } from './ml/model-catalog.ts';
 import { DeploymentEngine } from './ota/deployment-engine.ts';
+import { FirmwareIndex } from './ota/firmware-index.ts';
+import { PackageCatalog, type PackageEntry } from './ota/package-catalog.ts';
 import { FilePackageRepository, MemoryPackageRepository, type PackageRepository } from './ota/package-repository.ts';
 import { createPackageHandler, PACKAGE_PATH, packageUri } from './ota/package-server.ts';
 import { LwM2mServer, type ServerOptions } from './server.ts';
@@ -22,6 +24,8 @@ export type PlatformOptions = ServerOptions & {
   /** shared stores (Redis) for deployments and model metadata; dataDir files or memory otherwise */
   deploymentStore?: DeploymentStore;
   modelStore?: Collection<ModelEntry>;
+  /** shared store (Redis) for package metadata; dataDir file or memory otherwise */
+  packageStore?: Collection<PackageEntry>;
 };
 
 export class Platform {
@@ -31,6 +35,8 @@ export class Platform {
     readonly catalog: ModelCatalog,
     readonly engine: DeploymentEngine,
     readonly fleetMl: FleetMlIndex,
+    readonly packages: PackageCatalog,
+    readonly firmware: FirmwareIndex,
   ) {}
 
   static async start(opts: PlatformOptions): Promise<Platform> {
@@ -48,13 +54,22 @@ export class Platform {
       server, repo, store, log: opts.log.child({ component: 'ota' }), pollMs: opts.pollMs, nodeId: opts.nodeId,
       packageUri: (digest) => packageUri(host, server.coapAddress.port, digest),
     });
+    const packageItems = opts.packageStore ?? (opts.dataDir ? await JsonCollection.open<PackageEntry>(path.join(opts.dataDir, 'packages.json')) : JsonCollection.memory<PackageEntry>());
+    const packages = new PackageCatalog(
+      packageItems, repo,
+      async (digest) => (await engine.list()).some((d) => d.status === 'running' && d.moduleDigest === digest),
+      async (digest) => (await catalog.list()).some((m) => m.onnxDigest === digest || Object.values(m.modules).some((mod) => mod.moduleDigest === digest)),
+    );
     const fleetMl = new FleetMlIndex(server);
+    const firmware = new FirmwareIndex(server);
     server.events.on((e) => {
       if (e.type === 'deployment' && e.endpoint && (e.state === 'done' || e.state === 'failed')) {
         fleetMl.refresh(e.endpoint).catch(() => undefined);
+        firmware.refresh(e.endpoint).catch(() => undefined);
       }
+      if (e.type === 'deregistration' && e.reason !== 'replaced') firmware.forget(e.registration.endpoint);
     });
-    const platform = new Platform(server, repo, catalog, engine, fleetMl);
+    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware);
     await engine.resume();
     return platform;
   }

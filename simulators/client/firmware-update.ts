@@ -4,6 +4,8 @@
 // survive reboots; a download in progress does not.
 import { Code } from '../../src/coap/message.ts';
 import type { DeviceProfile as RuntimeProfile } from '../../compiler/runtime/index.ts';
+import { createHash } from 'node:crypto';
+import { checkFirmwareImage } from './firmware-image.ts';
 import { checkPackage, type PackageProblem } from './module-package.ts';
 import type { MlObjects } from './ml-objects.ts';
 import { DeviceError, type ObjectStore, type ResourceData } from './object-store.ts';
@@ -40,7 +42,16 @@ export type FirmwareUpdateOptions = {
   readonly stepDelayMs?: number;
   /** a push whose next block does not come within this time is lost (Update Result 4) */
   readonly pushIdleTimeoutMs?: number;
+  /** what the device flashes: an inference module (default) or a plain firmware image (firmware-image.ts) */
+  readonly images?: 'ml-module' | 'firmware';
+  /** Firmware Update Delivery Method (/5/0/9): 0 pull only, 1 push only, 2 both (default) */
+  readonly deliveryMethod?: 0 | 1 | 2;
+  /** Firmware Update Protocol Support (/5/0/8): 0 CoAP, 1 CoAPS, 2 HTTP, 3 HTTPS, 4 CoAP/TCP, 5 CoAP/TLS; default [0] */
+  readonly protocols?: readonly number[];
 };
+
+/** What a test can count on the device: how often it really flashed, and what it was sent. */
+export type FirmwareCounts = { installs: number; failedUpdates: number; uriWrites: number; packageWrites: number };
 
 export class FirmwareUpdate {
   /** the downloaded image (flash), from State 2 on */
@@ -49,6 +60,7 @@ export class FirmwareUpdate {
   private timer: NodeJS.Timeout | undefined;
   /** a Block1 push of the Package is under way */
   private pushing = false;
+  readonly counts: FirmwareCounts = { installs: 0, failedUpdates: 0, uriWrites: 0, packageWrites: 0 };
 
   constructor(
     private readonly store: ObjectStore,
@@ -58,8 +70,21 @@ export class FirmwareUpdate {
     if (store.get([FIRMWARE_UPDATE, I, 3]) === undefined) {
       store.setInstance(FIRMWARE_UPDATE, I, { 0: new Uint8Array(), 1: '', 3: 0, 5: 0, 6: '', 7: '', 8: new Map([[0, 0]]), 9: 2 });
     }
-    store.onBeforeWrite(FIRMWARE_UPDATE, 0, (_i, v) => this.guardWrite(v instanceof Uint8Array && v.length === 0));
-    store.onBeforeWrite(FIRMWARE_UPDATE, 1, (_i, v) => this.guardWrite(v === ''));
+    const protocols = opts.protocols ?? [0];
+    store.set([FIRMWARE_UPDATE, I, 8], new Map(protocols.map((p, k) => [k, p])));
+    store.set([FIRMWARE_UPDATE, I, 9], opts.deliveryMethod ?? 2);
+    store.onBeforeWrite(FIRMWARE_UPDATE, 0, (_i, v) => {
+      const empty = v instanceof Uint8Array && v.length === 0;
+      if (!empty) this.counts.packageWrites++;
+      if (!empty && this.opts.deliveryMethod === 0) throw new DeviceError(Code.METHOD_NOT_ALLOWED, 'this device pulls its firmware (/5/0/9 = 0): write Package URI');
+      this.guardWrite(empty);
+    });
+    store.onBeforeWrite(FIRMWARE_UPDATE, 1, (_i, v) => {
+      const empty = v === '';
+      if (!empty) this.counts.uriWrites++;
+      if (!empty && this.opts.deliveryMethod === 1) throw new DeviceError(Code.METHOD_NOT_ALLOWED, 'this device takes pushed firmware only (/5/0/9 = 1): write Package');
+      this.guardWrite(empty);
+    });
     store.onWrite(FIRMWARE_UPDATE, 0, (_i, v) => this.packageWritten(v));
     store.onWrite(FIRMWARE_UPDATE, 1, (_i, v) => this.uriWritten(v));
     store.onExecute(FIRMWARE_UPDATE, 2, () => this.update());
@@ -136,6 +161,11 @@ export class FirmwareUpdate {
       return;
     }
     const parsed = parsePackageUri(text);
+    // a coap:// URI to a device that does not list CoAP (/5/0/8 = 0) is an unsupported protocol
+    if (parsed.ok && !(this.opts.protocols ?? [0]).includes(0)) {
+      this.setState(FwState.IDLE, FwResult.UNSUPPORTED_PROTOCOL);
+      return;
+    }
     if (!parsed.ok) {
       this.setState(FwState.IDLE, parsed.problem === 'unsupported-protocol' ? FwResult.UNSUPPORTED_PROTOCOL : FwResult.INVALID_URI);
       return;
@@ -160,6 +190,17 @@ export class FirmwareUpdate {
 
   /** After the last block (LWM2M-NOTES: the Write answered 2.04 long before): Downloaded, or Idle with a result. */
   private verify(bytes: Uint8Array, expectedDigest: string | undefined): void {
+    if (this.opts.images === 'firmware') {
+      const check = checkFirmwareImage(bytes);
+      const digestOk = expectedDigest === undefined || createHash('sha256').update(bytes).digest('hex') === expectedDigest;
+      if (!check.ok || !digestOk) {
+        this.setState(FwState.IDLE, !check.ok && check.problem === 'unsupported-type' ? FwResult.UNSUPPORTED_PACKAGE : FwResult.INTEGRITY_FAILURE);
+        return;
+      }
+      this.image = bytes;
+      this.setState(FwState.DOWNLOADED);
+      return;
+    }
     // the new image replaces the firmware model, so that one's flash does not count against it
     const current = this.ml?.modelsFrom({ objectId: FIRMWARE_UPDATE, instanceId: I })[0];
     const check = checkPackage(bytes, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(current), expectedDigest });
@@ -209,6 +250,10 @@ export class FirmwareUpdate {
     if (s !== FwState.UPDATING || !this.image) return;
     const image = this.image;
     this.image = undefined;
+    if (this.opts.images === 'firmware') {
+      this.bootFirmware(image);
+      return;
+    }
     const previous = this.ml?.modelsFrom({ objectId: FIRMWARE_UPDATE, instanceId: I }) ?? [];
     const check = checkPackage(image, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(previous[0]) });
     if (!check.ok) {
@@ -227,6 +272,26 @@ export class FirmwareUpdate {
     }
     this.store.set([3, 0, 3], check.info.version); // Device Firmware Version
     this.store.set([FIRMWARE_UPDATE, I, 6], check.info.name);
+    this.store.set([FIRMWARE_UPDATE, I, 7], check.info.version);
+    this.counts.installs++;
+    this.setState(FwState.IDLE, FwResult.SUCCESS);
+  }
+
+  /**
+   * A plain firmware image at boot. Core E.6: a failed update goes back to Downloaded with Update
+   * Result 8 (the image stays, the old firmware runs); a successful one is Idle with Result 1.
+   */
+  private bootFirmware(image: Uint8Array): void {
+    const check = checkFirmwareImage(image);
+    if (!check.ok || check.info.failsAtBoot) {
+      this.counts.failedUpdates++;
+      this.image = image;
+      this.setState(FwState.DOWNLOADED, FwResult.UPDATE_FAILED);
+      return;
+    }
+    this.counts.installs++;
+    this.store.set([3, 0, 3], check.info.version);
+    this.store.set([FIRMWARE_UPDATE, I, 6], 'firmware');
     this.store.set([FIRMWARE_UPDATE, I, 7], check.info.version);
     this.setState(FwState.IDLE, FwResult.SUCCESS);
   }

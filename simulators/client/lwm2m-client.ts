@@ -69,6 +69,12 @@ export type ClientOptions = {
   updateStepDelayMs?: number;
   /** a Package push (Block1) whose next block does not come within this time is lost; default 30 s */
   pushIdleTimeoutMs?: number;
+  /**
+   * an ordinary device that only has Firmware Update: no Software Management (9), no ML objects
+   * (32001/32002); it flashes plain firmware images (firmware-image.ts), with the delivery
+   * methods (/5/0/9) and protocols (/5/0/8) given
+   */
+  firmwareOnly?: { deliveryMethod?: 0 | 1 | 2; protocols?: readonly number[] };
 };
 
 type Attributes = Partial<Record<'pmin' | 'pmax' | 'gt' | 'lt' | 'st', number>>;
@@ -92,7 +98,7 @@ export class SimulatedClient {
   readonly store: ObjectStore;
   /** ML Model (32001) and ML Inference (32002); undefined when the models lack those objects */
   readonly ml: MlObjects | undefined;
-  readonly software: SoftwareManagement;
+  private readonly softwareRef: SoftwareManagement | undefined;
   readonly firmware: FirmwareUpdate;
   private endpointRef: CoapEndpoint | undefined;
   private registrationPath: string[] | undefined;
@@ -123,15 +129,20 @@ export class SimulatedClient {
       serial: `SN-${opts.endpoint}`,
       profile: opts.profile,
       ipAddress: opts.bindAddress ?? '127.0.0.1',
+      withoutSoftwareManagement: opts.firmwareOnly !== undefined,
     });
     const target = opts.target === undefined ? targets().get(opts.profile.id) : (opts.target ?? undefined);
-    this.ml = opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
+    const fwOnly = opts.firmwareOnly;
+    this.ml = !fwOnly && opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
     const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512 };
     const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs };
-    this.software = new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
+    this.softwareRef = fwOnly ? undefined : new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
     const rebootIntoFirmware = (): Promise<void> =>
       this.reboot().catch((e: unknown) => opts.log.warn({ endpoint: opts.endpoint, err: (e as Error).message }, 'reboot after the firmware update failed'));
-    this.firmware = new FirmwareUpdate(this.store, this.ml, { profile: target, download, reboot: rebootIntoFirmware, updateDelayMs: opts.firmwareUpdateDelayMs, ...steps });
+    this.firmware = new FirmwareUpdate(this.store, this.ml, {
+      profile: target, download, reboot: rebootIntoFirmware, updateDelayMs: opts.firmwareUpdateDelayMs, ...steps,
+      ...(fwOnly ? { images: 'firmware' as const, deliveryMethod: fwOnly.deliveryMethod, protocols: fwOnly.protocols } : {}),
+    });
     this.store.onExecute(1, 8, () => void this.update()); // Registration Update Trigger
     this.store.onExecute(3, 4, () => {
       setTimeout(() => void this.reboot(), 50); // Reboot: answer 2.04 first (Core E.4)
@@ -144,6 +155,12 @@ export class SimulatedClient {
 
   get endpoint(): string {
     return this.opts.endpoint;
+  }
+
+  /** Software Management (Object 9); a firmware-only device has none. */
+  get software(): SoftwareManagement {
+    if (!this.softwareRef) throw new Error(`${this.opts.endpoint} is a firmware-only device: it has no Software Management object`);
+    return this.softwareRef;
   }
 
   get coap(): CoapEndpoint {
@@ -308,7 +325,7 @@ export class SimulatedClient {
     if (this.stopped) return;
     // boot: what is in flash comes back; the bootloader installs a firmware image marked for update
     this.ml?.boot();
-    this.software.boot();
+    this.softwareRef?.boot();
     this.firmware.boot();
     await this.open();
     await this.registerWithRetry();
@@ -345,13 +362,13 @@ export class SimulatedClient {
       return;
     }
     const more = (b1[b1.length - 1]! & 0x08) !== 0; // RFC 7959 §2.2: the M bit
-    if (path.length === 3 && path[0] === 9 && path[2] === 2) this.software.pushProgress(path[1]!, more);
+    if (path.length === 3 && path[0] === 9 && path[2] === 2) this.softwareRef?.pushProgress(path[1]!, more);
     if (path.length === 3 && path[0] === 5 && path[1] === 0 && path[2] === 0) this.firmware.pushProgress(more);
   }
 
   /** What a power cut takes: transfers in progress (their sockets close). */
   private powerOff(): void {
-    this.software.powerOff();
+    this.softwareRef?.powerOff();
     this.firmware.powerOff();
   }
 

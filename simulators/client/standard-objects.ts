@@ -11,6 +11,8 @@ export type StandardObjectsOptions = {
   serial: string;
   profile: DeviceProfile;
   ipAddress: string;
+  /** an ordinary firmware-only device: no Software Management object */
+  withoutSoftwareManagement?: boolean;
 };
 
 const BEARER: Record<DeviceProfile['bearer'], number> = { 'lte-m': 6, 'nb-iot': 7, wlan: 21, ble: 23, ethernet: 41 }; // Object 4 resource 0 values
@@ -29,5 +31,5 @@ export function installStandardObjects(store: ObjectStore, o: StandardObjectsOpt
   store.setInstance(4, 0, { 0: BEARER[o.profile.bearer], 1: new Map([[0, BEARER[o.profile.bearer]]]), 2: -60, 3: 90, 4: new Map([[0, o.ipAddress]]) });
   // Object 5: State 0 Idle, Update Result 0; CoAP pull supported (8: 0 = CoAP), push and pull (9: 2)
   store.setInstance(5, 0, { 0: new Uint8Array(), 1: '', 3: 0, 5: 0, 6: '', 7: '', 8: new Map([[0, 0]]), 9: 2 });
-  store.defineObject(9);
+  if (!o.withoutSoftwareManagement) store.defineObject(9);
 }

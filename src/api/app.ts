@@ -14,10 +14,12 @@ import { deploymentRoutes } from './routes/deployments.ts';
 import { deviceManagementRoutes } from './routes/device-management.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes } from './routes/events.ts';
+import { firmwareRoutes } from './routes/firmware.ts';
 import { mlRoutes } from './routes/ml.ts';
 import { modelRoutes } from './routes/models.ts';
 import { observationRoutes } from './routes/observations.ts';
 import { operationRoutes } from './routes/operations.ts';
+import { packageRoutes } from './routes/packages.ts';
 import { requestRoutes } from './routes/requests.ts';
 
 export type ApiOptions = {
@@ -27,6 +29,8 @@ export type ApiOptions = {
   /** model delivery and the ML extension: their routes are served when given */
   platform?: Platform;
   maxModelBytes?: number;
+  /** largest package upload (POST /packages), bytes; default 64 MiB */
+  maxPackageBytes?: number;
 };
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
@@ -64,8 +68,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     const maxModelBytes = opts.maxModelBytes ?? 64 * 1024 * 1024;
     await app.register(multipart, { limits: { fileSize: maxModelBytes, files: 1 }, throwFileSizeLimit: true });
     await app.register(modelRoutes, { platform: opts.platform, maxModelBytes });
+    await app.register(packageRoutes, { platform: opts.platform, maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
     await app.register(deploymentRoutes, { platform: opts.platform });
     await app.register(mlRoutes, { platform: opts.platform });
+    await app.register(firmwareRoutes, { platform: opts.platform });
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: 'integer' } } } } } },

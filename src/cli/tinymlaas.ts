@@ -4,7 +4,11 @@
 //     models upload <file.onnx> --name n [--version v] [--labels '["a","b"]']
 //     models list
 //     models compile <modelId> --target esp32   prints the compile report
+//     packages upload <file> --name n --version v --kind firmware|software|ml-module [--device-model m] [--labels '{"k":"v"}']
+//     packages list [--kind k]
+//     packages rm <sha256>
 //     deploy <modelId> --target esp32 (--prefix p | --endpoints a,b) [--method sota-pull] [--max-parallel 20] [--canary 0]
+//     deploy --package <sha256> --method fota-pull (--prefix p | --endpoints a,b)   a firmware or software package
 //     deployment <id> [--follow]                counts and progress (a live bar with --follow)
 //     abort <id>
 //     ml-status                                 which model runs on how many devices
@@ -18,10 +22,10 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     api: { type: 'string', default: process.env.TINYMLAAS_API ?? 'http://127.0.0.1:8080' },
-    name: { type: 'string' }, version: { type: 'string' }, labels: { type: 'string' },
+    name: { type: 'string' }, version: { type: 'string' }, labels: { type: 'string' }, kind: { type: 'string' }, 'device-model': { type: 'string' },
     target: { type: 'string' }, prefix: { type: 'string' }, endpoints: { type: 'string' },
     method: { type: 'string', default: 'sota-pull' }, 'max-parallel': { type: 'string' }, canary: { type: 'string' },
-    follow: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+    follow: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, package: { type: 'string' },
   },
 });
 
@@ -98,13 +102,41 @@ async function main(): Promise<void> {
       }
       throw new CliError('models upload|list|compile');
     }
+    case 'packages': {
+      if (sub === 'upload') {
+        if (!arg || !values.version || !values.kind) throw new CliError('packages upload <file> --name <name> --version <v> --kind firmware|software|ml-module [--device-model m] [--labels \'{"k":"v"}\']');
+        const form = new FormData();
+        form.set('name', values.name ?? path.basename(arg));
+        form.set('version', values.version);
+        form.set('kind', values.kind);
+        if (values['device-model']) form.set('deviceModel', values['device-model']);
+        if (values.labels) form.set('labels', values.labels);
+        form.set('package', new Blob([await readFile(arg)]), path.basename(arg));
+        const p = await call<{ digest: string; size: number; name: string; version: string; kind: string }>('POST', '/packages', form);
+        if (values.json) return out(p);
+        return out(`${p.digest} ${p.kind} ${p.name} ${p.version} (${p.size} B)`);
+      }
+      if (sub === 'list') {
+        const list = await call<{ digest: string; size: number; name: string; version: string; kind: string; deviceModel: string | null }[]>('GET', `/packages${values.kind ? `?kind=${encodeURIComponent(values.kind)}` : ''}`);
+        if (values.json) return out(list);
+        for (const p of list) out(`${p.digest} ${p.kind.padEnd(9)} ${p.name} ${p.version} ${p.size} B${p.deviceModel ? ` for ${p.deviceModel}` : ''}`);
+        return;
+      }
+      if (sub === 'rm') {
+        if (!arg) throw new CliError('packages rm <sha256>');
+        await call('DELETE', `/packages/${arg}`);
+        return out(`removed ${arg}`);
+      }
+      throw new CliError('packages upload|list|rm');
+    }
     case 'deploy': {
-      if (!sub || !values.target) throw new CliError('deploy <modelId> --target <target> (--prefix p | --endpoints a,b)');
+      if (!values.package && (!sub || !values.target)) throw new CliError('deploy <modelId> --target <target> | deploy --package <sha256> --method fota-pull; then (--prefix p | --endpoints a,b)');
       const selector = values.endpoints ? { endpoints: values.endpoints.split(',') } : { prefix: values.prefix ?? '' };
       const policy: Record<string, number> = {};
       if (values['max-parallel']) policy.maxParallel = Number(values['max-parallel']);
       if (values.canary) policy.canary = Number(values.canary);
-      const d = await call<DeploymentView>('POST', '/deployments', { modelId: sub, target: values.target, method: values.method, selector, policy });
+      const what = values.package ? { package: values.package } : { modelId: sub, target: values.target };
+      const d = await call<DeploymentView>('POST', '/deployments', { ...what, method: values.method, selector, policy });
       out(`deployment ${d.id}: ${d.total} devices`);
       const final = await follow(d.id);
       out(`${final.status}${final.reason ? ` (${final.reason})` : ''}: ${JSON.stringify(final.counts)}`);
@@ -121,11 +153,13 @@ async function main(): Promise<void> {
       return out(await call('POST', `/deployments/${sub}/abort`));
     case 'ml-status':
       return out(await call('GET', '/ml/status'));
+    case 'firmware-status':
+      return out(await call('GET', '/firmware/status?refresh=true'));
     case 'device-ml':
       if (!sub) throw new CliError('device-ml <endpoint>');
       return out(await call('GET', `/devices/${encodeURIComponent(sub)}/ml`));
     default:
-      throw new CliError('commands: devices, models upload|list|compile, deploy, deployment, abort, ml-status, device-ml');
+      throw new CliError('commands: devices, models upload|list|compile, packages upload|list|rm, deploy, deployment, abort, ml-status, firmware-status, device-ml');
   }
 }
 

@@ -2,6 +2,8 @@
 // ONNX files and modules are blobs in the package repository; this keeps their metadata.
 import { randomBytes } from 'node:crypto';
 import type { CompileReport } from '../../compiler/compile.ts';
+import { isCompileError } from '../../compiler/ir/compile-error.ts';
+import { importOnnx } from '../../compiler/onnx/import-onnx.ts';
 import type { PackageRepository } from '../ota/package-repository.ts';
 import type { Collection } from '../store/collection.ts';
 import type { CompilerService } from './compiler-service.ts';
@@ -28,8 +30,23 @@ export type ModelEntry = {
 };
 
 export class CatalogError extends Error {
-  constructor(readonly code: 'MODEL_NOT_FOUND' | 'BAD_NAME', message: string) {
+  constructor(readonly code: 'MODEL_NOT_FOUND' | 'BAD_NAME' | 'NOT_ONNX' | 'UNSUPPORTED_MODEL', message: string, readonly details?: unknown) {
     super(message);
+  }
+}
+
+/**
+ * An upload must be a model the importer reads: bytes that are not an ONNX ModelProto are
+ * NOT_ONNX (the API's 400); a well-formed model the compiler cannot take (operator, type, opset,
+ * size) is UNSUPPORTED_MODEL (422). Either way with the importer's own reason.
+ */
+export function checkOnnx(onnx: Uint8Array): void {
+  try {
+    importOnnx(onnx, { maxBytes: Math.max(onnx.length, 1) });
+  } catch (e) {
+    if (!isCompileError(e)) throw e;
+    const code = e.code === 'BAD_MODEL' ? 'NOT_ONNX' : 'UNSUPPORTED_MODEL';
+    throw new CatalogError(code, `not a usable ONNX model: ${e.message}`, { importer: e.code });
   }
 }
 
@@ -38,6 +55,7 @@ export class ModelCatalog {
 
   async add(name: string, version: string, onnx: Uint8Array, labels?: string[]): Promise<ModelEntry> {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new CatalogError('BAD_NAME', 'name: 1-64 characters of letters, digits, ".", "_" or "-"');
+    checkOnnx(onnx);
     const { digest } = await this.repo.put(onnx);
     const entry: ModelEntry = { id: randomBytes(6).toString('hex'), name, version, onnxDigest: digest, onnxBytes: onnx.length, createdAt: Date.now(), labels, modules: {} };
     await this.items.save(entry);

@@ -1,6 +1,8 @@
 // Runs deployments: resolves the target devices, updates them in waves (canary first) with
 // bounded parallelism, a per-device timeout and retries, aborts when the failure rate passes the
 // policy's threshold, persists every state change and resumes running deployments after a restart.
+// The running deployment lives in memory; a store that fails (Redis down) only delays its writes,
+// which are retried until they land: no store error ever escapes as an unhandled rejection.
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
@@ -8,14 +10,18 @@ import type { LwM2mServer } from '../server.ts';
 import type { DeploymentStore } from '../store/deployment-store.ts';
 import { FlowError, readValue } from './device-calls.ts';
 import { countStates, defaultPolicy, progressOf, TERMINAL, type Deployment, type DeviceRollout, type RolloutPolicy, type TargetSelector } from './deployment.ts';
-import { runFirmwareUpdate } from './firmware-update.ts';
+import { runFirmwareUpdate, settleFirmwareAfterFailure } from './firmware-update.ts';
+import type { PackageKind } from './package-catalog.ts';
 import type { PackageRepository } from './package-repository.ts';
-import { runSoftwareUpdate } from './software-update.ts';
+import { runSoftwareUpdate, settleSoftwareAfterFailure } from './software-update.ts';
 import { activeModelDigest, type FlowContext, type FlowResult, type UpdateMethod } from './update-flow.ts';
 
 export type DeploymentRequest = {
   moduleDigest: string;
   moduleName?: string;
+  /** default 'ml-module' */
+  packageKind?: PackageKind;
+  packageVersion?: string;
   method: UpdateMethod;
   selector: TargetSelector;
   policy?: Partial<RolloutPolicy>;
@@ -31,7 +37,27 @@ export type DeploymentEngineDeps = {
   pollMs?: number;
   /** this node's id when the store is shared: a node resumes only its own deployments */
   nodeId?: string;
+  /** first delay before a failed store write is tried again (doubles up to 5 s) */
+  storeRetryMs?: number;
 };
+
+/**
+ * Failures another attempt with the same package cannot fix: the device judged the package
+ * (integrity, type, size, URI, protocol; Object 5 Results 2, 5, 6, 7, 8, 9; Object 9 Results 50,
+ * 53, 54, 56, 58) or cannot take it at all. They end the device's update at once, retries or not;
+ * a lost connection (4, 52), lack of RAM (3, 51) or a timeout are worth another attempt.
+ */
+const FINAL_CODES: ReadonlySet<string> = new Set([
+  'FW_RESULT_2', 'FW_RESULT_5', 'FW_RESULT_6', 'FW_RESULT_7', 'FW_RESULT_8', 'FW_RESULT_9',
+  'SW_RESULT_50', 'SW_RESULT_53', 'SW_RESULT_54', 'SW_RESULT_56', 'SW_RESULT_58',
+  'BAD_STATE', 'BAD_RESULT', 'VERSION_MISMATCH', 'DELIVERY_UNSUPPORTED', 'NO_FIRMWARE_UPDATE',
+]);
+
+/** The device did not answer (or is not there): nothing to reset on it. */
+const SILENT_CODES: ReadonlySet<string> = new Set(['TIMEOUT', 'DEVICE_TIMEOUT', 'DEVICE_NOT_FOUND']);
+
+/** Longest wait between two tries of a store write that failed. */
+const MAX_STORE_RETRY_MS = 5000;
 
 /** Abort reason when the server stops: the deployment stays 'running' and resumes at the next start. */
 const STOPPING = 'server stopping';
@@ -43,9 +69,51 @@ export class DeploymentError extends Error {
 }
 
 export class DeploymentEngine {
-  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void>; deployment: Deployment }>();
+  /** one write loop per deployment: `again` asks it for one more write of the latest state */
+  private readonly writes = new Map<string, { again: boolean; loop: Promise<void> }>();
+  private stopping = false;
 
   constructor(private readonly deps: DeploymentEngineDeps) {}
+
+  /**
+   * Writes the deployment's current state; never rejects. A failed write is retried with backoff
+   * until it lands (the state stays in memory meanwhile), and later changes are coalesced into
+   * the next write. Resolves once the latest state is stored, or the engine stops.
+   */
+  private persist(d: Deployment): Promise<void> {
+    const w = this.writes.get(d.id);
+    if (w) {
+      w.again = true;
+      return w.loop;
+    }
+    const state = { again: true, loop: Promise.resolve() };
+    state.loop = (async () => {
+      let delay = this.deps.storeRetryMs ?? 250;
+      let failedSince: number | undefined;
+      while (state.again) {
+        state.again = false;
+        try {
+          await this.deps.store.save(d);
+          if (failedSince !== undefined) this.deps.log.info({ deployment: d.id, downMs: Date.now() - failedSince }, 'deployment state written again after store errors');
+          failedSince = undefined;
+        } catch (e) {
+          if (failedSince === undefined) {
+            failedSince = Date.now();
+            this.deps.log.warn({ deployment: d.id, err: (e as Error).message }, 'deployment store write failed: state kept in memory, retrying');
+          }
+          if (this.stopping) return;
+          state.again = true;
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, MAX_STORE_RETRY_MS);
+        }
+      }
+    })().finally(() => {
+      if (this.writes.get(d.id) === state) this.writes.delete(d.id);
+    });
+    this.writes.set(d.id, state);
+    return state.loop;
+  }
 
   async create(req: DeploymentRequest): Promise<Deployment> {
     const policy: RolloutPolicy = { ...defaultPolicy, ...req.policy };
@@ -57,6 +125,7 @@ export class DeploymentEngine {
     if (endpoints.length === 0) throw new DeploymentError('NO_TARGETS', 'the selector matches no registered device');
     const d: Deployment = {
       id: randomBytes(6).toString('hex'), moduleDigest: req.moduleDigest, moduleName: req.moduleName, method: req.method,
+      packageKind: req.packageKind ?? 'ml-module', ...(req.packageVersion !== undefined ? { packageVersion: req.packageVersion } : {}),
       selector: req.selector, policy, status: 'running', createdAt: Date.now(), node: this.deps.nodeId,
       devices: Object.fromEntries(endpoints.map((ep) => [ep, { endpoint: ep, state: 'pending', attempts: 0 } satisfies DeviceRollout])),
     };
@@ -66,12 +135,21 @@ export class DeploymentEngine {
     return d;
   }
 
-  get(id: string): Promise<Deployment | undefined> {
+  /** A running deployment from memory (the store may lag behind, or be down), others from the store. */
+  async get(id: string): Promise<Deployment | undefined> {
+    const r = this.running.get(id);
+    if (r) return structuredClone(r.deployment);
     return this.deps.store.get(id);
   }
 
-  list(): Promise<Deployment[]> {
-    return this.deps.store.all();
+  async list(): Promise<Deployment[]> {
+    const stored = await this.deps.store.all();
+    return stored.map((d) => (this.running.has(d.id) ? structuredClone(this.running.get(d.id)!.deployment) : d));
+  }
+
+  /** Running deployments of this node, from memory (no store call). */
+  runningDigests(): string[] {
+    return [...this.running.values()].map((r) => r.deployment.moduleDigest);
   }
 
   /** Resolves when the deployment has stopped running (for tests and shutdown). */
@@ -81,21 +159,31 @@ export class DeploymentEngine {
 
   async abort(id: string, reason = 'aborted by request'): Promise<Deployment> {
     const r = this.running.get(id);
-    const d = await this.deps.store.get(id);
-    if (!d) throw new DeploymentError('NOT_FOUND', `no deployment ${id}`);
-    if (!r || d.status !== 'running') throw new DeploymentError('NOT_RUNNING', `deployment ${id} is ${d.status}`);
+    if (!r) {
+      const d = await this.deps.store.get(id);
+      if (!d) throw new DeploymentError('NOT_FOUND', `no deployment ${id}`);
+      throw new DeploymentError('NOT_RUNNING', `deployment ${id} is ${d.status}`);
+    }
     r.controller.abort(reason);
     await r.done;
-    return (await this.deps.store.get(id))!;
+    return structuredClone(r.deployment);
   }
 
-  /** After a restart: picks up deployments that were running; devices mid-update start again. */
+  /**
+   * After a restart: picks up deployments that were running. A device whose attempt the restart
+   * cut short starts again without that attempt counting against its retries (only `failures`
+   * do); its flow reads the device's state first, so a package already installed is not sent again.
+   */
   async resume(): Promise<number> {
     let n = 0;
     for (const d of await this.deps.store.all()) {
       if (d.status !== 'running' || this.running.has(d.id) || d.node !== this.deps.nodeId) continue;
-      for (const r of Object.values(d.devices)) if (!TERMINAL.has(r.state)) r.state = 'pending';
-      await this.deps.store.save(d);
+      for (const r of Object.values(d.devices)) {
+        if (TERMINAL.has(r.state)) continue;
+        if (r.state !== 'pending') this.deps.log.info({ deployment: d.id, endpoint: r.endpoint, state: r.state }, 'attempt cut short by a restart: not counted');
+        r.state = 'pending';
+      }
+      void this.persist(d);
       this.deps.log.info({ deployment: d.id, pending: Object.values(d.devices).filter((r) => r.state === 'pending').length }, 'deployment resumed');
       this.start(d);
       n++;
@@ -104,8 +192,11 @@ export class DeploymentEngine {
   }
 
   async stop(): Promise<void> {
+    // from now on a failed write is not tried again: a store that is down is not waited for
+    this.stopping = true;
     for (const r of this.running.values()) r.controller.abort(STOPPING);
     await Promise.all([...this.running.values()].map((r) => r.done));
+    await Promise.all([...this.writes.values()].map((w) => w.loop));
   }
 
   private async resolve(sel: TargetSelector): Promise<string[]> {
@@ -119,7 +210,7 @@ export class DeploymentEngine {
     if (sel.deviceModel !== undefined) {
       const keep: string[] = [];
       for (const ep of eps) {
-        const model = await readValue(this.deps.server, ep, [3, 0, 1], 10_000).catch(() => undefined);
+        const model = await readValue(this.deps.server, ep, [3, 0, 1], 5_000).catch(() => undefined);
         if (typeof model === 'string' && model.includes(sel.deviceModel)) keep.push(ep);
       }
       eps = keep;
@@ -134,7 +225,7 @@ export class DeploymentEngine {
     const done = this.run(d, controller).catch((e: unknown) => {
       this.deps.log.error({ err: e, deployment: d.id }, 'deployment crashed');
     }).finally(() => this.running.delete(d.id));
-    this.running.set(d.id, { controller, done });
+    this.running.set(d.id, { controller, done, deployment: d });
   }
 
   private emit(d: Deployment, r?: DeviceRollout): void {
@@ -146,9 +237,11 @@ export class DeploymentEngine {
 
   private async run(d: Deployment, controller: AbortController): Promise<void> {
     const pkg = await this.deps.repo.get(d.moduleDigest);
+    // device-level changes are written in the background: a store outage delays the writes, not the
+    // rollout (the flows read each device's state first, so a crash before a write repeats nothing)
     const save = async (r?: DeviceRollout): Promise<void> => {
-      await this.deps.store.save(d);
       this.emit(d, r);
+      void this.persist(d);
     };
     if (!pkg) {
       d.status = 'failed';
@@ -190,7 +283,7 @@ export class DeploymentEngine {
     }
 
     if (controller.signal.reason === STOPPING) {
-      await this.deps.store.save(d); // still 'running': resume() picks it up after the restart
+      await this.persist(d); // still 'running': resume() picks it up after the restart
       return;
     }
     if (controller.signal.aborted) {
@@ -203,30 +296,42 @@ export class DeploymentEngine {
         }
       }
     } else {
-      d.status = 'completed';
+      // a rollout where no device succeeded did not complete: it failed
+      const rows = Object.values(d.devices);
+      d.status = rows.length > 0 && rows.every((r) => r.state === 'failed') ? 'failed' : 'completed';
+      if (d.status === 'failed') d.reason = 'every device failed';
     }
     d.finishedAt = Date.now();
-    await save();
+    this.emit(d);
+    await this.persist(d); // the end is written before settled() resolves
     this.deps.log.info({ deployment: d.id, status: d.status, counts: countStates(d) }, 'deployment finished');
   }
 
   private async updateDevice(d: Deployment, r: DeviceRollout, pkg: Buffer, deploymentSignal: AbortSignal, save: (r?: DeviceRollout) => Promise<void>): Promise<void> {
     const attemptsAllowed = d.policy.retries + 1;
-    while (r.attempts < attemptsAllowed && !deploymentSignal.aborted) {
+    const kind = d.packageKind ?? 'ml-module';
+    const flowCtx = (signal: AbortSignal): FlowContext => ({
+      server: this.deps.server, log: this.deps.log, packageUri: this.deps.packageUri,
+      stepTimeoutMs: d.policy.deviceTimeoutMs, pollMs: this.deps.pollMs ?? 2000, signal,
+      expect: { digest: d.moduleDigest, kind, ...(d.packageVersion !== undefined ? { version: d.packageVersion } : {}) },
+      deliveryFallback: d.policy.deliveryFallback ?? 'switch',
+      onNote: (note) => {
+        r.note = note;
+      },
+      onStage: (stage) => {
+        r.state = stage;
+        void save(r); // never rejects: the write is retried in the background
+      },
+    });
+    while ((r.failures ?? 0) < attemptsAllowed && !deploymentSignal.aborted) {
       r.attempts++;
       r.startedAt = Date.now();
       r.error = undefined;
+      await save(r);
       const device = new AbortController();
       const onAbort = (): void => device.abort(deploymentSignal.reason);
       deploymentSignal.addEventListener('abort', onAbort);
-      const ctx: FlowContext = {
-        server: this.deps.server, log: this.deps.log, packageUri: this.deps.packageUri,
-        stepTimeoutMs: d.policy.deviceTimeoutMs, pollMs: this.deps.pollMs ?? 2000, signal: device.signal,
-        onStage: (stage) => {
-          r.state = stage;
-          void save(r);
-        },
-      };
+      const ctx = flowCtx(device.signal);
       let timer: NodeJS.Timeout | undefined;
       try {
         const flow = this.whenRegistered(r.endpoint, d.policy.deviceTimeoutMs, device.signal).then(() => this.flow(d, ctx, r.endpoint, pkg));
@@ -240,13 +345,19 @@ export class DeploymentEngine {
         const res = await Promise.race([flow, timeout]);
         r.state = 'done';
         r.modelInstance = res.modelInstance;
+        if (res.alreadyInstalled) r.alreadyInstalled = true;
         r.finishedAt = Date.now();
         await save(r);
         return;
       } catch (e) {
         const err = e as Error & { code?: string };
         r.error = { code: err.code ?? 'ERROR', message: err.message };
+        // the server stopping is not the device's failure: resume() starts the attempt again
+        if (deploymentSignal.reason !== STOPPING) r.failures = (r.failures ?? 0) + 1;
         this.deps.log.info({ deployment: d.id, endpoint: r.endpoint, attempt: r.attempts, code: r.error.code, err: err.message }, 'device update failed');
+        // a device that does not answer is not reset (that would only wait again); the others are
+        if (deploymentSignal.reason !== STOPPING && !SILENT_CODES.has(r.error.code)) await this.settle(d, r.endpoint, kind);
+        if (FINAL_CODES.has(r.error.code)) r.failures = attemptsAllowed;
       } finally {
         clearTimeout(timer);
         deploymentSignal.removeEventListener('abort', onAbort);
@@ -258,10 +369,27 @@ export class DeploymentEngine {
     } else {
       r.state = 'failed';
       // a failed update must leave the previous model running: say which one it is
-      r.rolledBackTo = await activeModelDigest({ server: this.deps.server, log: this.deps.log, packageUri: this.deps.packageUri, stepTimeoutMs: 10_000, pollMs: 1000, onStage: () => undefined }, r.endpoint).catch(() => undefined);
+      if (kind === 'ml-module') {
+        r.rolledBackTo = await activeModelDigest({ server: this.deps.server, log: this.deps.log, packageUri: this.deps.packageUri, stepTimeoutMs: Math.min(5000, d.policy.deviceTimeoutMs), pollMs: 1000, onStage: () => undefined }, r.endpoint).catch(() => undefined);
+      }
     }
     r.finishedAt = Date.now();
     await save(r);
+  }
+
+  /**
+   * After a failed or aborted attempt: leave the device's update state machine ready for the next
+   * package (E.6 for Object 5; Object 9 instances back to INITIAL). Best effort, bounded.
+   */
+  private async settle(d: Deployment, endpoint: string, kind: PackageKind): Promise<void> {
+    const ctx: FlowContext = {
+      server: this.deps.server, log: this.deps.log, packageUri: this.deps.packageUri,
+      stepTimeoutMs: Math.min(5000, d.policy.deviceTimeoutMs), pollMs: 1000, onStage: () => undefined,
+      expect: { digest: d.moduleDigest, kind, ...(d.packageVersion !== undefined ? { version: d.packageVersion } : {}) },
+    };
+    const fota = d.method === 'fota-push' || d.method === 'fota-pull';
+    await (fota ? settleFirmwareAfterFailure(ctx, endpoint) : settleSoftwareAfterFailure(ctx, endpoint)).catch((e: unknown) =>
+      this.deps.log.debug({ deployment: d.id, endpoint, err: (e as Error).message }, 'could not reset the device after a failure'));
   }
 
   /** After a server restart (memory store) a device is known again only once it registers. */
@@ -285,10 +413,10 @@ export class DeploymentEngine {
 
   private flow(d: Deployment, ctx: FlowContext, endpoint: string, pkg: Buffer): Promise<FlowResult> {
     switch (d.method) {
-      case 'sota-push': return runSoftwareUpdate(ctx, endpoint, d.moduleDigest, pkg, 'push');
-      case 'sota-pull': return runSoftwareUpdate(ctx, endpoint, d.moduleDigest, pkg, 'pull');
-      case 'fota-push': return runFirmwareUpdate(ctx, endpoint, d.moduleDigest, pkg, 'push');
-      case 'fota-pull': return runFirmwareUpdate(ctx, endpoint, d.moduleDigest, pkg, 'pull');
+      case 'sota-push': return runSoftwareUpdate(ctx, endpoint, pkg, 'push');
+      case 'sota-pull': return runSoftwareUpdate(ctx, endpoint, pkg, 'pull');
+      case 'fota-push': return runFirmwareUpdate(ctx, endpoint, pkg, 'push');
+      case 'fota-pull': return runFirmwareUpdate(ctx, endpoint, pkg, 'pull');
     }
   }
 }

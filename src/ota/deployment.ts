@@ -1,4 +1,5 @@
-// A rollout: one module to a set of devices, with a policy. Plain data, persisted as is.
+// A rollout: one package to a set of devices, with a policy. Plain data, persisted as is.
+import type { PackageKind } from './package-catalog.ts';
 import type { UpdateMethod } from './update-flow.ts';
 
 export type TargetSelector = {
@@ -24,10 +25,15 @@ export type RolloutPolicy = {
   /** abort when failed / finished passes this (0..1), once at least minSample devices finished */
   abortFailureRate: number;
   minSample: number;
+  /**
+   * a device that cannot take the method (a pull to a push-only device, /5/0/9; a coap:// URI to
+   * one without CoAP in /5/0/8): 'switch' to the other delivery and say so on its row, or 'refuse'
+   */
+  deliveryFallback: 'switch' | 'refuse';
 };
 
 export const defaultPolicy: RolloutPolicy = {
-  maxParallel: 20, batchSize: 100, canary: 0, deviceTimeoutMs: 180_000, retries: 1, abortFailureRate: 0.5, minSample: 10,
+  maxParallel: 20, batchSize: 100, canary: 0, deviceTimeoutMs: 180_000, retries: 1, abortFailureRate: 0.5, minSample: 10, deliveryFallback: 'switch',
 };
 
 export type DeviceRolloutState = 'pending' | 'transferring' | 'installing' | 'activating' | 'updating' | 'confirming' | 'done' | 'failed' | 'skipped';
@@ -36,8 +42,15 @@ export const TERMINAL: ReadonlySet<DeviceRolloutState> = new Set(['done', 'faile
 export type DeviceRollout = {
   endpoint: string;
   state: DeviceRolloutState;
+  /** attempts started, an attempt cut short by the server's own restart included */
   attempts: number;
+  /** attempts that failed on the device's side: these, not restarts, count against the policy's retries */
+  failures?: number;
   error?: { code: string; message: string };
+  /** what the operator should know (a delivery method switched to what the device supports) */
+  note?: string;
+  /** the device already ran the package: nothing was delivered */
+  alreadyInstalled?: boolean;
   /** the model the device still runs after a failure, when it could be read */
   rolledBackTo?: string;
   modelInstance?: number;
@@ -49,8 +62,13 @@ export type DeploymentStatus = 'running' | 'completed' | 'aborted' | 'failed';
 
 export type Deployment = {
   id: string;
+  /** the package's SHA-256 (a module, a firmware image, a software package) */
   moduleDigest: string;
   moduleName?: string;
+  /** absent in deployments from before packages had kinds: an ML module */
+  packageKind?: PackageKind;
+  /** what the device must report afterwards (/5/0/7, /3/0/3, /9/x/1) when the package has a version */
+  packageVersion?: string;
   method: UpdateMethod;
   selector: TargetSelector;
   policy: RolloutPolicy;

@@ -19,7 +19,8 @@ export function checkAborted(signal?: AbortSignal): void {
 
 /** Sends a request; for a sleeping queue-mode device, waits until the queued request is done. */
 export async function call(server: LwM2mServer, endpoint: string, req: DownlinkRequest, timeoutMs: number): Promise<DownlinkResult> {
-  const out = await server.request(endpoint, req);
+  // the flow's own limit bounds the exchange too: a dead device fails within the step, not after the CoAP default
+  const out = await server.request(endpoint, { ...req, timeoutMs: req.timeoutMs ?? timeoutMs });
   if (!out.queued) return out.result;
   const id = out.request.id;
   return new Promise((resolve, reject) => {
@@ -78,7 +79,12 @@ export async function watch<T>(
       clearInterval(poller);
       off();
       opts.signal?.removeEventListener('abort', onAbort);
-      for (const id of observationIds) void server.observations.cancel(id).catch(() => undefined);
+      // the flow's observations end with it, on the device too (RFC 7641 §3.6: GET with Observe=1)
+      if (observationIds.length > 0) {
+        void server.registrations.byEndpoint(endpoint).then((reg) => {
+          for (const id of observationIds) void server.observations.cancel(id, reg).catch(() => undefined);
+        }).catch(() => undefined);
+      }
       fn();
     };
     const check = (): void => {
@@ -90,6 +96,11 @@ export async function watch<T>(
       }
     };
     const onEvent = (e: ServerEvent): void => {
+      // the device is back (a reboot, a new port): read now, not after a read still waiting on the old address
+      if ((e.type === 'registration' || e.type === 'update') && e.registration.endpoint === endpoint) {
+        void poll(true);
+        return;
+      }
       if (e.type !== 'notification' || e.endpoint !== endpoint || !keys.has(e.path) || !e.node) return;
       if (e.node.kind === 'resource' || e.node.kind === 'resourceInstance') {
         values.set(e.path, e.node.value);
@@ -102,8 +113,8 @@ export async function watch<T>(
     const timer = setTimeout(() => done(() => reject(new FlowError('TIMEOUT', `no verdict from ${endpoint} on ${[...keys].join(', ')} within ${opts.timeoutMs} ms`))), opts.timeoutMs);
     let polling = false;
     let missing = 0;
-    const poll = async (): Promise<void> => {
-      if (polling || settled) return;
+    const poll = async (force = false): Promise<void> => {
+      if ((polling && !force) || settled) return;
       polling = true;
       try {
         for (const p of paths) {
@@ -129,7 +140,7 @@ export async function watch<T>(
       for (const p of paths) {
         server.observe(endpoint, p).then(({ observation, result }) => {
           if (observation) {
-            if (settled) void server.observations.cancel(observation.id);
+            if (settled) void server.registrations.byEndpoint(endpoint).then((reg) => server.observations.cancel(observation.id, reg)).catch(() => undefined);
             else observationIds.push(observation.id);
           }
           if (result.node && (result.node.kind === 'resource' || result.node.kind === 'resourceInstance')) {

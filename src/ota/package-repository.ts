@@ -1,7 +1,7 @@
 // Content-addressed store of update packages (inference modules, firmware images): the SHA-256
 // of the bytes is the key, so a package URI names exactly one content and never changes.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 export type PackageInfo = { readonly digest: string; readonly size: number };
@@ -10,6 +10,8 @@ export type PackageRepository = {
   put(bytes: Uint8Array): Promise<PackageInfo>;
   get(digest: string): Promise<Buffer | undefined>;
   has(digest: string): Promise<boolean>;
+  /** removes the bytes; false when there were none */
+  delete(digest: string): Promise<boolean>;
 };
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -35,6 +37,10 @@ export class MemoryPackageRepository implements PackageRepository {
 
   async has(digest: string): Promise<boolean> {
     return this.blobs.has(digest);
+  }
+
+  async delete(digest: string): Promise<boolean> {
+    return this.blobs.delete(digest);
   }
 }
 
@@ -84,5 +90,13 @@ export class FilePackageRepository implements PackageRepository {
     } catch {
       return false;
     }
+  }
+
+  async delete(digest: string): Promise<boolean> {
+    if (!isDigest(digest)) return false;
+    this.cache.delete(digest);
+    const had = await this.has(digest);
+    await rm(this.file(digest), { force: true });
+    return had;
   }
 }

@@ -2,8 +2,10 @@
 // runs the delivered module (ML Model object 32001: digest and State 1 active).
 import type { Logger } from 'pino';
 import type { LwM2mNode, ObjectInstance, ResourceValue } from '../lwm2m/node.ts';
+import { hasObject } from '../registration/registration.ts';
 import type { LwM2mServer } from '../server.ts';
 import { call, FlowError, readValue } from './device-calls.ts';
+import type { PackageKind } from './package-catalog.ts';
 
 export const ML_MODEL = 32001;
 export const ML_INFERENCE = 32002;
@@ -13,8 +15,17 @@ export const UPDATE_METHODS: readonly UpdateMethod[] = ['sota-push', 'sota-pull'
 
 export type FlowStage = 'transferring' | 'installing' | 'activating' | 'updating' | 'confirming';
 
+/** What the device must show afterwards: the package's digest, and its version where it has one. */
+export type UpdateExpectation = { digest: string; kind: PackageKind; version?: string };
+
 export type FlowContext = {
   server: LwM2mServer;
+  /** the package being delivered; absent in helpers that only read */
+  expect?: UpdateExpectation;
+  /** a pull to a device that cannot pull (or a push to one that cannot take it): switch, or fail */
+  deliveryFallback?: 'switch' | 'refuse';
+  /** something the operator should know about this device's update (a switched delivery method) */
+  onNote?: (note: string) => void;
   log: Logger;
   packageUri: (digest: string) => string;
   /** the longest a single step (transfer, install, reboot) may take */
@@ -24,7 +35,20 @@ export type FlowContext = {
   onStage: (stage: FlowStage) => void;
 };
 
-export type FlowResult = { modelInstance: number; softwareInstance?: number };
+export type FlowResult = {
+  modelInstance?: number;
+  softwareInstance?: number;
+  /** the device already ran the package: nothing was delivered */
+  alreadyInstalled?: boolean;
+  /** how the package went (after a switch the device asked for) */
+  delivery?: 'push' | 'pull';
+};
+
+/** Does the device declare the ML Model object? Only then is /32001 part of the success check. */
+export async function declaresMlModel(ctx: FlowContext, endpoint: string): Promise<boolean> {
+  const reg = await ctx.server.registrations.byEndpoint(endpoint);
+  return reg !== undefined && hasObject(reg, ML_MODEL);
+}
 
 function resourceValue(inst: ObjectInstance, id: number): ResourceValue | undefined {
   const r = inst.resources.find((x) => x.id === id);

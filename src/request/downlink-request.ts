@@ -7,7 +7,14 @@ import type { LwM2mPath } from '../lwm2m/path.ts';
 /** Notification attributes (Core §5.1.2 / §7.3.x): numbers set, null removes. */
 export type NotificationAttributes = Partial<Record<'pmin' | 'pmax' | 'gt' | 'lt' | 'st' | 'epmin' | 'epmax', number | null>>;
 
-export type DownlinkRequest =
+/**
+ * How long to wait for the device's answer (the CoAP exchange with its retransmissions); the
+ * server's default (--request-timeout) when absent. An update flow bounds every call by its own
+ * step limit with it, the API by ?timeout=.
+ */
+export type RequestLimits = { timeoutMs?: number };
+
+export type DownlinkRequest = (
   | { kind: 'read'; path: LwM2mPath; format?: ContentFormat }
   | { kind: 'discover'; path: LwM2mPath }
   | { kind: 'write'; path: LwM2mPath; node: LwM2mNode; mode: 'replace' | 'update'; format?: ContentFormat }
@@ -15,7 +22,8 @@ export type DownlinkRequest =
   | { kind: 'execute'; path: LwM2mPath; args?: string }
   | { kind: 'create'; path: LwM2mPath; node: LwM2mNode; format?: ContentFormat }
   | { kind: 'delete'; path: LwM2mPath }
-  | { kind: 'compositeRead'; paths: LwM2mPath[]; format?: ContentFormat };
+  | { kind: 'compositeRead'; paths: LwM2mPath[]; format?: ContentFormat }
+) & RequestLimits;
 
 export type DiscoveredLink = { uri: string; attributes: Readonly<Record<string, string | true>> };
 

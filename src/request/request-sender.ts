@@ -44,11 +44,12 @@ export class RequestSender {
   }
 
   async send(reg: Registration, req: DownlinkRequest): Promise<DownlinkResult> {
+    const t = req.timeoutMs ?? this.deps.timeoutMs;
     switch (req.kind) {
       case 'read':
-        return this.withFormats(reg, req.path, req.format, (accept) => this.coap(reg, { method: Method.GET, path: uriPathOf(reg, req.path), accept }), (res) => this.decodeNodeResult(res, req.path));
+        return this.withFormats(reg, req.path, req.format, (accept) => this.coap(reg, t, { method: Method.GET, path: uriPathOf(reg, req.path), accept }), (res) => this.decodeNodeResult(res, req.path));
       case 'discover': {
-        const res = await this.coap(reg, { method: Method.GET, path: uriPathOf(reg, req.path), accept: ContentFormat.LINK });
+        const res = await this.coap(reg, t, { method: Method.GET, path: uriPathOf(reg, req.path), accept: ContentFormat.LINK });
         if (!isSuccess(res.code)) return errorResult(res);
         return { ...okResult(res), links: this.decode(() => parseLinks(res.payload.toString('utf8'))) };
       }
@@ -57,16 +58,16 @@ export class RequestSender {
         const method = req.mode === 'replace' ? Method.PUT : Method.POST;
         return this.withFormats(reg, req.path, req.format, (format) => {
           const payload = this.encode(() => encodeNode(req.node, req.path, format, this.deps.models));
-          return this.coap(reg, { method, path: uriPathOf(reg, req.path), payload: Buffer.from(payload), contentFormat: format });
+          return this.coap(reg, t, { method, path: uriPathOf(reg, req.path), payload: Buffer.from(payload), contentFormat: format });
         }, (res) => okResult(res), Code.UNSUPPORTED_CONTENT_FORMAT);
       }
       case 'writeAttributes': {
-        const res = await this.coap(reg, { method: Method.PUT, path: uriPathOf(reg, req.path), query: attributeQuery(req.attributes) });
+        const res = await this.coap(reg, t, { method: Method.PUT, path: uriPathOf(reg, req.path), query: attributeQuery(req.attributes) });
         return isSuccess(res.code) ? okResult(res) : errorResult(res);
       }
       case 'execute': {
         const payload = req.args ? Buffer.from(req.args, 'utf8') : undefined;
-        const res = await this.coap(reg, { method: Method.POST, path: uriPathOf(reg, req.path), payload, contentFormat: payload ? ContentFormat.TEXT : undefined });
+        const res = await this.coap(reg, t, { method: Method.POST, path: uriPathOf(reg, req.path), payload, contentFormat: payload ? ContentFormat.TEXT : undefined });
         return isSuccess(res.code) ? okResult(res) : errorResult(res);
       }
       case 'create': {
@@ -75,14 +76,14 @@ export class RequestSender {
         const node = req.node.kind === 'instance' ? { kind: 'object' as const, id: req.path[0]!, instances: [req.node] } : req.node;
         return this.withFormats(reg, req.path, req.format, (format) => {
           const payload = this.encode(() => encodeNode(node, req.path, format, this.deps.models));
-          return this.coap(reg, { method: Method.POST, path: uriPathOf(reg, req.path), payload: Buffer.from(payload), contentFormat: format });
+          return this.coap(reg, t, { method: Method.POST, path: uriPathOf(reg, req.path), payload: Buffer.from(payload), contentFormat: format });
         }, (res) => {
           const loc = getOptions(res, Option.LOCATION_PATH).map((b) => b.toString('utf8'));
           return { ...okResult(res), location: loc.length > 0 ? '/' + loc.join('/') : undefined };
         }, Code.UNSUPPORTED_CONTENT_FORMAT);
       }
       case 'delete': {
-        const res = await this.coap(reg, { method: Method.DELETE, path: uriPathOf(reg, req.path) });
+        const res = await this.coap(reg, t, { method: Method.DELETE, path: uriPathOf(reg, req.path) });
         return isSuccess(res.code) ? okResult(res) : errorResult(res);
       }
       case 'compositeRead': {
@@ -91,7 +92,7 @@ export class RequestSender {
         let last: ClientResponse | undefined;
         for (const format of formats) {
           const payload = this.encode(() => encodePaths(req.paths, format));
-          const res = await this.coap(reg, { method: Method.FETCH, path: uriPathOf(reg, []), payload: Buffer.from(payload), contentFormat: format, accept: format });
+          const res = await this.coap(reg, t, { method: Method.FETCH, path: uriPathOf(reg, []), payload: Buffer.from(payload), contentFormat: format, accept: format });
           last = res;
           if (res.code === Code.NOT_ACCEPTABLE || res.code === Code.UNSUPPORTED_CONTENT_FORMAT) continue;
           if (!isSuccess(res.code)) return errorResult(res);
@@ -128,9 +129,9 @@ export class RequestSender {
     return { ...okResult(res), contentFormat: cf, node: this.decode(() => decodeNode(res.payload, cf, path, this.deps.models)) };
   }
 
-  private async coap(reg: Registration, req: ClientRequest): Promise<ClientResponse> {
+  private async coap(reg: Registration, timeoutMs: number | undefined, req: ClientRequest): Promise<ClientResponse> {
     try {
-      const res = await this.deps.endpoint.request(reg.address, { timeoutMs: this.deps.timeoutMs, ...req });
+      const res = await this.deps.endpoint.request(reg.address, { timeoutMs, ...req });
       this.count(codeText(res.code));
       return res;
     } catch (e) {

@@ -39,13 +39,23 @@ describe('model and deployment API errors', () => {
     expect((await h.api.inject({ method: 'POST', url: '/models', ...multipart({ name: 'bad name!' }, { name: 'model', bytes: Buffer.from([1]) }) })).json().error).toBe('BAD_NAME');
   });
 
-  it('answers 422 naming the problem when a broken ONNX file is compiled, and 400 for an unknown target', async () => {
+  it('refuses bytes that are not ONNX with 400 and the importer\'s reason, and stores nothing', async () => {
+    const before = (await h.platform.catalog.list()).length;
     const up = await h.api.inject({ method: 'POST', url: '/models', ...multipart({ name: 'broken' }, { name: 'model', bytes: Buffer.from('not an onnx model at all') }) });
+    expect(up.statusCode).toBe(400);
+    expect(up.json()).toMatchObject({ error: 'NOT_ONNX', message: expect.stringMatching(/ONNX/), details: { importer: 'BAD_MODEL' } });
+    // a valid ONNX file cut in half no longer parses either
+    const cnn = readFileSync('compiler/zoo/models/cnn.onnx');
+    const cut = await h.api.inject({ method: 'POST', url: '/models', ...multipart({ name: 'cut' }, { name: 'model', bytes: cnn.subarray(0, cnn.length >> 1) }) });
+    expect(cut.statusCode).toBe(400);
+    expect(cut.json().error).toBe('NOT_ONNX');
+    expect((await h.platform.catalog.list()).length).toBe(before);
+  });
+
+  it('answers 400 for an unknown target and 404 for an unknown model', async () => {
+    const up = await h.api.inject({ method: 'POST', url: '/models', ...multipart({ name: 'mlp' }, { name: 'model', bytes: readFileSync('compiler/zoo/models/mlp.onnx') }) });
     expect(up.statusCode).toBe(201);
     const id = up.json().id as string;
-    const c = await h.api.inject({ method: 'POST', url: `/models/${id}/compile`, payload: { target: 'esp32' } });
-    expect(c.statusCode).toBe(422);
-    expect(c.json()).toMatchObject({ error: 'BAD_MODEL' });
     expect((await h.api.inject({ method: 'POST', url: `/models/${id}/compile`, payload: { target: 'pdp11' } })).statusCode).toBe(400);
     expect((await h.api.inject({ method: 'POST', url: '/models/nope/compile', payload: { target: 'esp32' } })).statusCode).toBe(404);
   });

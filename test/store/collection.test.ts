@@ -48,6 +48,18 @@ describe.each(implementations)('Collection contract: %s', (kind, open, reopen) =
     expect((await c.all()).map((i) => i.id).sort()).toEqual(['a', 'b']);
   });
 
+  it('deletes a record and says whether there was one', async () => {
+    const c = await open(`delete-${kind}`);
+    await c.save({ id: 'a', n: 1, tags: [], nested: { ok: true } });
+    await c.save({ id: 'b', n: 2, tags: [], nested: { ok: true } });
+    expect(await c.delete('a')).toBe(true);
+    expect(await c.delete('a')).toBe(false);
+    expect(await c.get('a')).toBeUndefined();
+    expect((await c.all()).map((i) => i.id)).toEqual(['b']);
+    const again = await reopen(`delete-${kind}`);
+    expect((await again.all()).map((i) => i.id)).toEqual(kind === 'memory' ? [] : ['b']);
+  });
+
   it('returns copies: changing a record read back changes nothing stored', async () => {
     const c = await open(`copies-${kind}`);
     await c.save({ id: 'a', n: 1, tags: ['x'], nested: { ok: true } });

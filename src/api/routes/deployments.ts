@@ -1,8 +1,10 @@
-// Deployments: roll a module out to devices over SOTA or FOTA, follow and abort it.
+// Deployments: roll a package (firmware, software, ML module) out to devices over SOTA or FOTA,
+// follow and abort it.
 import type { FastifyInstance } from 'fastify';
 import { DeploymentError } from '../../ota/deployment-engine.ts';
 import { countStates, progressOf, type Deployment } from '../../ota/deployment.ts';
 import { UPDATE_METHODS } from '../../ota/update-flow.ts';
+import type { PackageKind } from '../../ota/package-catalog.ts';
 import type { Platform } from '../../platform.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 
@@ -10,13 +12,15 @@ const STATUS: Record<DeploymentError['code'], number> = { NOT_FOUND: 404, NO_PAC
 
 export function deploymentToJson(d: Deployment, withDevices = true): Record<string, unknown> {
   return {
-    id: d.id, moduleDigest: d.moduleDigest, moduleName: d.moduleName ?? null, method: d.method, selector: d.selector, policy: d.policy,
+    id: d.id, moduleDigest: d.moduleDigest, package: d.moduleDigest, packageKind: d.packageKind ?? 'ml-module', packageVersion: d.packageVersion ?? null,
+    moduleName: d.moduleName ?? null, method: d.method, selector: d.selector, policy: d.policy,
     status: d.status, reason: d.reason ?? null, createdAt: new Date(d.createdAt).toISOString(),
     finishedAt: d.finishedAt ? new Date(d.finishedAt).toISOString() : null,
     progress: progressOf(d), counts: countStates(d), total: Object.keys(d.devices).length,
     ...(withDevices ? {
       devices: Object.values(d.devices).map((r) => ({
-        endpoint: r.endpoint, state: r.state, attempts: r.attempts, error: r.error ?? null, rolledBackTo: r.rolledBackTo ?? null,
+        endpoint: r.endpoint, state: r.state, attempts: r.attempts, failures: r.failures ?? 0, error: r.error ?? null, rolledBackTo: r.rolledBackTo ?? null,
+        note: r.note ?? null, alreadyInstalled: r.alreadyInstalled ?? false,
         startedAt: r.startedAt ? new Date(r.startedAt).toISOString() : null, finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null,
       })),
     } : {}),
@@ -30,12 +34,13 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
     throw e;
   });
 
-  app.post<{ Body: { moduleDigest?: string; modelId?: string; target?: string; method: (typeof UPDATE_METHODS)[number]; selector: Deployment['selector']; policy?: Partial<Deployment['policy']> } }>('/deployments', {
+  app.post<{ Body: { package?: string; moduleDigest?: string; modelId?: string; target?: string; method: (typeof UPDATE_METHODS)[number]; selector: Deployment['selector']; policy?: Partial<Deployment['policy']> } }>('/deployments', {
     schema: {
-      summary: 'Start a rollout: a module (by digest, or a model id + target) to the selected devices',
+      summary: 'Start a rollout: a package (POST /packages), a module by digest, or a model id + target, to the selected devices',
       body: {
         type: 'object',
         properties: {
+          package: { type: 'string', pattern: '^[0-9a-f]{64}$' },
           moduleDigest: { type: 'string', pattern: '^[0-9a-f]{64}$' },
           modelId: { type: 'string' },
           target: { type: 'string' },
@@ -51,6 +56,7 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
               maxParallel: { type: 'integer', minimum: 1, maximum: 1000 }, batchSize: { type: 'integer', minimum: 1 }, canary: { type: 'integer', minimum: 0 },
               deviceTimeoutMs: { type: 'integer', minimum: 1000 }, retries: { type: 'integer', minimum: 0, maximum: 10 },
               abortFailureRate: { type: 'number', minimum: 0, maximum: 1 }, minSample: { type: 'integer', minimum: 1 },
+              deliveryFallback: { type: 'string', enum: ['switch', 'refuse'] },
             },
             additionalProperties: false,
           },
@@ -58,13 +64,28 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
         required: ['method', 'selector'],
         additionalProperties: false,
       },
-      response: { 201: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema },
+      response: { 201: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 409: errorSchema },
     },
   }, async (req, reply) => {
-    let digest = req.body.moduleDigest;
+    let digest = req.body.package ?? req.body.moduleDigest;
     let name: string | undefined;
-    if (!digest) {
-      if (!req.body.modelId || !req.body.target) throw new ApiError(400, 'BAD_REQUEST', 'give moduleDigest, or modelId and target');
+    let kind: PackageKind = 'ml-module';
+    let version: string | undefined;
+    let selector = req.body.selector;
+    if (req.body.package !== undefined) {
+      const p = await platform.packages.get(req.body.package);
+      if (!p) throw new ApiError(404, 'PACKAGE_NOT_FOUND', `no package ${req.body.package}: POST /packages first`);
+      kind = p.kind;
+      version = p.version;
+      name = `${p.name}@${p.version}`;
+      // a package made for one device model goes to that model only, unless the selector says otherwise
+      if (p.deviceModel !== undefined && selector.deviceModel === undefined) selector = { ...selector, deviceModel: p.deviceModel };
+      const fota = req.body.method.startsWith('fota');
+      if ((kind === 'firmware' && !fota) || (kind === 'software' && fota)) {
+        throw new ApiError(400, 'BAD_METHOD', `a ${kind} package goes by ${kind === 'firmware' ? 'fota-push or fota-pull (Object 5)' : 'sota-push or sota-pull (Object 9)'}, not ${req.body.method}`);
+      }
+    } else if (!digest) {
+      if (!req.body.modelId || !req.body.target) throw new ApiError(400, 'BAD_REQUEST', 'give package, moduleDigest, or modelId and target');
       const m = await platform.catalog.get(req.body.modelId);
       if (!m) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model ${req.body.modelId}`);
       const mod = m.modules[req.body.target];
@@ -74,8 +95,18 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
     } else {
       const hit = await platform.catalog.byModuleDigest(digest);
       if (hit) name = `${hit.model.name}@${hit.model.version}`;
+      const p = await platform.packages.get(digest);
+      if (p) {
+        kind = p.kind;
+        version = p.version;
+        name ??= `${p.name}@${p.version}`;
+      }
     }
-    const d = await wrap(platform.engine.create({ moduleDigest: digest, moduleName: name, method: req.body.method, selector: req.body.selector, policy: req.body.policy }));
+    if (digest === undefined) throw new ApiError(400, 'BAD_REQUEST', 'give package, moduleDigest, or modelId and target');
+    const d = await wrap(platform.engine.create({
+      moduleDigest: digest, moduleName: name, packageKind: kind, ...(version !== undefined ? { packageVersion: version } : {}),
+      method: req.body.method, selector, policy: req.body.policy,
+    }));
     return reply.status(201).send(deploymentToJson(d));
   });
 

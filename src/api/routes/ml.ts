@@ -29,7 +29,8 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
         byDigest.set(m.digest, e);
       }
     }
-    const deployments = await platform.engine.list();
+    // firmware and software packages have their own view (GET /firmware/status)
+    const deployments = (await platform.engine.list()).filter((d) => (d.packageKind ?? 'ml-module') === 'ml-module');
     const failures = deployments.flatMap((dep) => Object.values(dep.devices).filter((r) => r.state === 'failed').map((r) => ({ deployment: dep.id, endpoint: r.endpoint, error: r.error ?? null, rolledBackTo: r.rolledBackTo ?? null })));
     return {
       devices: await platform.server.registrations.store.count(),

@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import { getTarget, TARGET_IDS } from '../../../compiler/targets/index.ts';
 import { CompileFailure } from '../../ml/compiler-service.ts';
 import { CatalogError, type ModelEntry } from '../../ml/model-catalog.ts';
-import { isDigest } from '../../ota/package-repository.ts';
 import type { Platform } from '../../platform.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 
@@ -27,7 +26,7 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
     schema: {
       summary: 'Upload an ONNX model (multipart/form-data: file field "model", fields "name", "version", optional "labels" as a JSON array)',
       consumes: ['multipart/form-data'],
-      response: { 201: modelSchema, 400: errorSchema, 413: errorSchema, 415: errorSchema },
+      response: { 201: modelSchema, 400: errorSchema, 413: errorSchema, 415: errorSchema, 422: errorSchema },
     },
   }, async (req, reply) => {
     if (!req.isMultipart()) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'upload the model as multipart/form-data');
@@ -53,7 +52,8 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
       }
     }
     const entry = await platform.catalog.add(fields.name ?? 'model', fields.version ?? '1.0.0', onnx, labels).catch((e: unknown) => {
-      if (e instanceof CatalogError) throw new ApiError(400, e.code, e.message);
+      // bytes that are not ONNX: 400; a well-formed model the importer cannot take: 422
+      if (e instanceof CatalogError) throw new ApiError(e.code === 'UNSUPPORTED_MODEL' ? 422 : 400, e.code, e.message, e.details);
       throw e;
     });
     return reply.status(201).send(modelToJson(entry));
@@ -88,13 +88,5 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
       if (e instanceof CompileFailure) throw new ApiError(422, e.code, e.message, e.details);
       throw e;
     }
-  });
-
-  app.get<{ Params: { digest: string } }>('/packages/:digest', {
-    schema: { summary: 'Download a package (module or ONNX) by its SHA-256', params: { type: 'object', properties: { digest: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, required: ['digest'] } },
-  }, async (req, reply) => {
-    const bytes = isDigest(req.params.digest) ? await platform.repo.get(req.params.digest) : undefined;
-    if (!bytes) throw new ApiError(404, 'PACKAGE_NOT_FOUND', `no package ${req.params.digest}`);
-    return reply.type('application/octet-stream').send(bytes);
   });
 }
