@@ -510,7 +510,7 @@ export class CoapEndpoint {
     if (!(e instanceof CoapFormatError) || !e.header) return;
     const h = e.header;
     if (h.type !== 'CON') return;
-    if (isRequestCode(h.code)) {
+    if (isRequestCode(h.code) && !e.resetOnly) {
       // as Californium does: a request whose options cannot be parsed gets 4.02 with the reason
       this.sendRaw(serializeMessage({ type: 'ACK', code: Code.BAD_OPTION, messageId: h.messageId, token: h.token, options: [], payload: Buffer.from(message) }), peer);
     } else {
