@@ -71,6 +71,27 @@ export function createServerMetrics(server: LwM2mServer, opts: MetricsOptions = 
   mirroredCounter(registry, 'coap_blockwise_bytes_out_total', 'Payload bytes sent in Block1/Block2 transfers (RFC 7959)', () => coap.blockBytesOut);
   new Gauge({ name: 'coap_exchanges_in_flight', help: 'CoAP exchanges under way', registers: [registry], collect() { this.set(server.endpoint.inFlight); } });
 
+  // issue 14: every bound is a metric, its configured value and what it refused
+  const admission = server.admission;
+  new Counter({
+    name: 'lwm2m_limit_rejections_total', help: 'Requests refused by a resource bound (5.03, 4.13 or 429), by bound', labelNames: ['limit'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [limit, n] of Object.entries(admission.rejections)) this.inc({ limit }, n);
+      const b1 = server.endpoint.stats.block1Refused;
+      this.inc({ limit: 'block1' }, b1);
+      for (const [limit, n] of Object.entries(server.limitRejections())) this.inc({ limit }, n);
+    },
+  });
+  new Gauge({
+    name: 'lwm2m_limit', help: 'Configured resource bounds (src/main.ts flags)', labelNames: ['limit'] as const, registers: [registry],
+    collect() {
+      for (const [limit, v] of Object.entries(server.limitValues())) this.set({ limit }, v);
+    },
+  });
+  new Gauge({ name: 'coap_block1_transfers_in_progress', help: 'Block1 reassemblies under way', registers: [registry], collect() { this.set(server.endpoint.block1Pending.transfers); } });
+  new Gauge({ name: 'coap_block1_buffered_bytes', help: 'Bytes held by Block1 reassemblies under way', registers: [registry], collect() { this.set(server.endpoint.block1Pending.bytes); } });
+
   const mqtt = opts.mqtt;
   if (mqtt) {
     mirroredCounter(registry, 'mqtt_published_total', 'Events the broker acknowledged (QoS 1)', () => mqtt.stats.published);
