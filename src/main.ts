@@ -7,6 +7,7 @@ import path from 'node:path';
 import { buildApi } from './api/app.ts';
 import { createServerMetrics } from './api/metrics.ts';
 import { createLogger } from './log.ts';
+import { limitFlagOptions, limitFlagsHelp, readLimitFlags } from './limit-flags.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
 import { MqttBridge } from './events/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
@@ -39,17 +40,19 @@ async function main(): Promise<void> {
       'mqtt-commands': { type: 'boolean', default: false },
       'shutdown-timeout': { type: 'string', default: '10000' },
       help: { type: 'boolean', default: false },
+      ...limitFlagOptions,
     },
   });
   if (values.help) {
     process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host] [--log-level info]\n` +
       `       [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n` +
-      `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n`);
+      `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n` + limitFlagsHelp);
     return;
   }
   const drainMs = Number(values['shutdown-timeout']);
   if (!Number.isInteger(drainMs) || drainMs < 0) throw new Error(`--shutdown-timeout must be a number of milliseconds, got "${values['shutdown-timeout']}"`);
   if (values['node-id'] !== undefined && values.store === 'memory') throw new Error('--node-id needs a shared store: --store redis://host:port');
+  const limits = readLimitFlags(values);
   const log = createLogger(values['log-level']);
   const store = await openRegistrationStore(values.store!, log);
   // on a Redis store the node joins the cluster of nodes sharing it (docs/cluster.md)
@@ -61,6 +64,8 @@ async function main(): Promise<void> {
   const platform = await Platform.start({
     log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId,
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore,
+    registrationLimits: limits.registrationLimits, block1Limits: limits.block1Limits,
+    maxPendingPerDevice: limits.maxPendingPerDevice, maxQueuedPerDevice: limits.maxQueuedPerDevice,
   });
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
     commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
   });
-  const api = await buildApi({ server, log, platform, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents });
+  const api = await buildApi({ server, log, platform, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents, sseLimits: limits.sseLimits });
   await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
   log.info({ node: nodeId, coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
 

@@ -14,7 +14,7 @@ import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { deviceManagementRoutes } from './routes/device-management.ts';
 import { deviceRoutes } from './routes/devices.ts';
-import { eventRoutes } from './routes/events.ts';
+import { eventRoutes, type SseLimits } from './routes/events.ts';
 import { mlRoutes } from './routes/ml.ts';
 import { modelRoutes } from './routes/models.ts';
 import { observationRoutes } from './routes/observations.ts';
@@ -28,6 +28,8 @@ export type ApiOptions = {
   /** model delivery and the ML extension: their routes are served when given */
   platform?: Platform;
   maxModelBytes?: number;
+  /** bounds on GET /events streams */
+  sseLimits?: Partial<SseLimits>;
 };
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
@@ -58,7 +60,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(deviceManagementRoutes, { server });
   await app.register(observationRoutes, { server });
   await app.register(requestRoutes, { server });
-  await app.register(eventRoutes, { server, events: opts.events });
+  await app.register(eventRoutes, { server, events: opts.events, limits: opts.sseLimits });
   const metrics = opts.metrics ?? createServerMetrics(server);
   app.addHook('onClose', async () => metrics.close());
   await app.register(operationRoutes, { server, metrics });

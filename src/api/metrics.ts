@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ClusterStats } from '../cluster/cluster-node.ts';
 import type { BridgeStats } from '../events/mqtt-bridge.ts';
 import type { LwM2mServer } from '../server.ts';
+import { sseStats } from './routes/events.ts';
 
 export type MetricsOptions = {
   /** MQTT bridge counters, when the bridge runs */
@@ -81,6 +82,8 @@ export function createServerMetrics(server: LwM2mServer, opts: MetricsOptions = 
       const b1 = server.endpoint.stats.block1Refused;
       this.inc({ limit: 'block1' }, b1);
       for (const [limit, n] of Object.entries(server.limitRejections())) this.inc({ limit }, n);
+      this.inc({ limit: 'sse-clients' }, sseStats.refused);
+      this.inc({ limit: 'sse-slow-reader' }, sseStats.slowClientsEnded);
     },
   });
   new Gauge({
