@@ -1,4 +1,5 @@
 // Registrations: list with filters, one device, server-side removal.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
@@ -48,7 +49,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
         },
       },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const q = req.query;
     const keep = (r: Registration): boolean =>
       (q.endpoint === undefined || r.endpoint.includes(q.endpoint))
@@ -75,12 +76,18 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
         break;
       }
       if (i === page.registrations.length) after = page.next;
+      await yieldToLoop(); // other requests and CoAP traffic run between pages
     }
-    return {
-      total: await server.registrations.store.count(),
-      devices: devices.map((r) => registrationToJson(r, server.presence.isAwake(r.endpoint))),
-      next: more && after !== undefined ? encodeCursor(after) : null,
-    };
+    const total = await server.registrations.store.count();
+    const next = more && after !== undefined ? encodeCursor(after) : null;
+    // serialized 100 devices at a time with the event loop free in between: a page of 1,000
+    // registrations must not hold it for tens of milliseconds (issue 14, bench/api-event-loop.ts)
+    const parts: string[] = [];
+    for (let i = 0; i < devices.length; i += 100) {
+      if (i > 0) await yieldToLoop();
+      parts.push(devices.slice(i, i + 100).map((r) => JSON.stringify(registrationToJson(r, server.presence.isAwake(r.endpoint)))).join(','));
+    }
+    return reply.type('application/json; charset=utf-8').send(`{"total":${total},"devices":[${parts.join(',')}],"next":${JSON.stringify(next)}}`);
   });
 
   app.get<{ Params: { endpoint: string } }>('/devices/:endpoint', {
