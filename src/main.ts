@@ -8,6 +8,7 @@ import { buildApi } from './api/app.ts';
 import { createServerMetrics } from './api/metrics.ts';
 import { createLogger } from './log.ts';
 import { limitFlagOptions, limitFlagsHelp, readLimitFlags } from './limit-flags.ts';
+import { installProcessGuards } from './process-guards.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
 import { MqttBridge } from './events/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
@@ -54,13 +55,14 @@ async function main(): Promise<void> {
   if (values['node-id'] !== undefined && values.store === 'memory') throw new Error('--node-id needs a shared store: --store redis://host:port');
   const limits = readLimitFlags(values);
   const log = createLogger(values['log-level']);
+  installProcessGuards(log);
   const store = await openRegistrationStore(values.store!, log);
   // on a Redis store the node joins the cluster of nodes sharing it (docs/cluster.md)
   const shared = values.store !== 'memory';
   const nodeId = shared ? values['node-id'] ?? `${os.hostname()}-${process.pid}` : undefined;
   // with Redis, deployments and model metadata are shared by the nodes too
-  const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments') : undefined;
-  const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models') : undefined;
+  const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments', undefined, log.child({ component: 'store' })) : undefined;
+  const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models', undefined, log.child({ component: 'store' })) : undefined;
   const platform = await Platform.start({
     log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId,
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore,

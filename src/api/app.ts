@@ -72,7 +72,17 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await app.register(mlRoutes, { platform: opts.platform });
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: 'integer' } } } } } },
-    async () => ({ status: 'ok', devices: await server.registrations.store.count() }));
+  app.get('/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: ['integer', 'null'] } } } } } },
+    // liveness only: the process answers. A store that is away makes the node unready (/ready
+    // 503), never dead: an orchestrator would restart healthy nodes for a Redis outage (issue 14)
+    async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const devices = await Promise.race([
+        server.registrations.store.count().catch(() => null),
+        new Promise<null>((r) => (timer = setTimeout(() => r(null), 250))),
+      ]);
+      clearTimeout(timer);
+      return { status: 'ok', devices };
+    });
   return app;
 }

@@ -6,6 +6,7 @@ import type { ClusterStats } from '../cluster/cluster-node.ts';
 import type { BridgeStats } from '../events/mqtt-bridge.ts';
 import type { LwM2mServer } from '../server.ts';
 import { sseStats } from './routes/events.ts';
+import { processFaults } from '../process-guards.ts';
 
 export type MetricsOptions = {
   /** MQTT bridge counters, when the bridge runs */
@@ -94,6 +95,8 @@ export function createServerMetrics(server: LwM2mServer, opts: MetricsOptions = 
   });
   new Gauge({ name: 'coap_block1_transfers_in_progress', help: 'Block1 reassemblies under way', registers: [registry], collect() { this.set(server.endpoint.block1Pending.transfers); } });
   new Gauge({ name: 'coap_block1_buffered_bytes', help: 'Bytes held by Block1 reassemblies under way', registers: [registry], collect() { this.set(server.endpoint.block1Pending.bytes); } });
+
+  mirroredCounter(registry, 'process_unhandled_rejections_total', 'Promise rejections nobody handled (logged; each one is a bug)', () => processFaults.unhandledRejections);
 
   const mqtt = opts.mqtt;
   if (mqtt) {

@@ -11,6 +11,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registration } from '../registration/registration.ts';
 import type { RegistrationPage, RegistrationStore } from './registration-store.ts';
+import { RedisDataLossWatch } from './redis-data-loss-watch.ts';
 import { StoreUnavailableError } from './store-error.ts';
 
 // KEYS: reg, ep, exp, idx   ARGV: id, endpoint, json, expiresAt
@@ -75,7 +76,25 @@ local id = redis.call('HGET', KEYS[1], ARGV[1])
 if not id then return false end
 return redis.call('HGET', KEYS[2], id)`;
 
+// KEYS: reg, ep, exp, idx   ARGV: id, endpoint, json, expiresAt, lastUpdate
+// Re-writes a registration after Redis lost its data, unless a newer one of the endpoint is there
+// already (the device moved to another node, which re-wrote its own).
+const RESTORE = `
+local oldId = redis.call('HGET', KEYS[2], ARGV[2])
+if oldId then
+  local old = redis.call('HGET', KEYS[1], oldId)
+  if old and tonumber(cjson.decode(old)['lastUpdate']) >= tonumber(ARGV[5]) then return 0 end
+  redis.call('HDEL', KEYS[1], oldId)
+  redis.call('ZREM', KEYS[3], oldId)
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[4], 0, ARGV[2])
+return 1`;
+
 type Scripts = {
+  lwm2mRestore(reg: string, ep: string, exp: string, idx: string, id: string, endpoint: string, json: string, expiresAt: number, lastUpdate: number): Promise<number>;
   lwm2mByEndpoint(ep: string, reg: string, endpoint: string): Promise<string | null>;
   lwm2mAdd(reg: string, ep: string, exp: string, idx: string, id: string, endpoint: string, json: string, expiresAt: number): Promise<string | null>;
   lwm2mUpdate(reg: string, exp: string, id: string, json: string, expiresAt: number): Promise<string | null>;
@@ -96,6 +115,10 @@ export class RedisRegistrationStore implements RegistrationStore {
   readonly redis: Redis;
   private readonly keys: { reg: string; ep: string; exp: string; idx: string };
   private lastError: string | undefined;
+  /** registrations this node wrote (by id): written again if Redis comes back without them */
+  private readonly mine = new Map<string, Registration>();
+  private readonly watch: RedisDataLossWatch;
+  private pruned = 0;
 
   constructor(private readonly opts: RedisStoreOptions) {
     const prefix = opts.keyPrefix ?? 'lwm2m:';
@@ -121,6 +144,8 @@ export class RedisRegistrationStore implements RegistrationStore {
     });
     this.redis.defineCommand('lwm2mAdd', { numberOfKeys: 4, lua: ADD });
     this.redis.defineCommand('lwm2mPage', { numberOfKeys: 3, lua: PAGE });
+    this.redis.defineCommand('lwm2mRestore', { numberOfKeys: 4, lua: RESTORE });
+    this.watch = new RedisDataLossWatch(this.redis, `${prefix}writers`, () => this.restore(), (e) => opts.log?.warn({ err: e.message }, 'redis data-loss check failed'));
     this.redis.defineCommand('lwm2mUpdate', { numberOfKeys: 2, lua: UPDATE });
     this.redis.defineCommand('lwm2mRemove', { numberOfKeys: 4, lua: REMOVE });
     this.redis.defineCommand('lwm2mByEndpoint', { numberOfKeys: 2, lua: BY_ENDPOINT });
@@ -133,6 +158,7 @@ export class RedisRegistrationStore implements RegistrationStore {
       await this.redis.ping();
     });
     await this.buildIndex();
+    await this.call('connect', () => this.watch.mark());
     return this;
   }
 
@@ -155,7 +181,27 @@ export class RedisRegistrationStore implements RegistrationStore {
   }
 
   async close(): Promise<void> {
+    await this.watch.unmark().catch(() => undefined);
     this.redis.disconnect();
+  }
+
+  /** Resolves once a re-write after a reconnect is done (tests). */
+  settled(): Promise<void> {
+    return this.watch.settled();
+  }
+
+  /** Redis came back without our data: write again every registration this node holds. */
+  private async restore(): Promise<void> {
+    const now = Date.now();
+    let rewritten = 0;
+    let newerElsewhere = 0;
+    const { reg: r, ep, exp, idx } = this.keys;
+    const live = [...this.mine.values()].filter((reg) => reg.expiresAt > now);
+    for (let i = 0; i < live.length; i += 500) {
+      const done = await Promise.all(live.slice(i, i + 500).map((reg) => this.scripts.lwm2mRestore(r, ep, exp, idx, reg.id, reg.endpoint, JSON.stringify(reg), reg.expiresAt, reg.lastUpdate)));
+      for (const d of done) if (d === 1) rewritten++; else newerElsewhere++;
+    }
+    this.opts.log?.warn({ rewritten, newerElsewhere }, 'redis came back without its data: re-wrote the registrations this node holds; those of nodes that are gone are lost until their devices register again');
   }
 
   /** True when Redis answers a PING (readiness probe). */
@@ -173,17 +219,21 @@ export class RedisRegistrationStore implements RegistrationStore {
 
   async add(reg: Registration): Promise<Registration | undefined> {
     const { reg: r, ep, exp, idx } = this.keys;
-    const old = await this.call('add', () => this.scripts.lwm2mAdd(r, ep, exp, idx, reg.id, reg.endpoint, JSON.stringify(reg), reg.expiresAt));
-    return parse(old);
+    const old = parse(await this.call('add', () => this.scripts.lwm2mAdd(r, ep, exp, idx, reg.id, reg.endpoint, JSON.stringify(reg), reg.expiresAt)));
+    this.mine.set(reg.id, reg);
+    if (old) this.mine.delete(old.id);
+    return old;
   }
 
   async update(reg: Registration): Promise<Registration | undefined> {
-    const old = await this.call('update', () => this.scripts.lwm2mUpdate(this.keys.reg, this.keys.exp, reg.id, JSON.stringify(reg), reg.expiresAt));
-    return parse(old);
+    const old = parse(await this.call('update', () => this.scripts.lwm2mUpdate(this.keys.reg, this.keys.exp, reg.id, JSON.stringify(reg), reg.expiresAt)));
+    if (old) this.mine.set(reg.id, reg);
+    return old;
   }
 
   async remove(id: string): Promise<Registration | undefined> {
     const { reg, ep, exp, idx } = this.keys;
+    this.mine.delete(id);
     return parse(await this.call('remove', () => this.scripts.lwm2mRemove(reg, ep, exp, idx, id)));
   }
 
@@ -211,6 +261,11 @@ export class RedisRegistrationStore implements RegistrationStore {
   }
 
   async expired(now: number): Promise<Registration[]> {
+    // what this node once wrote and another node took over: forgotten once long expired
+    if (now - this.pruned > 60_000) {
+      this.pruned = now;
+      for (const [id, r] of this.mine) if (r.expiresAt < now - 60_000) this.mine.delete(id);
+    }
     const ids = await this.call('expired', () => this.redis.zrangebyscore(this.keys.exp, '-inf', now));
     if (ids.length === 0) return [];
     const values = await this.call('expired', () => this.redis.hmget(this.keys.reg, ...ids));
