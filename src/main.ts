@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { buildApi } from './api/app.ts';
+import { HttpDrain } from './api/http-drain.ts';
 import { createServerMetrics } from './api/metrics.ts';
 import { createLogger } from './log.ts';
 import { limitFlagOptions, limitFlagsHelp, readLimitFlags } from './limit-flags.ts';
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
+  let exitCode = 0;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
@@ -104,23 +106,17 @@ async function main(): Promise<void> {
       const deadline = Date.now() + drainMs;
       // new CoAP requests get 5.03 from now on; exchanges under way may finish until the deadline
       const coapDrained = server.drain(drainMs);
-      // stops accepting API requests at once (new ones on kept-alive connections get 503) and waits
-      // for those under way, whose CoAP exchanges finish with them; past the deadline, cut them off
-      const apiClosed = api.close();
-      // a kept-alive connection whose request finishes now goes idle: close it then, not after keepAliveTimeout
-      const idle = setInterval(() => api.server.closeIdleConnections(), 50);
-      let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([apiClosed.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), drainMs)))]);
-      clearTimeout(timer);
-      clearInterval(idle);
-      if (late) {
-        log.warn('API requests left unfinished');
-        api.server.closeAllConnections();
-        await apiClosed;
-      }
+      // stops accepting API connections at once; new requests on kept-alive connections get 503
+      // with Connection: close; those under way finish (with their CoAP exchanges) or get 503 at
+      // the deadline
+      const http = await HttpDrain.of(api)!.drain(api, drainMs);
+      if (!http.drained) log.warn(http, 'API requests left unfinished');
+      else log.info(http, 'API requests drained');
       await coapDrained;
       const drained = await server.drain(Math.max(0, deadline - Date.now()));
       log.info(drained, drained.drained ? 'CoAP exchanges drained' : 'CoAP exchanges left unfinished');
+      // work was cut off: say so to the supervisor (issue 14 §2)
+      if (!http.drained || !drained.drained) exitCode = 1;
       await mqtt?.close();
       await cluster?.close();
       log.debug('closing CoAP endpoint');
@@ -133,9 +129,9 @@ async function main(): Promise<void> {
       log.error({ err: (e as Error).message }, 'shutdown failed');
       process.exit(1);
     }
-    log.info('stopped');
+    log.info({ exitCode }, 'stopped');
     // pino writes asynchronously: flush the last lines before the process ends
-    log.flush(() => process.exit(0));
+    log.flush(() => process.exit(exitCode));
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

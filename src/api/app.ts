@@ -9,6 +9,7 @@ import type { EventBus } from '../events/server-event.ts';
 import type { Platform } from '../platform.ts';
 import type { LwM2mServer } from '../server.ts';
 import { errorHandler } from './errors.ts';
+import { HttpDrain } from './http-drain.ts';
 import { installJsonBodyParser } from './json-body.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
@@ -47,6 +48,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   app.setErrorHandler(errorHandler);
   installJsonBodyParser(app);
+  HttpDrain.install(app);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url}`, details: null });
   });
