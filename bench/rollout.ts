@@ -45,7 +45,8 @@ for (let i = 0; i < reps; i++) {
 server.kill();
 
 // ---- ours: the package server, pulled by our CoAP client (the simulators' stack), and pushed
-const platform = await Platform.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0 });
+// the whole simulated fleet registers from 127.0.0.1: no per-source rate bound here
+const platform = await Platform.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0, registrationLimits: { perSourcePerSecond: 0 } });
 const { digest } = await platform.repo.put(pkg);
 const client = new CoapEndpoint({ transport: await UdpTransport.open({ host: '127.0.0.1' }), log: quietLogger });
 const sink = new CoapEndpoint({ transport: await UdpTransport.open({ host: '127.0.0.1' }), log: quietLogger, maxBodySize: 4 * 1024 * 1024 });

@@ -4,9 +4,12 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { buildApi } from './api/app.ts';
+import { HttpDrain } from './api/http-drain.ts';
 import { createServerMetrics } from './api/metrics.ts';
 import { createLogger, type LogFormat } from './log.ts';
 import { exitOnError, intFlag, parseCli, portFlag, UsageError } from './cli/args.ts';
+import { limitFlagOptions, limitFlagsHelp, readLimitFlags } from './limit-flags.ts';
+import { installProcessGuards } from './process-guards.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
 import { MqttBridge } from './events/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
@@ -59,9 +62,10 @@ async function main(): Promise<void> {
       'shutdown-timeout': { type: 'string', default: '10000' },
       'log-format': { type: 'string', default: 'auto' },
       help: { type: 'boolean', default: false },
+      ...limitFlagOptions,
   });
   if (values.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(USAGE + limitFlagsHelp);
     return;
   }
   const drainMs = intFlag('shutdown-timeout', values['shutdown-timeout'], 0, 600_000);
@@ -73,18 +77,22 @@ async function main(): Promise<void> {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (values['log-level'] !== undefined && !levels.includes(values['log-level'])) throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
   if (values['node-id'] !== undefined && values.store === 'memory') throw new UsageError('--node-id needs a shared store: --store redis://host:port');
+  const limits = readLimitFlags(values);
   const log = createLogger(values['log-level'], logFormat);
+  installProcessGuards(log);
   const store = await openRegistrationStore(values.store!, log);
   // on a Redis store the node joins the cluster of nodes sharing it (docs/cluster.md)
   const shared = values.store !== 'memory';
   const nodeId = shared ? values['node-id'] ?? `${os.hostname()}-${process.pid}` : undefined;
   // with Redis, deployments and model metadata are shared by the nodes too
-  const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments') : undefined;
-  const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models') : undefined;
-  const packageStore = shared ? await RedisCollection.open<PackageEntry>(values.store!, 'packages') : undefined;
+  const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments', undefined, log.child({ component: 'store' })) : undefined;
+  const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models', undefined, log.child({ component: 'store' })) : undefined;
+  const packageStore = shared ? await RedisCollection.open<PackageEntry>(values.store!, 'packages', undefined, log.child({ component: 'store' })) : undefined;
   const platform = await Platform.start({
     log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId,
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore,
+    registrationLimits: limits.registrationLimits, block1Limits: limits.block1Limits,
+    maxPendingPerDevice: limits.maxPendingPerDevice, maxQueuedPerDevice: limits.maxQueuedPerDevice,
   }).catch((e: unknown) => portInUse(e, 'UDP', coapPort, 'coap-port'));
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
@@ -93,7 +101,7 @@ async function main(): Promise<void> {
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
     commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
   });
-  const api = await buildApi({ server, log, platform, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents });
+  const api = await buildApi({ server, log, platform, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents, sseLimits: limits.sseLimits });
   try {
     await api.listen({ host: values['http-host'], port: httpPort });
   } catch (e) {
@@ -111,6 +119,7 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
+  let exitCode = 0;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
@@ -127,23 +136,17 @@ async function main(): Promise<void> {
       const deadline = Date.now() + drainMs;
       // new CoAP requests get 5.03 from now on; exchanges under way may finish until the deadline
       const coapDrained = server.drain(drainMs);
-      // stops accepting API requests at once (new ones on kept-alive connections get 503) and waits
-      // for those under way, whose CoAP exchanges finish with them; past the deadline, cut them off
-      const apiClosed = api.close();
-      // a kept-alive connection whose request finishes now goes idle: close it then, not after keepAliveTimeout
-      const idle = setInterval(() => api.server.closeIdleConnections(), 50);
-      let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([apiClosed.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), drainMs)))]);
-      clearTimeout(timer);
-      clearInterval(idle);
-      if (late) {
-        log.warn('API requests left unfinished');
-        api.server.closeAllConnections();
-        await apiClosed;
-      }
+      // stops accepting API connections at once; new requests on kept-alive connections get 503
+      // with Connection: close; those under way finish (with their CoAP exchanges) or get 503 at
+      // the deadline
+      const http = await HttpDrain.of(api)!.drain(api, drainMs);
+      if (!http.drained) log.warn(http, 'API requests left unfinished');
+      else log.info(http, 'API requests drained');
       await coapDrained;
       const drained = await server.drain(Math.max(0, deadline - Date.now()));
       log.info(drained, drained.drained ? 'CoAP exchanges drained' : 'CoAP exchanges left unfinished');
+      // work was cut off: say so to the supervisor (issue 14 §2)
+      if (!http.drained || !drained.drained) exitCode = 1;
       await mqtt?.close();
       await cluster?.close();
       log.debug('closing CoAP endpoint');
@@ -157,9 +160,9 @@ async function main(): Promise<void> {
       log.error({ err: (e as Error).message }, 'shutdown failed');
       process.exit(1);
     }
-    log.info('stopped');
+    log.info({ exitCode }, 'stopped');
     // pino writes asynchronously: flush the last lines before the process ends
-    log.flush(() => process.exit(0));
+    log.flush(() => process.exit(exitCode));
   };
   onSignal = (signal) => void shutdown(signal);
   // SIGINT after SIGTERM (or the other way round) is the same request

@@ -13,6 +13,7 @@ import { ObservationService } from './observation/observation-service.ts';
 import { PresenceService } from './queue/presence.ts';
 import { RequestQueue, type QueuedRequest } from './queue/request-queue.ts';
 import { createRegistrationHandler } from './registration/registration-handler.ts';
+import { defaultRegistrationLimits, RegistrationAdmission, type RegistrationLimits } from './registration/registration-limits.ts';
 import { RegistrationService } from './registration/registration-service.ts';
 import type { Registration } from './registration/registration.ts';
 import { RequestError, type DownlinkRequest, type DownlinkResult } from './request/downlink-request.ts';
@@ -21,6 +22,7 @@ import { createSendHandler, SendStore } from './send/send-handler.ts';
 import { MemoryRegistrationStore } from './store/memory-registration-store.ts';
 import type { RegistrationStore } from './store/registration-store.ts';
 import type { CoapTiming } from './coap/timing.ts';
+import type { Block1Limits } from './coap/block1-assembler.ts';
 
 export type ServerOptions = {
   log: Logger;
@@ -35,9 +37,17 @@ export type ServerOptions = {
   requestTimeoutMs?: number;
   maxBodySize?: number;
   recvBufferSize?: number;
+  /** bounds on Block1 reassemblies under way (src/coap/block1-assembler.ts) */
+  block1Limits?: Partial<Block1Limits>;
   timing?: Partial<CoapTiming>;
   /** this node's id when several nodes share a Redis store (src/cluster) */
   nodeId?: string;
+  /** requests under way to one device at a time; more get TOO_MANY_REQUESTS (default 16) */
+  maxPendingPerDevice?: number;
+  /** requests queued for one sleeping queue-mode device (default 100) */
+  maxQueuedPerDevice?: number;
+  /** registration flood bounds; defaults for a 2-core / 1 GiB node (registration-limits.ts) */
+  registrationLimits?: Partial<RegistrationLimits>;
 };
 
 /**
@@ -85,15 +95,16 @@ export class LwM2mServer {
       host: opts.coapHost ?? '0.0.0.0', port: opts.coapPort ?? 5683,
       recvBufferSize: opts.recvBufferSize ?? 8 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024,
     });
-    const endpoint = new CoapEndpoint({ transport, log: log.child({ component: 'coap' }), maxBodySize: opts.maxBodySize, timing: opts.timing });
+    const endpoint = new CoapEndpoint({ transport, log: log.child({ component: 'coap' }), maxBodySize: opts.maxBodySize, timing: opts.timing, block1Limits: opts.block1Limits });
     const events = new EventBus();
     const registrations = new RegistrationService({ store: opts.store ?? new MemoryRegistrationStore(), events, log: log.child({ component: 'registration' }), expiryGraceMs: opts.expiryGraceMs, nodeId: opts.nodeId });
     const sender = new RequestSender({ endpoint, models, log: log.child({ component: 'request' }), timeoutMs: opts.requestTimeoutMs });
     const observations = new ObservationService({ endpoint, models, events, log: log.child({ component: 'observation' }), timeoutMs: opts.requestTimeoutMs });
     const presence = new PresenceService(events, opts.awakeTimeMs);
-    const queue = new RequestQueue(events, log.child({ component: 'queue' }));
+    const queue = new RequestQueue(events, log.child({ component: 'queue' }), undefined, opts.maxQueuedPerDevice);
     const server = new LwM2mServer(events, log, models, endpoint, registrations, sender, observations, presence, queue, opts.nodeId);
-    server.wire();
+    server.maxPendingPerDevice = opts.maxPendingPerDevice ?? 16;
+    server.wire({ ...defaultRegistrationLimits(), ...opts.registrationLimits });
     return server;
   }
 
@@ -106,14 +117,28 @@ export class LwM2mServer {
     this.resources.set(firstSegment, handler);
   }
 
-  private wire(): void {
+  /** Registration flood bounds and what they refused (set up by wire()). */
+  admission!: RegistrationAdmission;
+
+  private wire(limits: RegistrationLimits): void {
     const onContact = (endpoint: string): void => this.contact(endpoint);
-    const rd = createRegistrationHandler({ service: this.registrations, parseLinks, log: this.log.child({ component: 'rd' }), onContact });
+    this.admission = new RegistrationAdmission(limits, {
+      served: () => this.registrationCache.size,
+      onOverload: (limit, active, detail) => {
+        this.log[active ? 'warn' : 'info']({ limit, detail }, active ? 'overload: new registrations refused with 5.03' : 'overload over');
+        this.events.emit({ type: 'overload', limit, active, detail, time: Date.now() });
+      },
+    });
+    const rd = createRegistrationHandler({
+      service: this.registrations, parseLinks, log: this.log.child({ component: 'rd' }), onContact,
+      admission: this.admission, serves: (ep) => this.registrationCache.has(ep),
+    });
     const dp = createSendHandler({
       models: this.models, events: this.events, log: this.log.child({ component: 'send' }), onContact,
       registrationAt: (key) => this.registrationAtSync(key),
     }, this.sendStore);
     this.resources.set('rd', rd);
+    this.endpoint.limitBody('rd', limits.maxLinkBytes);
     this.resources.set('dp', dp);
     // RFC 6690 §4: resource discovery; also a handy target for block-wise GETs with small blocks
     this.resources.set('.well-known', (req) => {
@@ -199,14 +224,46 @@ export class LwM2mServer {
     return reg;
   }
 
+  private maxPendingPerDevice = 16;
+  private readonly pendingPerDevice = new Map<string, number>();
+  private pendingRefused = 0;
+
   private async sendNow(endpoint: string, req: DownlinkRequest): Promise<DownlinkResult> {
     const reg = await this.registration(endpoint);
+    // a device answers one request at a time on constrained hardware: past the bound, refuse
+    // rather than pile up exchanges (and their timers) for it
+    const pending = this.pendingPerDevice.get(endpoint) ?? 0;
+    if (pending >= this.maxPendingPerDevice) {
+      this.pendingRefused++;
+      throw new RequestError('TOO_MANY_REQUESTS', `${endpoint} already has ${pending} requests under way (limit ${this.maxPendingPerDevice})`);
+    }
+    this.pendingPerDevice.set(endpoint, pending + 1);
     try {
       return await this.sender.send(reg, req);
     } catch (e) {
       if (e instanceof RequestError && e.code === 'DEVICE_TIMEOUT' && reg.queueMode) this.presence.setSleeping(endpoint);
       throw e;
+    } finally {
+      const n = (this.pendingPerDevice.get(endpoint) ?? 1) - 1;
+      if (n <= 0) this.pendingPerDevice.delete(endpoint);
+      else this.pendingPerDevice.set(endpoint, n);
     }
+  }
+
+  /** Requests refused by the server's per-device bounds, by bound (metrics). */
+  limitRejections(): Record<string, number> {
+    return { 'pending-per-device': this.pendingRefused, 'queued-per-device': this.queue.refused };
+  }
+
+  /** The configured bounds (metrics: lwm2m_limit). */
+  limitValues(): Record<string, number> {
+    const l = this.admission.limits;
+    const b1 = this.endpoint.block1Limits;
+    return {
+      registrations: l.maxRegistrations, 'source-rate': l.perSourcePerSecond, 'source-burst': l.perSourceBurst, 'link-bytes': l.maxLinkBytes,
+      links: l.maxLinks, 'memory-high-water-bytes': l.memoryHighWaterBytes, 'block1-per-peer': b1.maxPerPeer, 'block1-total': b1.maxTotal,
+      'block1-bytes': b1.maxTotalBytes, 'pending-per-device': this.maxPendingPerDevice, 'queued-per-device': this.queue.maxPerDevice,
+    };
   }
 
   /**

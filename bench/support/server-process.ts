@@ -5,7 +5,8 @@ import { quietLogger } from '../../src/log.ts';
 import { LwM2mServer } from '../../src/server.ts';
 import { objectsDir } from '../../simulators/fleet.ts';
 
-const server = await LwM2mServer.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0 });
+// every bench device registers from 127.0.0.1: the per-source rate bound (a flood defence) is off here
+const server = await LwM2mServer.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0, registrationLimits: { perSourcePerSecond: 0 } });
 const api = await buildApi({ server, log: quietLogger });
 await api.listen({ host: '127.0.0.1', port: 0 });
 const addr = api.server.address();

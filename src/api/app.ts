@@ -9,11 +9,13 @@ import type { EventBus } from '../events/server-event.ts';
 import type { Platform } from '../platform.ts';
 import type { LwM2mServer } from '../server.ts';
 import { errorHandler } from './errors.ts';
+import { HttpDrain } from './http-drain.ts';
+import { installJsonBodyParser } from './json-body.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { deviceManagementRoutes } from './routes/device-management.ts';
 import { deviceRoutes } from './routes/devices.ts';
-import { eventRoutes } from './routes/events.ts';
+import { eventRoutes, type SseLimits } from './routes/events.ts';
 import { firmwareRoutes } from './routes/firmware.ts';
 import { mlRoutes } from './routes/ml.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -31,6 +33,8 @@ export type ApiOptions = {
   maxModelBytes?: number;
   /** largest package upload (POST /packages), bytes; default 64 MiB */
   maxPackageBytes?: number;
+  /** bounds on GET /events streams */
+  sseLimits?: Partial<SseLimits>;
 };
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
@@ -47,6 +51,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     },
   });
   app.setErrorHandler(errorHandler);
+  installJsonBodyParser(app);
+  HttpDrain.install(app);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url}`, details: null });
   });
@@ -60,7 +66,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(deviceManagementRoutes, { server });
   await app.register(observationRoutes, { server });
   await app.register(requestRoutes, { server });
-  await app.register(eventRoutes, { server, events: opts.events });
+  await app.register(eventRoutes, { server, events: opts.events, limits: opts.sseLimits });
   const metrics = opts.metrics ?? createServerMetrics(server);
   app.addHook('onClose', async () => metrics.close());
   await app.register(operationRoutes, { server, metrics });
@@ -74,7 +80,17 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await app.register(firmwareRoutes, { platform: opts.platform });
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: 'integer' } } } } } },
-    async () => ({ status: 'ok', devices: await server.registrations.store.count() }));
+  app.get('/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: ['integer', 'null'] } } } } } },
+    // liveness only: the process answers. A store that is away makes the node unready (/ready
+    // 503), never dead: an orchestrator would restart healthy nodes for a Redis outage (issue 14)
+    async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const devices = await Promise.race([
+        server.registrations.store.count().catch(() => null),
+        new Promise<null>((r) => (timer = setTimeout(() => r(null), 250))),
+      ]);
+      clearTimeout(timer);
+      return { status: 'ok', devices };
+    });
   return app;
 }

@@ -19,6 +19,7 @@ const REQUEST_STATUS: Record<RequestErrorCode, number> = {
   BAD_RESPONSE: 502,
   UNSUPPORTED: 400,
   NODE_UNAVAILABLE: 503,
+  TOO_MANY_REQUESTS: 429,
 };
 
 export function toApiError(e: unknown): ApiError {
@@ -35,10 +36,22 @@ export function toApiError(e: unknown): ApiError {
   return new ApiError(500, 'INTERNAL', 'internal error');
 }
 
+/** An error message is echoed to the client: never the whole offending value (issue 14). */
+export const MAX_ERROR_MESSAGE = 300;
+
+export function boundedMessage(message: string): string {
+  return message.length <= MAX_ERROR_MESSAGE ? message : `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length} characters)`;
+}
+
 export function errorHandler(e: unknown, req: FastifyRequest, reply: FastifyReply): void {
   const err = toApiError(e);
   if (err.status >= 500 && err.error === 'INTERNAL') req.log.error({ err: e }, 'unhandled API error');
-  void reply.status(err.status).send({ error: err.error, message: err.message, details: err.details ?? null });
+  // RFC 9110 §10.2.3: a 503 (store away, too many streams) and a 429 say when to come back
+  if (err.status === 503 || err.status === 429) {
+    const after = (err.details as { retryAfterS?: unknown } | undefined)?.retryAfterS;
+    void reply.header('retry-after', String(typeof after === 'number' ? after : 5));
+  }
+  void reply.status(err.status).send({ error: err.error, message: boundedMessage(err.message), details: err.details ?? null });
 }
 
 export const errorSchema = {

@@ -5,6 +5,8 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ClusterStats } from '../cluster/cluster-node.ts';
 import type { BridgeStats } from '../events/mqtt-bridge.ts';
 import type { LwM2mServer } from '../server.ts';
+import { sseStats } from './routes/events.ts';
+import { processFaults } from '../process-guards.ts';
 
 export type MetricsOptions = {
   /** MQTT bridge counters, when the bridge runs */
@@ -70,6 +72,31 @@ export function createServerMetrics(server: LwM2mServer, opts: MetricsOptions = 
   mirroredCounter(registry, 'coap_blockwise_bytes_in_total', 'Payload bytes received in Block1/Block2 transfers (RFC 7959)', () => coap.blockBytesIn);
   mirroredCounter(registry, 'coap_blockwise_bytes_out_total', 'Payload bytes sent in Block1/Block2 transfers (RFC 7959)', () => coap.blockBytesOut);
   new Gauge({ name: 'coap_exchanges_in_flight', help: 'CoAP exchanges under way', registers: [registry], collect() { this.set(server.endpoint.inFlight); } });
+
+  // issue 14: every bound is a metric, its configured value and what it refused
+  const admission = server.admission;
+  new Counter({
+    name: 'lwm2m_limit_rejections_total', help: 'Requests refused by a resource bound (5.03, 4.13 or 429), by bound', labelNames: ['limit'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [limit, n] of Object.entries(admission.rejections)) this.inc({ limit }, n);
+      const b1 = server.endpoint.stats.block1Refused;
+      this.inc({ limit: 'block1' }, b1);
+      for (const [limit, n] of Object.entries(server.limitRejections())) this.inc({ limit }, n);
+      this.inc({ limit: 'sse-clients' }, sseStats.refused);
+      this.inc({ limit: 'sse-slow-reader' }, sseStats.slowClientsEnded);
+    },
+  });
+  new Gauge({
+    name: 'lwm2m_limit', help: 'Configured resource bounds (src/main.ts flags)', labelNames: ['limit'] as const, registers: [registry],
+    collect() {
+      for (const [limit, v] of Object.entries(server.limitValues())) this.set({ limit }, v);
+    },
+  });
+  new Gauge({ name: 'coap_block1_transfers_in_progress', help: 'Block1 reassemblies under way', registers: [registry], collect() { this.set(server.endpoint.block1Pending.transfers); } });
+  new Gauge({ name: 'coap_block1_buffered_bytes', help: 'Bytes held by Block1 reassemblies under way', registers: [registry], collect() { this.set(server.endpoint.block1Pending.bytes); } });
+
+  mirroredCounter(registry, 'process_unhandled_rejections_total', 'Promise rejections nobody handled (logged; each one is a bug)', () => processFaults.unhandledRejections);
 
   const mqtt = opts.mqtt;
   if (mqtt) {

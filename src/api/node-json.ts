@@ -1,7 +1,8 @@
 // JSON <-> LwM2M node conversion at the API edge. Opaque values travel as hex strings (as in
 // Leshan's REST API), object links as "3:0" or { objectId, instanceId }, time as epoch seconds.
 import type { LwM2mNode, ObjectInstance, Resource, ResourceType, ResourceValue } from '../lwm2m/node.ts';
-import type { ModelLookup } from '../lwm2m/object-model.ts';
+import type { ModelLookup, ResourceModel } from '../lwm2m/object-model.ts';
+import { valueRangeProblem } from '../lwm2m/value-range.ts';
 import { formatPath, type LwM2mPath } from '../lwm2m/path.ts';
 
 export class NodeJsonError extends Error {}
@@ -27,9 +28,26 @@ export function nodeToJson(node: LwM2mNode): unknown {
   }
 }
 
-function typed(raw: unknown, type: ResourceType, where: string): ResourceValue {
+/** A client's value named in an error message: its kind, or a bounded excerpt (never the whole value). */
+function describeValue(raw: unknown): string {
+  if (typeof raw === 'string') return raw.length <= 40 ? JSON.stringify(raw) : `${JSON.stringify(raw.slice(0, 40))}… (${raw.length} characters)`;
+  if (Array.isArray(raw)) return 'an array';
+  if (raw === null) return 'null';
+  if (typeof raw === 'object') return 'an object';
+  return String(raw);
+}
+
+/** The value in its type, then inside the model's range (value-range.ts). */
+function typed(raw: unknown, type: ResourceType, where: string, model?: ResourceModel): ResourceValue {
+  const value = typedValue(raw, type, where);
+  const problem = model ? valueRangeProblem(model, value) : undefined;
+  if (problem) throw new NodeJsonError(`${where}: ${problem}`);
+  return value;
+}
+
+function typedValue(raw: unknown, type: ResourceType, where: string): ResourceValue {
   const fail = (): never => {
-    throw new NodeJsonError(`${where}: ${JSON.stringify(raw)} is not a valid ${type}`);
+    throw new NodeJsonError(`${where}: ${describeValue(raw)} is not a valid ${type}`);
   };
   switch (type) {
     case 'string':
@@ -67,24 +85,24 @@ function typed(raw: unknown, type: ResourceType, where: string): ResourceValue {
   }
 }
 
-function resourceType(models: ModelLookup, objectId: number, resourceId: number, where: string): { type: ResourceType; multiple: boolean } {
+function resourceType(models: ModelLookup, objectId: number, resourceId: number, where: string): { type: ResourceType; multiple: boolean; model: ResourceModel } {
   const m = models.resource(objectId, resourceId);
   if (!m) throw new NodeJsonError(`${where}: resource ${resourceId} is not defined for object ${objectId}`);
-  return { type: m.type, multiple: m.multiple };
+  return { type: m.type, multiple: m.multiple, model: m };
 }
 
 function resourceFromJson(raw: unknown, objectId: number, resourceId: number, models: ModelLookup, where: string): Resource {
-  const { type, multiple } = resourceType(models, objectId, resourceId, where);
+  const { type, multiple, model } = resourceType(models, objectId, resourceId, where);
   if (multiple) {
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new NodeJsonError(`${where} is a multiple resource: give { "<instance id>": value }`);
     const values: Record<number, ResourceValue> = {};
     for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
       if (!/^\d+$/.test(k)) throw new NodeJsonError(`${where}: "${k}" is not a resource instance id`);
-      values[Number(k)] = typed(v, type, `${where}/${k}`);
+      values[Number(k)] = typed(v, type, `${where}/${k}`, model);
     }
     return { kind: 'multiResource', id: resourceId, type, values };
   }
-  return { kind: 'resource', id: resourceId, type, value: typed(raw, type, where) };
+  return { kind: 'resource', id: resourceId, type, value: typed(raw, type, where, model) };
 }
 
 function instanceFromJson(body: Record<string, unknown>, objectId: number, instanceId: number, models: ModelLookup, where: string): ObjectInstance {
@@ -120,18 +138,18 @@ export function nodeFromJson(body: unknown, path: LwM2mPath, models: ModelLookup
     case 2:
       return instanceFromJson(b, objectId!, instanceId!, models, where);
     case 3: {
-      const { type, multiple } = resourceType(models, objectId!, resourceId!, where);
+      const { type, multiple, model } = resourceType(models, objectId!, resourceId!, where);
       if (multiple) {
         if (!('values' in b)) throw new NodeJsonError(`${where} is a multiple resource: give { "values": { "<instance id>": value } }`);
         return resourceFromJson(b.values, objectId!, resourceId!, models, where);
       }
       if (!('value' in b)) throw new NodeJsonError(`give { "value": ... } for ${where}`);
-      return { kind: 'resource', id: resourceId!, type, value: typed(b.value, type, where) };
+      return { kind: 'resource', id: resourceId!, type, value: typed(b.value, type, where, model) };
     }
     case 4: {
-      const { type } = resourceType(models, objectId!, resourceId!, where);
+      const { type, model } = resourceType(models, objectId!, resourceId!, where);
       if (!('value' in b)) throw new NodeJsonError(`give { "value": ... } for ${where}`);
-      return { kind: 'resourceInstance', id: riid!, type, value: typed(b.value, type, where) };
+      return { kind: 'resourceInstance', id: riid!, type, value: typed(b.value, type, where, model) };
     }
     default:
       throw new NodeJsonError('writes need an object, instance or resource path');

@@ -40,7 +40,7 @@ type CallMessage = { cid: string; from: string } & Call;
 type ReplyMessage = { cid: string; ok: true; value: unknown } | { cid: string; ok: false; error: { code: string; message: string; details?: unknown } };
 type EventMessage = { origin: string; event: ServerEvent };
 
-const REQUEST_CODES: readonly RequestErrorCode[] = ['DEVICE_NOT_FOUND', 'DEVICE_TIMEOUT', 'DEVICE_RESET', 'BAD_REQUEST', 'BAD_RESPONSE', 'UNSUPPORTED', 'NODE_UNAVAILABLE'];
+const REQUEST_CODES: readonly RequestErrorCode[] = ['DEVICE_NOT_FOUND', 'DEVICE_TIMEOUT', 'DEVICE_RESET', 'BAD_REQUEST', 'BAD_RESPONSE', 'UNSUPPORTED', 'NODE_UNAVAILABLE', 'TOO_MANY_REQUESTS'];
 
 export type ClusterStats = { forwarded: number; served: number; eventsOut: number; eventsIn: number; publishFailures: number };
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { decodeBlock, encodeBlock, BlockOptionError, type BlockOption } from './block-option.ts';
-import { Block1Assembler } from './block1-assembler.ts';
+import { Block1Assembler, defaultBlock1Limits, type Block1Limits } from './block1-assembler.ts';
 import { Block2Cache } from './block2-cache.ts';
 import { DedupCache } from './dedup-cache.ts';
 import {
@@ -83,6 +83,8 @@ export type EndpointOptions = {
   timing?: Partial<CoapTiming>;
   /** largest request body accepted through Block1; more answers 4.13 (RFC 7959 §2.9.3) */
   maxBodySize?: number;
+  /** bounds on Block1 reassemblies under way (per peer, in total, bytes) */
+  block1Limits?: Partial<Block1Limits>;
   /** our preferred block size for bodies we send (16..1024) */
   blockSize?: number;
   /**
@@ -125,6 +127,8 @@ export type EndpointStats = {
   retransmissions: number;
   blockBytesIn: number;
   blockBytesOut: number;
+  /** new Block1 transfers refused by a bound (5.03) */
+  block1Refused: number;
 };
 
 const MAX_MESSAGE_ID = 0x10000;
@@ -132,7 +136,9 @@ const MAX_MESSAGE_ID = 0x10000;
 export type DrainResult = { drained: boolean; remaining: number; inbound: number; requests: number; confirmables: number };
 
 export class CoapEndpoint {
-  readonly stats: EndpointStats = { datagramsIn: 0, datagramsOut: 0, malformed: 0, duplicates: 0, retransmissions: 0, blockBytesIn: 0, blockBytesOut: 0 };
+  readonly stats: EndpointStats = { datagramsIn: 0, datagramsOut: 0, malformed: 0, duplicates: 0, retransmissions: 0, blockBytesIn: 0, blockBytesOut: 0, block1Refused: 0 };
+  /** request body limits lower than maxBodySize, by first Uri-Path segment */
+  private readonly bodyLimits = new Map<string, number>();
   private readonly timing: CoapTiming;
   private readonly dedup: DedupCache;
   private readonly block1: Block1Assembler;
@@ -163,7 +169,7 @@ export class CoapEndpoint {
     this.maxBodySize = opts.maxBodySize ?? 1024 * 1024;
     this.blockSize = opts.blockSize ?? 1024;
     this.blockRetryRounds = opts.blockRetryRounds ?? 2;
-    this.block1 = new Block1Assembler(this.maxBodySize, lifetime);
+    this.block1 = new Block1Assembler(this.maxBodySize, lifetime, { ...defaultBlock1Limits, ...opts.block1Limits });
     this.block2 = new Block2Cache(lifetime);
     opts.transport.onDatagram((data, peer) => this.receive(data, peer));
     this.sweeper = setInterval(() => {
@@ -183,6 +189,24 @@ export class CoapEndpoint {
 
   onRequest(handler: RequestHandler): void {
     this.handler = handler;
+  }
+
+  /**
+   * A lower body limit for the requests under one first path segment (the registration's object
+   * links under "rd"): a Block1 upload past it is refused at its Size1 or first excess block,
+   * before the body is buffered (RFC 7959 §2.9.3).
+   */
+  limitBody(firstSegment: string, maxBytes: number): void {
+    this.bodyLimits.set(firstSegment, Math.min(maxBytes, this.maxBodySize));
+  }
+
+  get block1Limits(): Block1Limits {
+    return this.block1.limits;
+  }
+
+  /** Block1 reassemblies under way and the bytes they hold. */
+  get block1Pending(): { transfers: number; bytes: number } {
+    return { transfers: this.block1.pending, bytes: this.block1.bufferedBytes };
   }
 
   /** Exchanges not finished yet: inbound requests being handled, our requests and CON messages awaiting an answer. */
@@ -510,7 +534,7 @@ export class CoapEndpoint {
     if (!(e instanceof CoapFormatError) || !e.header) return;
     const h = e.header;
     if (h.type !== 'CON') return;
-    if (isRequestCode(h.code)) {
+    if (isRequestCode(h.code) && !e.resetOnly) {
       // as Californium does: a request whose options cannot be parsed gets 4.02 with the reason
       this.sendRaw(serializeMessage({ type: 'ACK', code: Code.BAD_OPTION, messageId: h.messageId, token: h.token, options: [], payload: Buffer.from(message) }), peer);
     } else {
@@ -655,6 +679,7 @@ export class CoapEndpoint {
     let payload = msg.payload;
     let block1Echo: CoapOption | undefined;
     let block2Req: BlockOption | undefined;
+    const maxBody = (path[0] === undefined ? undefined : this.bodyLimits.get(path[0])) ?? this.maxBodySize;
     try {
       const b1 = getOption(msg, Option.BLOCK1);
       const b2 = getOption(msg, Option.BLOCK2);
@@ -663,21 +688,24 @@ export class CoapEndpoint {
         const block = decodeBlock(b1);
         this.stats.blockBytesIn += msg.payload.length;
         const key = `${peerKey(peer)}|${msg.code}|${path.join('/')}?${query.join('&')}`;
-        const out = this.block1.accept(key, block, msg.payload, getUintOption(msg, Option.SIZE1), Date.now());
+        const out = this.block1.accept(key, peerKey(peer), block, msg.payload, getUintOption(msg, Option.SIZE1), Date.now(), maxBody);
         switch (out.kind) {
           case 'continue':
             // §2.3: 2.31 Continue echoes the block; we accept the client's size
             return { code: Code.CONTINUE, options: [{ number: Option.BLOCK1, value: encodeBlock({ num: block.num, more: true, size: block.size }) }] };
           case 'incomplete':
             return { code: Code.REQUEST_ENTITY_INCOMPLETE, payload: Buffer.from(out.reason) };
+          case 'overloaded':
+            this.stats.block1Refused++;
+            return { code: Code.SERVICE_UNAVAILABLE, options: [uintOption(Option.MAX_AGE, out.retryAfterS)], payload: Buffer.from(out.reason) };
           case 'tooLarge':
             return { code: Code.REQUEST_ENTITY_TOO_LARGE, options: [uintOption(Option.SIZE1, out.max)], payload: Buffer.from(`request body exceeds ${out.max} bytes`) };
           case 'complete':
             payload = out.body;
             block1Echo = { number: Option.BLOCK1, value: encodeBlock({ num: block.num, more: false, size: block.size }) };
         }
-      } else if (payload.length > this.maxBodySize) {
-        return { code: Code.REQUEST_ENTITY_TOO_LARGE, options: [uintOption(Option.SIZE1, this.maxBodySize)], payload: Buffer.from(`request body exceeds ${this.maxBodySize} bytes`) };
+      } else if (payload.length > maxBody) {
+        return { code: Code.REQUEST_ENTITY_TOO_LARGE, options: [uintOption(Option.SIZE1, maxBody)], payload: Buffer.from(`request body exceeds ${maxBody} bytes`) };
       }
     } catch (e) {
       if (e instanceof BlockOptionError) return { code: Code.BAD_OPTION, payload: Buffer.from(e.message) };

@@ -5,8 +5,11 @@ import type { CoapMessage, CoapOption, MessageType } from './message.ts';
 const TYPES: readonly MessageType[] = ['CON', 'NON', 'ACK', 'RST'];
 
 export class CoapFormatError extends Error {
-  /** set when the header and token were readable, so a request can still be answered */
-  constructor(message: string, readonly header?: { type: MessageType; code: number; messageId: number; token: Buffer }) {
+  /**
+   * header: set when the header was readable, so the message can still be answered; resetOnly:
+   * the token was not (reserved length), so only an empty Reset can match it (§4.2).
+   */
+  constructor(message: string, readonly header?: { type: MessageType; code: number; messageId: number; token: Buffer }, readonly resetOnly = false) {
     super(message);
   }
 }
@@ -17,8 +20,11 @@ function parseHeader(buf: Buffer): { type: MessageType; code: number; messageId:
   const version = buf[0]! >> 6;
   if (version !== 1) throw new CoapFormatError(`unsupported CoAP version ${version}`);
   const tkl = buf[0]! & 0x0f;
-  // §3: lengths 9-15 are reserved and MUST be processed as a message format error
-  if (tkl > 8) throw new CoapFormatError(`token length ${tkl} is reserved`);
+  // §3: lengths 9-15 are reserved and MUST be processed as a message format error; §4.2: a CON
+  // message with a format error is rejected with a Reset, which needs only the Message ID
+  if (tkl > 8) {
+    throw new CoapFormatError(`token length ${tkl} is reserved`, { type: TYPES[(buf[0]! >> 4) & 0x03]!, code: buf[1]!, messageId: buf.readUInt16BE(2), token: Buffer.alloc(0) }, true);
+  }
   if (buf.length < 4 + tkl) throw new CoapFormatError('token is truncated');
   return {
     type: TYPES[(buf[0]! >> 4) & 0x03]!,

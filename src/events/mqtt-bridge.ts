@@ -42,7 +42,7 @@ export type MqttBridgeOptions = {
   client?: IClientOptions;
 };
 
-const EVENT_TOPIC: Record<Exclude<ServerEvent['type'], 'notification' | 'deployment'>, string> = {
+const EVENT_TOPIC: Record<Exclude<ServerEvent['type'], 'notification' | 'deployment' | 'overload'>, string> = {
   registration: 'register',
   update: 'update',
   deregistration: 'deregister',
@@ -148,6 +148,8 @@ export class MqttBridge {
       // rollout progress: ota/<deployment>/<ep> per device, ota/<deployment> for the whole rollout
       return e.endpoint === undefined ? `${this.otaPrefix}/${topicLevel(e.deploymentId)}` : `${this.otaPrefix}/${topicLevel(e.deploymentId)}/${topicLevel(e.endpoint)}`;
     }
+    // no endpoint level can read "%server": topicLevel writes '%' only before two hex digits
+    if (e.type === 'overload') return `${this.prefix}/%server/overload`;
     const ep = topicLevel(eventEndpoint(e) ?? '');
     if (e.type === 'notification') return `${this.prefix}/${ep}/notify${e.path.startsWith('/') ? e.path : `/${e.path}`}`;
     return `${this.prefix}/${ep}/${EVENT_TOPIC[e.type]}`;

@@ -14,6 +14,8 @@ export type ServerEvent =
   | { type: 'notification'; endpoint: string; observationId: string; path: string; node?: LwM2mNode; records?: LwM2mRecord[]; contentFormat?: number; time: number }
   | { type: 'send'; endpoint: string; records: LwM2mRecord[]; time: number }
   | { type: 'request'; endpoint: string; requestId: string; status: 'queued' | 'sent' | 'done' | 'failed'; code?: string }
+  /** a bound of the server was reached (active) or left again: new registrations get 5.03 meanwhile */
+  | { type: 'overload'; limit: string; active: boolean; detail: string; time: number }
   | { type: 'deployment'; deploymentId: string; endpoint?: string; state: string; detail?: string; counts: Record<string, number>; progress: number };
 
 export type ServerEventListener = (e: ServerEvent) => void;

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/server-event.ts';
-import type { DownlinkRequest, DownlinkResult } from '../request/downlink-request.ts';
+import { RequestError, type DownlinkRequest, type DownlinkResult } from '../request/downlink-request.ts';
 
 export type QueuedRequestStatus = 'queued' | 'sent' | 'done' | 'failed';
 
@@ -24,18 +24,23 @@ export class RequestQueue {
   private readonly byId = new Map<string, QueuedRequest>();
   private readonly pending = new Map<string, QueuedRequest[]>();
   private readonly flushing = new Set<string>();
+  /** enqueues refused because the device's queue was full */
+  refused = 0;
 
   constructor(
     private readonly events: EventBus,
     private readonly log: Logger,
     /** finished entries are kept this long for polling */
     private readonly retentionMs = 10 * 60_000,
-    private readonly maxPerDevice = 100,
+    readonly maxPerDevice = 100,
   ) {}
 
   enqueue(endpoint: string, request: DownlinkRequest): QueuedRequest {
     const list = this.pending.get(endpoint) ?? [];
-    if (list.length >= this.maxPerDevice) throw new Error(`${endpoint} already has ${list.length} queued requests`);
+    if (list.length >= this.maxPerDevice) {
+      this.refused++;
+      throw new RequestError('TOO_MANY_REQUESTS', `${endpoint} is asleep and already has ${list.length} queued requests (limit ${this.maxPerDevice})`);
+    }
     const q: QueuedRequest = { id: randomBytes(8).toString('hex'), endpoint, request, status: 'queued', createdAt: Date.now() };
     list.push(q);
     this.pending.set(endpoint, list);

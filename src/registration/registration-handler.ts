@@ -4,10 +4,12 @@
 //   DELETE /rd/<id>                      De-register -> 2.02 Deleted
 import type { Logger } from 'pino';
 import type { InboundRequest, OutboundResponse } from '../coap/endpoint.ts';
-import { Code, Method, Option } from '../coap/message.ts';
+import { Code, Method, Option, uintOption } from '../coap/message.ts';
 import { ContentFormat } from '../lwm2m/content-format.ts';
 import { StoreUnavailableError } from '../store/store-error.ts';
+import { decodeUtf8Strict, endpointNameProblem } from './endpoint-name.ts';
 import { readObjectLinks, type Link, type ParsedObjectLinks } from './object-links.ts';
+import type { RegistrationAdmission, Refusal } from './registration-limits.ts';
 import type { RegistrationService } from './registration-service.ts';
 
 /** Versions this server serves. A client offering another one gets 4.12 and may retry lower (LWM2M-NOTES). */
@@ -22,19 +24,56 @@ export type RegistrationHandlerDeps = {
   log: Logger;
   /** called after a register or update, when the device is reachable (queue mode wake-up) */
   onContact?: (endpoint: string) => void;
+  /** flood bounds (src/registration/registration-limits.ts); none when absent */
+  admission?: RegistrationAdmission;
+  /** true when this node already serves the endpoint (a re-registration is no new registration) */
+  serves?: (endpoint: string) => boolean;
 };
 
 type Query = { params: Map<string, string | true> };
 
 class BadRequest extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(readonly code: number, message: string, readonly options: OutboundResponse['options'] = undefined) {
     super(message);
   }
 }
 
-function parseQuery(query: readonly string[]): Query {
+/** A client's value quoted in an answer or a log, cut to a bounded length. */
+function bounded(v: string, max = 32): string {
+  return v.length <= max ? v : `${v.slice(0, max)}…(${v.length} chars)`;
+}
+
+/** A refusal of the admission control as the CoAP answer it maps to. */
+function refusalError(r: Refusal): BadRequest {
+  if (r.code === 'tooLarge') {
+    // RFC 7959 §2.9.3 / §4: 4.13, Size1 tells the largest body the server takes
+    return new BadRequest(Code.REQUEST_ENTITY_TOO_LARGE, r.message, r.max === undefined ? undefined : [uintOption(Option.SIZE1, r.max)]);
+  }
+  // RFC 7252 §5.9.3.4 and §5.10.5: 5.03 with Max-Age, the seconds after which to retry
+  return new BadRequest(Code.SERVICE_UNAVAILABLE, r.message, [uintOption(Option.MAX_AGE, r.retryAfterS ?? 60)]);
+}
+
+/** The Uri-Query options from their raw bytes: invalid UTF-8 is an error, never replaced (issue 14). */
+function rawQuery(req: InboundRequest): string[] {
+  const out: string[] = [];
+  for (const o of req.options) {
+    if (o.number !== Option.URI_QUERY) continue;
+    const v = decodeUtf8Strict(o.value);
+    if (v === undefined) throw new BadRequest(Code.BAD_REQUEST, 'a query parameter is not valid UTF-8');
+    out.push(v);
+  }
+  return out;
+}
+
+const MAX_QUERY_PARAMS = 32;
+const MAX_QUERY_BYTES = 1024;
+
+function parseQuery(req: InboundRequest): Query {
   const params = new Map<string, string | true>();
-  for (const q of query) {
+  const raw = rawQuery(req);
+  if (raw.length > MAX_QUERY_PARAMS) throw new BadRequest(Code.BAD_REQUEST, `${raw.length} query parameters, at most ${MAX_QUERY_PARAMS} are taken`);
+  for (const q of raw) {
+    if (Buffer.byteLength(q) > MAX_QUERY_BYTES) throw new BadRequest(Code.BAD_REQUEST, `a query parameter is longer than ${MAX_QUERY_BYTES} bytes`);
     const eq = q.indexOf('=');
     // LWM2M-NOTES: `Q` may come with no value
     if (eq < 0) params.set(q, true);
@@ -53,7 +92,7 @@ function text(q: Query, key: string): string | undefined {
 function lifetime(q: Query): number | undefined {
   const v = text(q, 'lt');
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) <= 0 || Number(v) > 0xffffffff) throw new BadRequest(Code.BAD_REQUEST, `lt=${v} is not a positive number of seconds`);
+  if (!/^\d{1,10}$/.test(v) || Number(v) <= 0 || Number(v) > 0xffffffff) throw new BadRequest(Code.BAD_REQUEST, `lt=${bounded(v)} is not a positive number of seconds`);
   return Number(v);
 }
 
@@ -61,8 +100,10 @@ function binding(q: Query, version: string): { binding: string; queueMode: boole
   const b = text(q, 'b');
   const qFlag = q.params.has('Q');
   if (b === undefined) return qFlag ? { binding: 'U', queueMode: true } : undefined;
-  // 1.0: U, UQ, S, SQ, US, UQS; 1.1+: letters of U, M, H, T, S, N and Q as its own parameter
-  if (!/^[UMHTSNQ]+$/.test(b)) throw new BadRequest(Code.BAD_REQUEST, `b=${b} is not a binding mode`);
+  // 1.0 (Core 1.0 §5.3.1.1): U, UQ, S, SQ, US, UQS. 1.1+ (Core §6.2.1.1, Table 6.2.1.1-1): each of
+  // U, M, H, T, S, N at most once, Q as its own parameter; a 1.0-style Q inside b is still taken
+  // from 1.1 clients, once (LWM2M-NOTES: accept what clients send)
+  if (b.length > 7 || !/^[UMHTSNQ]+$/.test(b) || new Set(b).size !== b.length) throw new BadRequest(Code.BAD_REQUEST, `b=${bounded(b)} is not a binding mode`);
   const queueMode = b.includes('Q') || qFlag;
   if (version === '1.0' && !['U', 'UQ', 'S', 'SQ', 'US', 'UQS'].includes(b)) throw new BadRequest(Code.BAD_REQUEST, `b=${b} is not a LwM2M 1.0 binding`);
   return { binding: b, queueMode };
@@ -105,14 +146,19 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
     if (req.contentFormat !== undefined && req.contentFormat !== ContentFormat.LINK) {
       throw new BadRequest(Code.UNSUPPORTED_CONTENT_FORMAT, `registration payload must be application/link-format (40), got ${req.contentFormat}`);
     }
-    const text = req.payload.toString('utf8');
+    const tooLarge = deps.admission?.admitLinkBytes(req.payload.length);
+    if (tooLarge) throw refusalError(tooLarge);
+    const text = decodeUtf8Strict(req.payload);
+    if (text === undefined) throw new BadRequest(Code.BAD_REQUEST, 'object links are not valid UTF-8');
     return interner.get(text, () => {
       let parsed: Link[];
       try {
         parsed = deps.parseLinks(text);
       } catch (e) {
-        throw new BadRequest(Code.BAD_REQUEST, `object links: ${(e as Error).message}`);
+        throw new BadRequest(Code.BAD_REQUEST, `object links: ${bounded((e as Error).message, 200)}`);
       }
+      const tooMany = deps.admission?.admitLinkCount(parsed.length);
+      if (tooMany) throw refusalError(tooMany);
       try {
         return readObjectLinks(parsed);
       } catch (e) {
@@ -122,16 +168,27 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
   };
 
   const register = async (req: InboundRequest): Promise<OutboundResponse> => {
-    const q = parseQuery(req.query);
+    // the cheapest check first: a flood from one address costs a map lookup per datagram
+    const slow = deps.admission?.admitSource(req.peer.address);
+    if (slow) throw refusalError(slow);
+    const q = parseQuery(req);
     const endpoint = text(q, 'ep');
     if (!endpoint) throw new BadRequest(Code.BAD_REQUEST, 'registration without an endpoint name (ep)');
-    if (Buffer.byteLength(endpoint, 'utf8') > 255) throw new BadRequest(Code.BAD_REQUEST, 'endpoint name longer than 255 bytes');
+    const nameProblem = endpointNameProblem(endpoint);
+    if (nameProblem) throw new BadRequest(Code.BAD_REQUEST, nameProblem);
     const version = text(q, 'lwm2m') ?? '1.0';
     if (!SUPPORTED_VERSIONS.includes(version)) {
-      return { code: Code.PRECONDITION_FAILED, payload: Buffer.from(`LwM2M ${version} is not supported; this server serves ${SUPPORTED_VERSIONS.join(', ')}`) };
+      return { code: Code.PRECONDITION_FAILED, payload: Buffer.from(`LwM2M ${bounded(version)} is not supported; this server serves ${SUPPORTED_VERSIONS.join(', ')}`) };
     }
     const parsedLinks = links(req) ?? NO_LINKS;
     const b = binding(q, version) ?? { binding: 'U', queueMode: false };
+    const lt = lifetime(q) ?? DEFAULT_LIFETIME;
+    const sms = text(q, 'sms');
+    if (sms !== undefined && !/^\+?[0-9]{1,20}$/.test(sms)) throw new BadRequest(Code.BAD_REQUEST, `sms=${bounded(sms)} is not an MSISDN`);
+    if (!(deps.serves?.(endpoint) ?? false)) {
+      const full = deps.admission?.admitNew();
+      if (full) throw refusalError(full);
+    }
     let additional: Record<string, string> = NO_ADDITIONAL;
     for (const [k, v] of q.params) {
       if (KNOWN.has(k)) continue;
@@ -142,10 +199,10 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
     const reg = await deps.service.register({
       endpoint,
       lwm2mVersion: version,
-      lifetime: lifetime(q) ?? DEFAULT_LIFETIME,
+      lifetime: lt,
       binding: b.binding,
       queueMode: b.queueMode,
-      smsNumber: text(q, 'sms'),
+      smsNumber: sms,
       ...parsedLinks,
       address: req.peer,
       additional,
@@ -162,7 +219,7 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
   };
 
   const update = async (req: InboundRequest, id: string): Promise<OutboundResponse> => {
-    const q = parseQuery(req.query);
+    const q = parseQuery(req);
     const existing = await deps.service.byId(id);
     if (!existing) return { code: Code.NOT_FOUND, payload: Buffer.from(`no registration ${id}`) };
     const b = binding(q, existing.lwm2mVersion);
@@ -196,7 +253,7 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
     } catch (e) {
       if (e instanceof BadRequest) {
         deps.log.debug({ peer: req.peer, reason: e.message }, 'registration rejected');
-        return { code: e.code, payload: Buffer.from(e.message) };
+        return { code: e.code, payload: Buffer.from(e.message), options: e.options };
       }
       if (e instanceof StoreUnavailableError) {
         // RFC 7252 §5.9.3.4: the device retries later (its registration back-off)

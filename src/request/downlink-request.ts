@@ -43,7 +43,9 @@ export type DownlinkResult = {
 
 export type RequestErrorCode = 'DEVICE_NOT_FOUND' | 'DEVICE_TIMEOUT' | 'DEVICE_RESET' | 'BAD_REQUEST' | 'BAD_RESPONSE' | 'UNSUPPORTED'
   /** the node serving the device (several nodes sharing Redis) does not answer */
-  | 'NODE_UNAVAILABLE';
+  | 'NODE_UNAVAILABLE'
+  /** a per-device bound (requests under way, requests queued for a sleeping device) is reached */
+  | 'TOO_MANY_REQUESTS';
 
 export class RequestError extends Error {
   constructor(readonly code: RequestErrorCode, message: string, readonly details?: unknown) {

@@ -27,6 +27,20 @@ async function json<T>(url: string, init?: RequestInit): Promise<{ status: numbe
   return { status: r.status, body: await r.json() as T };
 }
 
+/** Every device, page by page (GET /devices pages: at most 1,000 a call). */
+async function allDevices(http: string): Promise<{ total: number; devices: Device[] }> {
+  const devices: Device[] = [];
+  let cursor: string | null = '';
+  let total = 0;
+  while (cursor !== null) {
+    const { body }: { body: { total: number; devices: Device[]; next: string | null } } = await json<{ total: number; devices: Device[]; next: string | null }>(`${http}/devices?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+    devices.push(...body.devices);
+    total = body.total;
+    cursor = body.next;
+  }
+  return { total, devices };
+}
+
 /** Reads an SSE stream into a string, in the background. */
 async function openSse(url: string): Promise<{ text: () => string; close: () => void }> {
   const ctl = new AbortController();
@@ -101,7 +115,7 @@ afterAll(async () => {
 describe('two nodes sharing Redis', () => {
   it('both nodes list all 500 devices, each owned by the node it registered at', async () => {
     for (const node of [a, b]) {
-      const { body } = await json<{ total: number; devices: Device[] }>(`${node.http}/devices?limit=10000`);
+      const body = await allDevices(node.http);
       expect(body.total).toBe(2 * PER_NODE);
       expect(body.devices.filter((d) => d.node === 'node-a').map((d) => d.endpoint).sort()).toEqual(onA.map((c) => c.endpoint).sort());
       expect(body.devices.filter((d) => d.node === 'node-b').map((d) => d.endpoint).sort()).toEqual(onB.map((c) => c.endpoint).sort());
@@ -167,7 +181,7 @@ describe('two nodes sharing Redis', () => {
       }
     }));
 
-    const { body } = await json<{ total: number; devices: Device[] }>(`${a.http}/devices?limit=10000`);
+    const body = await allDevices(a.http);
     expect(body.total).toBe(2 * PER_NODE);
     expect(new Set(body.devices.map((d) => d.endpoint)).size).toBe(2 * PER_NODE);
     expect(body.devices.every((d) => d.node === 'node-a')).toBe(true);

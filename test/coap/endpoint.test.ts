@@ -161,6 +161,28 @@ describe('CoAP endpoint', () => {
     expect((await client.request(server.address, { method: Method.GET })).payload.toString()).toBe('ok');
   });
 
+  it('rejects a CON message with a reserved token length (9-15) with an empty Reset, a NON one silently', async () => {
+    const server = await endpoint();
+    let handled = 0;
+    server.onRequest(() => {
+      handled++;
+      return { code: Code.CONTENT };
+    });
+    for (const tkl of [9, 12, 15]) {
+      // RFC 7252 §3: hand-written header, CON (type 0) GET, Message ID 0xbe00+tkl, then tkl bytes
+      const con = Buffer.concat([Buffer.from([0x40 | tkl, 0x01, 0xbe, tkl]), Buffer.alloc(tkl, 0xab)]);
+      const reply = await rawExchange(server.address, con);
+      expect(reply).toBeDefined();
+      const rst = parseMessage(reply!);
+      expect(rst).toMatchObject({ type: 'RST', code: Code.EMPTY, messageId: 0xbe00 + tkl });
+      expect(rst.token.length).toBe(0);
+    }
+    const non = Buffer.concat([Buffer.from([0x50 | 9, 0x01, 0xbe, 0xff]), Buffer.alloc(9, 1)]);
+    expect(await rawExchange(server.address, non, 200)).toBeUndefined();
+    expect(handled).toBe(0);
+    expect(server.stats.malformed).toBe(4);
+  });
+
   it('sends a separate response when the handler is slow', async () => {
     const server = await endpoint({ timing: { separateResponseAfterMs: 50 } });
     server.onRequest(async () => {

@@ -59,8 +59,9 @@ describe(`registration handler under fuzzing (FUZZ_SEED=${SEED})`, () => {
         let method: number = Method.POST;
         if (r > 0.6 && ids.length > 0) path = ['rd', rng.next() < 0.9 ? rng.pick(ids) : rng.pick(['x', '', '..', 'rd'])];
         if (r > 0.9) method = rng.pick([Method.DELETE, Method.GET, Method.PUT, Method.FETCH]);
+        const query = randomQuery(rng);
         const req: InboundRequest = {
-          peer: { address: '127.0.0.1', port: 10000 + rng.int(20) }, method, path, query: randomQuery(rng), options: [],
+          peer: { address: '127.0.0.1', port: 10000 + rng.int(20) }, method, path, query, options: query.map((q) => ({ number: Option.URI_QUERY, value: Buffer.from(q) })),
           payload, token: Buffer.from([1]), confirmable: true, contentFormat: rng.next() < 0.9 ? 40 : rng.pick([undefined, 0, 110, 40]),
         };
         let code: string;

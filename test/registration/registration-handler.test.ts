@@ -30,7 +30,8 @@ afterEach(() => service.stop());
 
 function request(method: number, path: string[], query: string[], payload = '</1/0>,</3/0>', opts: { peer?: Peer; contentFormat?: number } = {}): InboundRequest {
   return {
-    peer: opts.peer ?? PEER, method, path, query, options: [], payload: Buffer.from(payload), token: Buffer.from([1]),
+    // as the endpoint delivers it: the decoded query and the raw Uri-Query options it came from
+    peer: opts.peer ?? PEER, method, path, query, options: query.map((q) => ({ number: Option.URI_QUERY, value: Buffer.from(q) })), payload: Buffer.from(payload), token: Buffer.from([1]),
     confirmable: true, contentFormat: payload === '' ? undefined : (opts.contentFormat ?? 40),
   };
 }

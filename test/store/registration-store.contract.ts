@@ -147,5 +147,38 @@ export function registrationStoreContract(name: string, setup: () => Promise<Sto
       expect(results.filter((r) => r !== undefined)).toHaveLength(regs.length);
       expect(await store.count()).toBe(0);
     });
+
+    it('pages every registration exactly once, in byte order of the UTF-8 names, also while some are removed', async () => {
+      // fixed names written by hand: ASCII, Latin-1, CJK and an astral character (byte order
+      // differs from UTF-16 order there: U+FF5E sorts before U+1F600 in UTF-16 and in UTF-8 alike,
+      // but U+E000 > U+D83D in UTF-16 while its UTF-8 sorts first)
+      const names = ['a', 'b', 'B', 'dev-10', 'dev-2', 'dev-\u00e9', '\u6f22\u5b57', '\uff5e', '\ud83d\ude00', '\ue000', 'z'];
+      for (let i = 0; i < 60; i++) names.push(`n-${String(i).padStart(3, '0')}`);
+      for (const n of names) await store.add(registration(n));
+      const expected = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (let pages = 0; pages < 100; pages++) {
+        const page = await store.page(after, 7);
+        expect(page.registrations.length).toBeLessThanOrEqual(7);
+        seen.push(...page.registrations.map((r) => r.endpoint));
+        if (page.next === undefined) break;
+        after = page.next;
+      }
+      expect(seen).toEqual(expected);
+      expect(seen.indexOf('\ue000')).toBeLessThan(seen.indexOf('\ud83d\ude00'));
+      // removing names already passed and still ahead: the rest is listed once, the removed never
+      const half = await store.page(undefined, 30);
+      for (const r of [half.registrations[3]!, ...(await store.page(half.next, 5)).registrations]) await store.remove(r.id);
+      const rest: string[] = [];
+      let cursor = half.next;
+      while (cursor !== undefined) {
+        const p = await store.page(cursor, 10);
+        rest.push(...p.registrations.map((r) => r.endpoint));
+        cursor = p.next;
+      }
+      expect(rest).toEqual(expected.slice(35));
+      expect((await store.page(undefined, 1000)).registrations).toHaveLength(names.length - 6);
+    });
   });
 }
