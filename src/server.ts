@@ -21,6 +21,9 @@ import { createSendHandler, SendStore } from './send/send-handler.ts';
 import { MemoryRegistrationStore } from './store/memory-registration-store.ts';
 import type { RegistrationStore } from './store/registration-store.ts';
 import type { CoapTiming } from './coap/timing.ts';
+import { MemorySecurityStore } from './security/memory-security-store.ts';
+import { registrationAuthorizer } from './security/registration-authorizer.ts';
+import type { SecurityStore } from './security/security-store.ts';
 
 export type ServerOptions = {
   log: Logger;
@@ -30,6 +33,8 @@ export type ServerOptions = {
   /** another datagram layer (DTLS later); UDP on coapHost:coapPort when absent */
   transport?: DatagramTransport;
   store?: RegistrationStore;
+  /** security info per endpoint (issue 12 §2); an empty in-memory store when absent */
+  security?: SecurityStore;
   awakeTimeMs?: number;
   expiryGraceMs?: number;
   requestTimeoutMs?: number;
@@ -73,6 +78,7 @@ export class LwM2mServer {
     readonly observations: ObservationService,
     readonly presence: PresenceService,
     readonly queue: RequestQueue,
+    readonly security: SecurityStore,
     readonly nodeId?: string,
   ) {
     this.events = events;
@@ -92,7 +98,8 @@ export class LwM2mServer {
     const observations = new ObservationService({ endpoint, models, events, log: log.child({ component: 'observation' }), timeoutMs: opts.requestTimeoutMs });
     const presence = new PresenceService(events, opts.awakeTimeMs);
     const queue = new RequestQueue(events, log.child({ component: 'queue' }));
-    const server = new LwM2mServer(events, log, models, endpoint, registrations, sender, observations, presence, queue, opts.nodeId);
+    const security = opts.security ?? MemorySecurityStore.memory();
+    const server = new LwM2mServer(events, log, models, endpoint, registrations, sender, observations, presence, queue, security, opts.nodeId);
     server.wire();
     return server;
   }
@@ -108,7 +115,7 @@ export class LwM2mServer {
 
   private wire(): void {
     const onContact = (endpoint: string): void => this.contact(endpoint);
-    const rd = createRegistrationHandler({ service: this.registrations, parseLinks, log: this.log.child({ component: 'rd' }), onContact });
+    const rd = createRegistrationHandler({ service: this.registrations, parseLinks, log: this.log.child({ component: 'rd' }), onContact, authorize: registrationAuthorizer(this.security) });
     const dp = createSendHandler({
       models: this.models, events: this.events, log: this.log.child({ component: 'send' }), onContact,
       registrationAt: (key) => this.registrationAtSync(key),
