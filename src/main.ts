@@ -12,6 +12,7 @@ import { MqttBridge } from './events/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
 import { openRegistrationStore } from './store/open-store.ts';
 import { RedisCollection } from './store/redis-collection.ts';
+import { openSecurityStore } from './security/open-security-store.ts';
 import type { Deployment } from './ota/deployment.ts';
 import type { ModelEntry } from './ml/model-catalog.ts';
 
@@ -58,8 +59,10 @@ async function main(): Promise<void> {
   // with Redis, deployments and model metadata are shared by the nodes too
   const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments') : undefined;
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models') : undefined;
+  // security info (issue 12 §2) lives beside the registrations: Redis when shared, else the data dir
+  const security = await openSecurityStore({ store: shared ? values.store : undefined, dataDir: values['data-dir'], log });
   const platform = await Platform.start({
-    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId,
+    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId, security,
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore,
   });
   const server = platform.server;
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
       await platform.stop();
       log.debug('closing store');
       await store.close?.();
+      await security.close?.();
       await deploymentStore?.close();
       await modelStore?.close();
     } catch (e) {

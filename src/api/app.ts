@@ -19,6 +19,7 @@ import { modelRoutes } from './routes/models.ts';
 import { observationRoutes } from './routes/observations.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { requestRoutes } from './routes/requests.ts';
+import { securityRoutes } from './routes/security.ts';
 
 export type ApiOptions = {
   server: LwM2mServer; log: Logger; bodyLimit?: number; metrics?: ServerMetrics;
@@ -57,6 +58,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(observationRoutes, { server });
   await app.register(requestRoutes, { server });
   await app.register(eventRoutes, { server, events: opts.events });
+  await app.register(securityRoutes, { server });
   const metrics = opts.metrics ?? createServerMetrics(server);
   app.addHook('onClose', async () => metrics.close());
   await app.register(operationRoutes, { server, metrics });
