@@ -20,6 +20,8 @@ import { observationRoutes } from './routes/observations.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { requestRoutes } from './routes/requests.ts';
 import { securityRoutes } from './routes/security.ts';
+import { bootstrapRoutes } from './routes/bootstrap.ts';
+import type { BootstrapServer } from '../bootstrap/bootstrap-server.ts';
 
 export type ApiOptions = {
   server: LwM2mServer; log: Logger; bodyLimit?: number; metrics?: ServerMetrics;
@@ -28,6 +30,8 @@ export type ApiOptions = {
   /** model delivery and the ML extension: their routes are served when given */
   platform?: Platform;
   maxModelBytes?: number;
+  /** the LwM2M Bootstrap-Server: /bootstrap/:endpoint routes are served when given */
+  bootstrap?: BootstrapServer;
 };
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
@@ -59,6 +63,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(requestRoutes, { server });
   await app.register(eventRoutes, { server, events: opts.events });
   await app.register(securityRoutes, { server });
+  if (opts.bootstrap) await app.register(bootstrapRoutes, { server, bootstrap: opts.bootstrap });
   const metrics = opts.metrics ?? createServerMetrics(server);
   app.addHook('onClose', async () => metrics.close());
   await app.register(operationRoutes, { server, metrics });

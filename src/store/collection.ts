@@ -4,4 +4,6 @@ export type Collection<T extends { id: string }> = {
   save(item: T): Promise<void>;
   get(id: string): Promise<T | undefined>;
   all(): Promise<T[]>;
+  /** true when there was a record with this id */
+  remove(id: string): Promise<boolean>;
 };

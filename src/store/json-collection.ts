@@ -35,6 +35,16 @@ export class JsonCollection<T extends { id: string }> implements Collection<T> {
     await this.writing;
   }
 
+  async remove(id: string): Promise<boolean> {
+    if (!this.items.delete(id)) return false;
+    if (this.file) {
+      this.dirty = true;
+      this.writing = this.writing.then(() => this.flush());
+      await this.writing;
+    }
+    return true;
+  }
+
   async get(id: string): Promise<T | undefined> {
     const v = this.items.get(id);
     return v ? structuredClone(v) : undefined;

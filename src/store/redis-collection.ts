@@ -23,6 +23,10 @@ export class RedisCollection<T extends { id: string }> implements Collection<T> 
     return v === null ? undefined : (JSON.parse(v) as T);
   }
 
+  async remove(id: string): Promise<boolean> {
+    return (await this.redis.hdel(this.key, id)) > 0;
+  }
+
   async all(): Promise<T[]> {
     return Object.values(await this.redis.hgetall(this.key)).map((v) => JSON.parse(v) as T);
   }

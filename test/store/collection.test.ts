@@ -57,6 +57,18 @@ describe.each(implementations)('Collection contract: %s', (kind, open, reopen) =
     expect(await c.get('a')).toEqual({ id: 'a', n: 1, tags: ['x'], nested: { ok: true } });
   });
 
+  it('removes a record, and says whether there was one', async () => {
+    const c = await open(`remove-${kind}`);
+    await c.save({ id: 'a', n: 1, tags: [], nested: { ok: true } });
+    await c.save({ id: 'b', n: 2, tags: [], nested: { ok: true } });
+    expect(await c.remove('a')).toBe(true);
+    expect(await c.remove('a')).toBe(false);
+    expect(await c.get('a')).toBeUndefined();
+    expect((await c.all()).map((i) => i.id)).toEqual(['b']);
+    if (kind === 'memory') return;
+    expect((await (await reopen(`remove-${kind}`)).all()).map((i) => i.id)).toEqual(['b']);
+  });
+
   it('persists across a reopen where the implementation is persistent', async () => {
     const c = await open(`reopen-${kind}`);
     await c.save({ id: 'kept', n: 7, tags: [], nested: { ok: true } });
