@@ -9,6 +9,7 @@ import type { BootstrapSessionResult } from '../../bootstrap/bootstrap-session.t
 import { NonUniqueSecurityInfoError } from '../../security/security-store.ts';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
+import { retireRegistration } from './security.ts';
 
 const endpointParam = { type: 'object', properties: { endpoint: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['endpoint'] } as const;
 
@@ -79,6 +80,7 @@ export async function bootstrapRoutes(app: FastifyInstance, opts: { server: LwM2
     const existed = (await bootstrap.configs.get(endpoint)) !== undefined;
     try {
       const r = await provisionBootstrap({ configs: bootstrap.configs, security: server.security }, endpoint, req.body);
+      if (r.replacedSecurity) await retireRegistration(server, endpoint, r.replacedSecurity.previous, r.replacedSecurity.next);
       log.info({ endpoint, serverUri: r.config.serverUri, credentials: r.config.credentials, identity: r.identity, generated: r.generated }, 'bootstrap configuration stored');
       return reply.status(existed ? 200 : 201).send(toJson(r.config, { identity: r.identity ?? null, generated: r.generated }));
     } catch (e) {

@@ -58,8 +58,9 @@ export function toSecurityInput(body: Record<string, string | undefined>): Secur
 }
 
 /**
- * Stores security info; a registration its new info no longer admits is removed (Leshan does the
- * same when info changes: the old credentials are compromised or retired).
+ * Stores security info. A registration made with credentials that changed (a new key, another
+ * identity) or that the new info no longer admits is removed: the old credentials are retired or
+ * compromised (Leshan does the same when security info changes).
  */
 export async function storeSecurityInfo(server: LwM2mServer, info: SecurityInfo): Promise<SecurityInfo | undefined> {
   let previous: SecurityInfo | undefined;
@@ -69,13 +70,15 @@ export async function storeSecurityInfo(server: LwM2mServer, info: SecurityInfo)
     if (e instanceof NonUniqueSecurityInfoError) throw new ApiError(409, e.code, e.message, { owner: e.owner });
     throw e;
   }
-  await dropUnauthorized(server, info.endpoint, info);
+  await retireRegistration(server, info.endpoint, previous, info);
   return previous;
 }
 
-async function dropUnauthorized(server: LwM2mServer, endpoint: string, info: SecurityInfo | undefined): Promise<void> {
+export async function retireRegistration(server: LwM2mServer, endpoint: string, previous: SecurityInfo | undefined, next: SecurityInfo | undefined): Promise<void> {
   const reg = await server.registrations.byEndpoint(endpoint);
-  if (reg && !judge(endpoint, reg.address, info).ok) {
+  if (!reg) return;
+  const changed = previous !== undefined && JSON.stringify(previous) !== JSON.stringify(next);
+  if (changed || !judge(endpoint, reg.address, next).ok) {
     server.log.info({ endpoint }, 'registration removed: its credentials changed');
     await server.registrations.deregister(reg.id);
   }
@@ -123,7 +126,7 @@ export async function securityRoutes(app: FastifyInstance, opts: { server: LwM2m
     const gone = await server.security.remove(req.params.endpoint);
     if (!gone) throw new ApiError(404, 'NOT_FOUND', `no security info for "${req.params.endpoint}"`);
     log.info({ endpoint: gone.endpoint, mode: gone.mode }, 'security info removed');
-    await dropUnauthorized(server, gone.endpoint, undefined);
+    await retireRegistration(server, gone.endpoint, gone, undefined);
     return reply.status(204).send();
   });
 }
