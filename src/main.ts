@@ -13,6 +13,10 @@ import { Platform } from './platform.ts';
 import { openRegistrationStore } from './store/open-store.ts';
 import { RedisCollection } from './store/redis-collection.ts';
 import { openSecurityStore } from './security/open-security-store.ts';
+import { BootstrapServer } from './bootstrap/bootstrap-server.ts';
+import type { BootstrapConfig } from './bootstrap/bootstrap-config.ts';
+import { JsonCollection } from './store/json-collection.ts';
+import type { Collection } from './store/collection.ts';
 import type { Deployment } from './ota/deployment.ts';
 import type { ModelEntry } from './ml/model-catalog.ts';
 
@@ -39,12 +43,14 @@ async function main(): Promise<void> {
       'mqtt-prefix': { type: 'string', default: 'lwm2m' },
       'mqtt-commands': { type: 'boolean', default: false },
       'shutdown-timeout': { type: 'string', default: '10000' },
+      'bootstrap-port': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host] [--log-level info]\n` +
       `       [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n` +
+      `       [--bootstrap-port 5783]   (LwM2M Bootstrap-Server on its own UDP port; configurations at /bootstrap/:endpoint)\n` +
       `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n`);
     return;
   }
@@ -72,7 +78,19 @@ async function main(): Promise<void> {
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
     commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
   });
-  const api = await buildApi({ server, log, platform, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents });
+  // the Bootstrap-Server (issue 12 §3): its configurations are stored like the security info
+  let bootstrapConfigs: (Collection<BootstrapConfig> & { close?(): Promise<void> }) | undefined;
+  let bootstrap: BootstrapServer | undefined;
+  if (values['bootstrap-port'] !== undefined) {
+    bootstrapConfigs = shared ? await RedisCollection.open<BootstrapConfig>(values.store!, 'bootstrap')
+      : values['data-dir'] ? await JsonCollection.open<BootstrapConfig>(path.join(values['data-dir'], 'bootstrap.json')) : JsonCollection.memory<BootstrapConfig>();
+    bootstrap = await BootstrapServer.start({
+      log: log.child({ component: 'bootstrap' }), models: server.models, configs: bootstrapConfigs, security,
+      host: values['coap-host'], port: Number(values['bootstrap-port']),
+    });
+    log.info({ bootstrap: bootstrap.address }, 'Bootstrap-Server started');
+  }
+  const api = await buildApi({ server, log, platform, bootstrap, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents });
   await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
   log.info({ node: nodeId, coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
 
@@ -120,10 +138,12 @@ async function main(): Promise<void> {
       await mqtt?.close();
       await cluster?.close();
       log.debug('closing CoAP endpoint');
+      await bootstrap?.stop();
       await platform.stop();
       log.debug('closing store');
       await store.close?.();
       await security.close?.();
+      await bootstrapConfigs?.close?.();
       await deploymentStore?.close();
       await modelStore?.close();
     } catch (e) {
