@@ -11,6 +11,7 @@ import { LwM2mServer, type ServerOptions } from './server.ts';
 import type { Collection } from './store/collection.ts';
 import { openDeploymentStore, type DeploymentStore } from './store/deployment-store.ts';
 import { JsonCollection } from './store/json-collection.ts';
+import { knownIdentity } from './security/known-identity.ts';
 
 export type PlatformOptions = ServerOptions & {
   /** where packages, models and deployments persist; everything stays in memory when absent */
@@ -22,6 +23,8 @@ export type PlatformOptions = ServerOptions & {
   /** shared stores (Redis) for deployments and model metadata; dataDir files or memory otherwise */
   deploymentStore?: DeploymentStore;
   modelStore?: Collection<ModelEntry>;
+  /** the coaps port written into pull URIs for devices registered over DTLS; the CoAP port when absent */
+  coapsPort?: number;
 };
 
 export class Platform {
@@ -39,14 +42,18 @@ export class Platform {
     const packageBytes = { served: 0 };
     server.addResource(PACKAGE_PATH, createPackageHandler(repo, (_d, n) => {
       packageBytes.served += n;
-    }));
+    }, knownIdentity(server.security)));
     const models = opts.modelStore ?? (opts.dataDir ? await JsonCollection.open<ModelEntry>(path.join(opts.dataDir, 'models.json')) : JsonCollection.memory<ModelEntry>());
     const catalog = new ModelCatalog(models, repo, new CompilerService());
     const store = opts.deploymentStore ?? await openDeploymentStore(opts.dataDir ? path.join(opts.dataDir, 'deployments.json') : undefined);
     const host = opts.publicHost ?? (opts.coapHost && opts.coapHost !== '0.0.0.0' ? opts.coapHost : '127.0.0.1');
     const engine = new DeploymentEngine({
       server, repo, store, log: opts.log.child({ component: 'ota' }), pollMs: opts.pollMs, nodeId: opts.nodeId,
-      packageUri: (digest) => packageUri(host, server.coapAddress.port, digest),
+      packageUri: async (digest, endpoint) => {
+        // a device registered over DTLS pulls over coaps (issue 12 §2)
+        const secured = (await server.registrations.byEndpoint(endpoint))?.address.identity !== undefined;
+        return secured ? packageUri(host, opts.coapsPort ?? server.coapAddress.port, digest, 'coaps') : packageUri(host, server.coapAddress.port, digest);
+      },
     });
     const fleetMl = new FleetMlIndex(server);
     server.events.on((e) => {

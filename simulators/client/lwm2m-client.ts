@@ -148,7 +148,8 @@ export class SimulatedClient {
     }
     const target = opts.target === undefined ? targets().get(opts.profile.id) : (opts.target ?? undefined);
     this.ml = opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
-    const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512 };
+    // a device given a secured transport pulls coaps:// URIs over it (the DTLS session of its account)
+    const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512, coaps: opts.openTransport !== undefined };
     const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs };
     this.software = new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
     const rebootIntoFirmware = (): Promise<void> =>

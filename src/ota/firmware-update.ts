@@ -30,7 +30,7 @@ export async function runFirmwareUpdate(ctx: FlowContext, endpoint: string, dige
   if (mode === 'push') {
     await callOk(ctx.server, endpoint, { kind: 'write', path: [FW, 0, 0], mode: 'replace', format: ContentFormat.OPAQUE, node: { kind: 'resource', id: 0, type: 'opaque', value: pkg } }, ctx.stepTimeoutMs, 'write Package');
   } else {
-    await callOk(ctx.server, endpoint, { kind: 'write', path: [FW, 0, 1], mode: 'replace', format: ContentFormat.TEXT, node: { kind: 'resource', id: 1, type: 'string', value: ctx.packageUri(digest) } }, ctx.stepTimeoutMs, 'write Package URI');
+    await callOk(ctx.server, endpoint, { kind: 'write', path: [FW, 0, 1], mode: 'replace', format: ContentFormat.TEXT, node: { kind: 'resource', id: 1, type: 'string', value: await ctx.packageUri(digest, endpoint) } }, ctx.stepTimeoutMs, 'write Package URI');
   }
   await watch(ctx.server, endpoint, [stateP, resultP], (v) => {
     failed(v);

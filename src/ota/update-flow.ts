@@ -16,7 +16,8 @@ export type FlowStage = 'transferring' | 'installing' | 'activating' | 'updating
 export type FlowContext = {
   server: LwM2mServer;
   log: Logger;
-  packageUri: (digest: string) => string;
+  /** the pull URI of a package for this device (coaps:// for a device registered over DTLS) */
+  packageUri: (digest: string, endpoint: string) => Promise<string>;
   /** the longest a single step (transfer, install, reboot) may take */
   stepTimeoutMs: number;
   pollMs: number;
