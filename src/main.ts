@@ -15,6 +15,11 @@ import { MqttBridge } from './events/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
 import { openRegistrationStore } from './store/open-store.ts';
 import { RedisCollection } from './store/redis-collection.ts';
+import { openSecurityStore } from './security/open-security-store.ts';
+import { BootstrapServer } from './bootstrap/bootstrap-server.ts';
+import type { BootstrapConfig } from './bootstrap/bootstrap-config.ts';
+import { JsonCollection } from './store/json-collection.ts';
+import type { Collection } from './store/collection.ts';
 import type { Deployment } from './ota/deployment.ts';
 import type { ModelEntry } from './ml/model-catalog.ts';
 import type { PackageEntry } from './ota/package-catalog.ts';
@@ -26,6 +31,7 @@ export const defaultObjectsDir = path.resolve(here, '..', 'objects');
 const USAGE = `Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host]
        [--log-level info] [--log-format auto|json|pretty]
        [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]
+       [--bootstrap-port 5783]   (LwM2M Bootstrap-Server on its own UDP port; configurations at /bootstrap/:endpoint)
        [--shutdown-timeout ms]   (SIGTERM/SIGINT: stop the API, let CoAP exchanges finish for at most ms, close)
 `;
 
@@ -61,6 +67,7 @@ async function main(): Promise<void> {
       'mqtt-commands': { type: 'boolean', default: false },
       'shutdown-timeout': { type: 'string', default: '10000' },
       'log-format': { type: 'string', default: 'auto' },
+      'bootstrap-port': { type: 'string' },
       help: { type: 'boolean', default: false },
       ...limitFlagOptions,
   });
@@ -88,8 +95,10 @@ async function main(): Promise<void> {
   const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments', undefined, log.child({ component: 'store' })) : undefined;
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models', undefined, log.child({ component: 'store' })) : undefined;
   const packageStore = shared ? await RedisCollection.open<PackageEntry>(values.store!, 'packages', undefined, log.child({ component: 'store' })) : undefined;
+  // security info (issue 12 §2) lives beside the registrations: Redis when shared, else the data dir
+  const security = await openSecurityStore({ store: shared ? values.store : undefined, dataDir: values['data-dir'], log });
   const platform = await Platform.start({
-    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId,
+    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId, security,
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore,
     registrationLimits: limits.registrationLimits, block1Limits: limits.block1Limits,
     maxPendingPerDevice: limits.maxPendingPerDevice, maxQueuedPerDevice: limits.maxQueuedPerDevice,
@@ -101,7 +110,19 @@ async function main(): Promise<void> {
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
     commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
   });
-  const api = await buildApi({ server, log, platform, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents, sseLimits: limits.sseLimits });
+  // the Bootstrap-Server (issue 12 §3): its configurations are stored like the security info
+  let bootstrapConfigs: (Collection<BootstrapConfig> & { close?(): Promise<void> }) | undefined;
+  let bootstrap: BootstrapServer | undefined;
+  if (values['bootstrap-port'] !== undefined) {
+    bootstrapConfigs = shared ? await RedisCollection.open<BootstrapConfig>(values.store!, 'bootstrap')
+      : values['data-dir'] ? await JsonCollection.open<BootstrapConfig>(path.join(values['data-dir'], 'bootstrap.json')) : JsonCollection.memory<BootstrapConfig>();
+    bootstrap = await BootstrapServer.start({
+      log: log.child({ component: 'bootstrap' }), models: server.models, configs: bootstrapConfigs, security,
+      host: values['coap-host'], port: portFlag('bootstrap-port', values['bootstrap-port']),
+    });
+    log.info({ bootstrap: bootstrap.address }, 'Bootstrap-Server started');
+  }
+  const api = await buildApi({ server, log, platform, bootstrap, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents, sseLimits: limits.sseLimits });
   try {
     await api.listen({ host: values['http-host'], port: httpPort });
   } catch (e) {
@@ -150,9 +171,12 @@ async function main(): Promise<void> {
       await mqtt?.close();
       await cluster?.close();
       log.debug('closing CoAP endpoint');
+      await bootstrap?.stop();
       await platform.stop();
       log.debug('closing store');
       await store.close?.();
+      await security.close?.();
+      await bootstrapConfigs?.close?.();
       await deploymentStore?.close();
       await modelStore?.close();
       await packageStore?.close();

@@ -13,6 +13,7 @@ import { LwM2mServer, type ServerOptions } from './server.ts';
 import type { Collection } from './store/collection.ts';
 import { openDeploymentStore, type DeploymentStore } from './store/deployment-store.ts';
 import { JsonCollection } from './store/json-collection.ts';
+import { knownIdentity } from './security/known-identity.ts';
 
 export type PlatformOptions = ServerOptions & {
   /** where packages, models and deployments persist; everything stays in memory when absent */
@@ -26,6 +27,8 @@ export type PlatformOptions = ServerOptions & {
   modelStore?: Collection<ModelEntry>;
   /** shared store (Redis) for package metadata; dataDir file or memory otherwise */
   packageStore?: Collection<PackageEntry>;
+  /** the coaps port written into pull URIs for devices registered over DTLS; the CoAP port when absent */
+  coapsPort?: number;
 };
 
 export class Platform {
@@ -45,14 +48,18 @@ export class Platform {
     const packageBytes = { served: 0 };
     server.addResource(PACKAGE_PATH, createPackageHandler(repo, (_d, n) => {
       packageBytes.served += n;
-    }));
+    }, knownIdentity(server.security)));
     const models = opts.modelStore ?? (opts.dataDir ? await JsonCollection.open<ModelEntry>(path.join(opts.dataDir, 'models.json')) : JsonCollection.memory<ModelEntry>());
     const catalog = new ModelCatalog(models, repo, new CompilerService());
     const store = opts.deploymentStore ?? await openDeploymentStore(opts.dataDir ? path.join(opts.dataDir, 'deployments.json') : undefined);
     const host = opts.publicHost ?? (opts.coapHost && opts.coapHost !== '0.0.0.0' ? opts.coapHost : '127.0.0.1');
     const engine = new DeploymentEngine({
       server, repo, store, log: opts.log.child({ component: 'ota' }), pollMs: opts.pollMs, nodeId: opts.nodeId,
-      packageUri: (digest) => packageUri(host, server.coapAddress.port, digest),
+      packageUri: async (digest, endpoint) => {
+        // a device registered over DTLS pulls over coaps (issue 12 §2)
+        const secured = (await server.registrations.byEndpoint(endpoint))?.address.identity !== undefined;
+        return secured ? packageUri(host, opts.coapsPort ?? server.coapAddress.port, digest, 'coaps') : packageUri(host, server.coapAddress.port, digest);
+      },
     });
     const packageItems = opts.packageStore ?? (opts.dataDir ? await JsonCollection.open<PackageEntry>(path.join(opts.dataDir, 'packages.json')) : JsonCollection.memory<PackageEntry>());
     const packages = new PackageCatalog(

@@ -23,6 +23,9 @@ import { MemoryRegistrationStore } from './store/memory-registration-store.ts';
 import type { RegistrationStore } from './store/registration-store.ts';
 import type { CoapTiming } from './coap/timing.ts';
 import type { Block1Limits } from './coap/block1-assembler.ts';
+import { MemorySecurityStore } from './security/memory-security-store.ts';
+import { registrationAuthorizer } from './security/registration-authorizer.ts';
+import type { SecurityStore } from './security/security-store.ts';
 
 export type ServerOptions = {
   log: Logger;
@@ -32,6 +35,8 @@ export type ServerOptions = {
   /** another datagram layer (DTLS later); UDP on coapHost:coapPort when absent */
   transport?: DatagramTransport;
   store?: RegistrationStore;
+  /** security info per endpoint (issue 12 §2); an empty in-memory store when absent */
+  security?: SecurityStore;
   awakeTimeMs?: number;
   expiryGraceMs?: number;
   requestTimeoutMs?: number;
@@ -83,6 +88,7 @@ export class LwM2mServer {
     readonly observations: ObservationService,
     readonly presence: PresenceService,
     readonly queue: RequestQueue,
+    readonly security: SecurityStore,
     readonly nodeId?: string,
   ) {
     this.events = events;
@@ -102,7 +108,8 @@ export class LwM2mServer {
     const observations = new ObservationService({ endpoint, models, events, log: log.child({ component: 'observation' }), timeoutMs: opts.requestTimeoutMs });
     const presence = new PresenceService(events, opts.awakeTimeMs);
     const queue = new RequestQueue(events, log.child({ component: 'queue' }), undefined, opts.maxQueuedPerDevice);
-    const server = new LwM2mServer(events, log, models, endpoint, registrations, sender, observations, presence, queue, opts.nodeId);
+    const security = opts.security ?? MemorySecurityStore.memory();
+    const server = new LwM2mServer(events, log, models, endpoint, registrations, sender, observations, presence, queue, security, opts.nodeId);
     server.maxPendingPerDevice = opts.maxPendingPerDevice ?? 16;
     server.wire({ ...defaultRegistrationLimits(), ...opts.registrationLimits });
     return server;
@@ -131,7 +138,7 @@ export class LwM2mServer {
     });
     const rd = createRegistrationHandler({
       service: this.registrations, parseLinks, log: this.log.child({ component: 'rd' }), onContact,
-      admission: this.admission, serves: (ep) => this.registrationCache.has(ep),
+      admission: this.admission, serves: (ep) => this.registrationCache.has(ep), authorize: registrationAuthorizer(this.security),
     });
     const dp = createSendHandler({
       models: this.models, events: this.events, log: this.log.child({ component: 'send' }), onContact,

@@ -160,7 +160,7 @@ export class FirmwareUpdate {
       this.setState(FwState.IDLE, FwResult.INITIAL);
       return;
     }
-    const parsed = parsePackageUri(text);
+    const parsed = parsePackageUri(text, { coaps: this.opts.download.coaps });
     // a coap:// URI to a device that does not list CoAP (/5/0/8 = 0) is an unsupported protocol
     if (parsed.ok && !(this.opts.protocols ?? [0]).includes(0)) {
       this.setState(FwState.IDLE, FwResult.UNSUPPORTED_PROTOCOL);

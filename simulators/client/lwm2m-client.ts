@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { CoapEndpoint, CoapRequestError, type InboundRequest, type OutboundResponse } from '../../src/coap/endpoint.ts';
 import { Code, Method, Option, codeText, getOption, getOptions, uriPath } from '../../src/coap/message.ts';
 import { parseMessage } from '../../src/coap/wire.ts';
-import { UdpTransport, type Peer } from '../../src/coap/transport.ts';
+import { UdpTransport, type DatagramTransport, type Peer } from '../../src/coap/transport.ts';
 import type { CoapTiming } from '../../src/coap/timing.ts';
 import { CodecError, decodeNode, decodePaths, encodeNode, encodeRecords, supportsLevel } from '../../src/lwm2m/codec.ts';
 import { ContentFormat, isContentFormat } from '../../src/lwm2m/content-format.ts';
@@ -18,6 +18,7 @@ import { nodeToRecords } from '../../src/lwm2m/records.ts';
 import type { DeviceProfile as RuntimeProfile } from '../../compiler/runtime/index.ts';
 import { targets } from '../../compiler/targets/index.ts';
 import type { DeviceProfile } from './device-profile.ts';
+import { bootstrapHandler, lwm2mServerAccount, type AccountCredentials, type ServerAccount } from './bootstrap-client.ts';
 import { FirmwareUpdate } from './firmware-update.ts';
 import { ML_INFERENCE, ML_MODEL, MlObjects } from './ml-objects.ts';
 import { DeviceError, ObjectStore } from './object-store.ts';
@@ -33,7 +34,15 @@ export type Faults = {
 
 export type ClientOptions = {
   endpoint: string;
-  server: Peer;
+  /** the LwM2M server; absent when the device gets its account from `bootstrap` */
+  server?: Peer;
+  /**
+   * factory bootstrap information (Core §5.2.3): a device without a LwM2M server account sends a
+   * Bootstrap-Request here first; `preferredFormat` is its pct (1.1), absent for a 1.0 device
+   */
+  bootstrap?: { server: Peer; credentials?: AccountCredentials; preferredFormat?: ContentFormat; timeoutMs?: number };
+  /** the datagram layer for an account (DTLS with its credentials); plain UDP when absent */
+  openTransport?: (account: ServerAccount) => Promise<DatagramTransport>;
   models: ModelLookup;
   profile: DeviceProfile;
   log: Logger;
@@ -111,18 +120,21 @@ export class SimulatedClient {
   private linksSent: string | undefined;
   private asleep = false;
   private stopped = false;
+  /** set while the Bootstrap-Server configures the device: its requests go to the bootstrap handler */
+  private bootstrapping: ((req: InboundRequest) => OutboundResponse) | undefined;
   private seq = 1;
   faults: Faults;
   /** counters a test can assert on */
-  readonly stats = { registrations: 0, updates: 0, requestsServed: 0, notificationsSent: 0, reboots: 0 };
+  readonly stats = { registrations: 0, updates: 0, requestsServed: 0, notificationsSent: 0, reboots: 0, bootstraps: 0 };
   /** the Content-Format of the last payload the server sent (Write, Create): lets a test check what the server chose */
   lastReceivedFormat: number | undefined;
 
   constructor(readonly opts: ClientOptions) {
     this.faults = opts.faults ?? {};
     this.store = new ObjectStore(opts.models);
+    if (!opts.server && !opts.bootstrap) throw new Error(`${opts.endpoint}: a client needs a server or bootstrap information`);
     installStandardObjects(this.store, {
-      serverUri: `coap://${opts.server.address}:${opts.server.port}`,
+      serverUri: opts.server ? `coap://${opts.server.address}:${opts.server.port}` : '',
       shortServerId: 123,
       lifetime: opts.lifetime ?? 300,
       binding: opts.queueMode ? 'UQ' : 'U',
@@ -131,10 +143,23 @@ export class SimulatedClient {
       ipAddress: opts.bindAddress ?? '127.0.0.1',
       withoutSoftwareManagement: opts.firmwareOnly !== undefined,
     });
+    if (opts.bootstrap) {
+      // factory state: only the Bootstrap-Server account (Core E.1: resource 1 true), no Server instance
+      const bs = opts.bootstrap;
+      const creds = bs.credentials ?? { mode: 'nosec' };
+      const host = bs.server.address.includes(':') ? `[${bs.server.address}]` : bs.server.address;
+      this.store.setInstance(0, 0, {
+        0: `${creds.mode === 'psk' ? 'coaps' : 'coap'}://${host}:${bs.server.port}`, 1: true, 2: creds.mode === 'psk' ? 0 : 3,
+        3: creds.mode === 'psk' ? new Uint8Array(Buffer.from(creds.identity)) : new Uint8Array(), 4: new Uint8Array(),
+        5: creds.mode === 'psk' ? new Uint8Array(creds.key) : new Uint8Array(),
+      });
+      this.store.removeInstance(1, 0);
+    }
     const target = opts.target === undefined ? targets().get(opts.profile.id) : (opts.target ?? undefined);
     const fwOnly = opts.firmwareOnly;
     this.ml = !fwOnly && opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
-    const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512 };
+    // a device given a secured transport pulls coaps:// URIs over it (the DTLS session of its account)
+    const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512, coaps: opts.openTransport !== undefined };
     const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs };
     this.softwareRef = fwOnly ? undefined : new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
     const rebootIntoFirmware = (): Promise<void> =>
@@ -196,7 +221,8 @@ export class SimulatedClient {
    * pull download uses, which a sleeping radio does not mute (it is only open while downloading).
    */
   private async openEndpoint(main: boolean): Promise<CoapEndpoint> {
-    const transport = await UdpTransport.open({ host: this.opts.bindAddress ?? '127.0.0.1', port: 0 });
+    const open = this.opts.openTransport;
+    const transport = open ? await open(this.currentAccount()) : await UdpTransport.open({ host: this.opts.bindAddress ?? '127.0.0.1', port: 0 });
     const lost = (): boolean => Math.random() * 100 < (this.faults.lossPercent ?? 0);
     return new CoapEndpoint({
       transport,
@@ -223,8 +249,61 @@ export class SimulatedClient {
   }
 
   async start(): Promise<void> {
-    await this.open();
+    if (this.opts.bootstrap && !lwm2mServerAccount(this.store)) await this.bootstrap();
+    else await this.open();
     await this.registerWithRetry();
+  }
+
+  /** The LwM2M server this device talks to: its provisioned account (bootstrapped), else the configured server. */
+  private get server(): Peer {
+    if (!this.opts.bootstrap) return this.opts.server!;
+    const account = lwm2mServerAccount(this.store);
+    if (!account) throw new Error(`${this.opts.endpoint} has no LwM2M server account`);
+    return account.peer;
+  }
+
+  private registrationLifetime(): number {
+    return (this.opts.bootstrap ? lwm2mServerAccount(this.store)?.lifetime : undefined) ?? this.opts.lifetime ?? 300;
+  }
+
+  /** The account the next socket is for: the Bootstrap-Server while bootstrapping, else the LwM2M server. */
+  private currentAccount(): ServerAccount {
+    const bs = this.opts.bootstrap;
+    if (!bs) return { uri: '', peer: this.opts.server!, bootstrap: false, credentials: { mode: 'nosec' } };
+    if (this.bootstrapping) return { uri: '', peer: bs.server, bootstrap: true, credentials: bs.credentials ?? { mode: 'nosec' } };
+    const account = lwm2mServerAccount(this.store);
+    if (!account) throw new Error(`${this.opts.endpoint} has no LwM2M server account`);
+    return account;
+  }
+
+  /**
+   * Client-initiated bootstrap (Core §5.2.3, Transport §6.1): Bootstrap-Request to the factory
+   * Bootstrap-Server, its Discover/Delete/Write/Read answered from the object store, then
+   * Bootstrap-Finish; the socket is then reopened for the provisioned LwM2M server account.
+   */
+  async bootstrap(): Promise<void> {
+    const bs = this.opts.bootstrap;
+    if (!bs) throw new Error(`${this.opts.endpoint} has no bootstrap information`);
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    this.bootstrapping = bootstrapHandler(this.store, this.opts.models, () => finish());
+    try {
+      await this.endpointRef?.close();
+      await this.open();
+      const query = [`ep=${this.opts.endpoint}`, ...(bs.preferredFormat !== undefined ? [`pct=${bs.preferredFormat}`] : [])];
+      const res = await this.coap.request(bs.server, { method: Method.POST, path: ['bs'], query });
+      if (res.code !== Code.CHANGED) throw new Error(`${this.opts.endpoint}: Bootstrap-Request answered ${codeText(res.code)} ${res.payload.toString()}`);
+      let timer: NodeJS.Timeout | undefined;
+      const timeoutMs = bs.timeoutMs ?? 60_000;
+      await Promise.race([finished, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${this.opts.endpoint}: no Bootstrap-Finish within ${timeoutMs} ms`)), timeoutMs)))])
+        .finally(() => clearTimeout(timer));
+    } finally {
+      this.bootstrapping = undefined;
+    }
+    this.stats.bootstraps++;
+    // the account's own session: a new socket (a new DTLS association with the provisioned credentials)
+    await this.endpointRef?.close();
+    await this.open();
   }
 
   // ------------------------------------------------------------ registration interface
@@ -249,11 +328,11 @@ export class SimulatedClient {
   async register(): Promise<void> {
     const version = this.opts.lwm2mVersion ?? '1.1';
     const binding = this.opts.queueMode ? (version === '1.0' ? 'UQ' : 'U') : 'U';
-    const query = [`ep=${this.opts.endpoint}`, `lt=${this.opts.lifetime ?? 300}`, `lwm2m=${version}`, `b=${binding}`];
+    const query = [`ep=${this.opts.endpoint}`, `lt=${this.registrationLifetime()}`, `lwm2m=${version}`, `b=${binding}`];
     if (this.opts.queueMode && version !== '1.0') query.push('Q');
     this.asleep = false;
     const links = serializeLinks(this.links());
-    const res = await this.coap.request(this.opts.server, {
+    const res = await this.coap.request(this.server, {
       method: Method.POST, path: ['rd'], query, contentFormat: ContentFormat.LINK,
       payload: Buffer.from(links),
     });
@@ -290,7 +369,7 @@ export class SimulatedClient {
     this.asleep = false; // the radio comes on to send, so the answer is heard
     const query = opts.lifetime !== undefined ? [`lt=${opts.lifetime}`] : [];
     const links = opts.withLinks ? serializeLinks(this.links()) : undefined;
-    const res = await this.coap.request(this.opts.server, {
+    const res = await this.coap.request(this.server, {
       method: Method.POST, path: this.registrationPath, query,
       ...(links !== undefined ? { contentFormat: ContentFormat.LINK, payload: Buffer.from(links) } : {}),
     });
@@ -310,7 +389,7 @@ export class SimulatedClient {
     const path = this.registrationPath;
     this.registrationPath = undefined;
     this.clearTimers();
-    await this.coap.request(this.opts.server, { method: Method.DELETE, path });
+    await this.coap.request(this.server, { method: Method.DELETE, path });
   }
 
   /** Reboot: a new socket (new source port), every observation forgotten, register again. */
@@ -433,7 +512,7 @@ export class SimulatedClient {
     this.asleep = false;
     const now = Math.floor(Date.now() / 1000);
     const records: LwM2mRecord[] = paths.flatMap((p) => nodeToRecords(this.store.read(p), p)).map((r) => (format === ContentFormat.LWM2M_CBOR ? r : { ...r, time: now })); // LwM2M CBOR has no timestamps (Core 1.2 §7.4.6)
-    const res = await this.coap.request(this.opts.server, { method: Method.POST, path: ['dp'], contentFormat: format, payload: Buffer.from(encodeRecords(records, format)) });
+    const res = await this.coap.request(this.server, { method: Method.POST, path: ['dp'], contentFormat: format, payload: Buffer.from(encodeRecords(records, format)) });
     this.afterContact();
     return res.code;
   }
@@ -540,6 +619,7 @@ export class SimulatedClient {
   }
 
   private async handle(req: InboundRequest): Promise<OutboundResponse> {
+    if (this.bootstrapping) return this.bootstrapping(req);
     this.stats.requestsServed++;
     this.afterContact();
     try {

@@ -22,17 +22,22 @@ export type UriProblem = 'invalid-uri' | 'unsupported-protocol';
 export type ParsedUri = { readonly ok: true; readonly uri: PackageUri } | { readonly ok: false; readonly problem: UriProblem; readonly message: string };
 
 const COAP_DEFAULT_PORT = 5683; // RFC 7252 §6.1
+const COAPS_DEFAULT_PORT = 5684; // RFC 7252 §6.2
 const OTHER_SCHEMES = new Set(['coaps:', 'coap+tcp:', 'coaps+tcp:', 'coap+ws:', 'coaps+ws:', 'http:', 'https:']);
 
-/** RFC 7252 §6.1 coap URI; every other scheme a device might be given is "unsupported protocol". */
-export function parsePackageUri(text: string): ParsedUri {
+/**
+ * RFC 7252 §6.1 coap URI (and §6.2 coaps for a device with a secured transport); every other
+ * scheme a device might be given is "unsupported protocol".
+ */
+export function parsePackageUri(text: string, opts: { coaps?: boolean } = {}): ParsedUri {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     return { ok: false, problem: 'invalid-uri', message: `not a URI: ${JSON.stringify(text)}` };
   }
-  if (url.protocol !== 'coap:') {
+  const secure = url.protocol === 'coaps:' && opts.coaps === true;
+  if (url.protocol !== 'coap:' && !secure) {
     return OTHER_SCHEMES.has(url.protocol)
       ? { ok: false, problem: 'unsupported-protocol', message: `this device fetches packages over coap:// only, not ${url.protocol}//` }
       : { ok: false, problem: 'invalid-uri', message: `unknown URI scheme ${url.protocol}` };
@@ -40,7 +45,7 @@ export function parsePackageUri(text: string): ParsedUri {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (host === '') return { ok: false, problem: 'invalid-uri', message: 'the URI has no host' };
   if (url.hash !== '') return { ok: false, problem: 'invalid-uri', message: 'a coap URI has no fragment (RFC 7252 §6.1)' };
-  const port = url.port === '' ? COAP_DEFAULT_PORT : Number(url.port);
+  const port = url.port === '' ? (secure ? COAPS_DEFAULT_PORT : COAP_DEFAULT_PORT) : Number(url.port);
   let path: string[];
   let query: string[];
   try {
@@ -69,6 +74,8 @@ export type DownloadOptions = {
   readonly blockSize: number;
   /** whole-transfer limit; the endpoint's own CON timeouts fail each exchange earlier */
   readonly timeoutMs?: number;
+  /** the device can pull over coaps:// (its download socket is a secured transport) */
+  readonly coaps?: boolean;
 };
 
 /** A running download; cancel() closes its socket and the promise rejects with 'cancelled'. */

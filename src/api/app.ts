@@ -23,6 +23,9 @@ import { observationRoutes } from './routes/observations.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { requestRoutes } from './routes/requests.ts';
+import { securityRoutes } from './routes/security.ts';
+import { bootstrapRoutes } from './routes/bootstrap.ts';
+import type { BootstrapServer } from '../bootstrap/bootstrap-server.ts';
 
 export type ApiOptions = {
   server: LwM2mServer; log: Logger; bodyLimit?: number; metrics?: ServerMetrics;
@@ -35,6 +38,8 @@ export type ApiOptions = {
   maxPackageBytes?: number;
   /** bounds on GET /events streams */
   sseLimits?: Partial<SseLimits>;
+  /** the LwM2M Bootstrap-Server: /bootstrap/:endpoint routes are served when given */
+  bootstrap?: BootstrapServer;
 };
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
@@ -67,6 +72,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(observationRoutes, { server });
   await app.register(requestRoutes, { server });
   await app.register(eventRoutes, { server, events: opts.events, limits: opts.sseLimits });
+  await app.register(securityRoutes, { server });
+  if (opts.bootstrap) await app.register(bootstrapRoutes, { server, bootstrap: opts.bootstrap });
   const metrics = opts.metrics ?? createServerMetrics(server);
   app.addHook('onClose', async () => metrics.close());
   await app.register(operationRoutes, { server, metrics });

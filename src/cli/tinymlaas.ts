@@ -13,6 +13,12 @@
 //     abort <id>
 //     ml-status                                 which model runs on how many devices
 //     device-ml <endpoint>
+//     security list | get <ep> | delete <ep>
+//     security set <ep> --mode psk --identity id (--key hex | --key-file f)   (the key is never printed back)
+//     security set <ep> --mode rpk --public-key-file spki.der|pem | --mode x509 [--subject cn] | --mode nosec
+//     bootstrap list | get <ep> | delete <ep>
+//     bootstrap set <ep> --server-uri coaps://host:5684 [--ssid 1] [--lifetime 300] [--binding U] [--credentials generate-psk|psk|nosec]
+import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +32,9 @@ const { values, positionals } = parseArgs({
     target: { type: 'string' }, prefix: { type: 'string' }, endpoints: { type: 'string' },
     method: { type: 'string', default: 'sota-pull' }, 'max-parallel': { type: 'string' }, canary: { type: 'string' },
     follow: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, package: { type: 'string' },
+    mode: { type: 'string' }, identity: { type: 'string' }, key: { type: 'string' }, 'key-file': { type: 'string' },
+    'public-key-file': { type: 'string' }, subject: { type: 'string' },
+    'server-uri': { type: 'string' }, ssid: { type: 'string' }, lifetime: { type: 'string' }, binding: { type: 'string' }, credentials: { type: 'string' },
   },
 });
 
@@ -158,9 +167,64 @@ async function main(): Promise<void> {
     case 'device-ml':
       if (!sub) throw new CliError('device-ml <endpoint>');
       return out(await call('GET', `/devices/${encodeURIComponent(sub)}/ml`));
+    case 'security':
+      return securityCommand(sub, arg);
+    case 'bootstrap':
+      return bootstrapCommand(sub, arg);
     default:
-      throw new CliError('commands: devices, models upload|list|compile, packages upload|list|rm, deploy, deployment, abort, ml-status, firmware-status, device-ml');
+      throw new CliError('commands: devices, models upload|list|compile, packages upload|list|rm, deploy, deployment, abort, ml-status, firmware-status, device-ml, security, bootstrap');
   }
+}
+
+async function securityCommand(sub: string | undefined, ep: string | undefined): Promise<void> {
+  if (sub === 'list') return out(await call('GET', '/security'));
+  if (!ep) throw new CliError('security list | get <endpoint> | set <endpoint> --mode ... | delete <endpoint>');
+  const url = `/security/${encodeURIComponent(ep)}`;
+  if (sub === 'get') return out(await call('GET', url));
+  if (sub === 'delete') {
+    await call('DELETE', url);
+    return out(`security info of ${ep} removed`);
+  }
+  if (sub !== 'set') throw new CliError('security list|get|set|delete');
+  switch (values.mode) {
+    case 'psk': {
+      // a key file keeps the key out of the shell history and the process list
+      const key = values['key-file'] ? (await readFile(values['key-file'], 'utf8')).trim() : values.key;
+      if (!values.identity || !key) throw new CliError('security set <endpoint> --mode psk --identity <id> (--key <hex> | --key-file <file>)');
+      return out(await call('PUT', url, { mode: 'psk', identity: values.identity, key }));
+    }
+    case 'rpk': {
+      if (!values['public-key-file']) throw new CliError('security set <endpoint> --mode rpk --public-key-file <spki.der|pem>');
+      const raw = await readFile(values['public-key-file']);
+      const pem = raw.toString('utf8');
+      const der = pem.includes('-----BEGIN') ? createPublicKey(pem).export({ format: 'der', type: 'spki' }) : raw;
+      return out(await call('PUT', url, { mode: 'rpk', publicKey: der.toString('base64') }));
+    }
+    case 'x509':
+      return out(await call('PUT', url, { mode: 'x509', ...(values.subject ? { subject: values.subject } : {}) }));
+    case 'nosec':
+      return out(await call('PUT', url, { mode: 'nosec' }));
+    default:
+      throw new CliError('--mode psk|rpk|x509|nosec');
+  }
+}
+
+async function bootstrapCommand(sub: string | undefined, ep: string | undefined): Promise<void> {
+  if (sub === 'list') return out(await call('GET', '/bootstrap'));
+  if (!ep) throw new CliError('bootstrap list | get <endpoint> | set <endpoint> --server-uri <uri> ... | delete <endpoint>');
+  const url = `/bootstrap/${encodeURIComponent(ep)}`;
+  if (sub === 'get') return out(await call('GET', url));
+  if (sub === 'delete') {
+    await call('DELETE', url);
+    return out(`bootstrap configuration of ${ep} removed`);
+  }
+  if (sub !== 'set') throw new CliError('bootstrap list|get|set|delete');
+  if (!values['server-uri']) throw new CliError('bootstrap set <endpoint> --server-uri <coap(s)://host:port>');
+  const body: Record<string, unknown> = { serverUri: values['server-uri'], credentials: values.credentials ?? 'generate-psk' };
+  if (values.ssid) body.shortServerId = Number(values.ssid);
+  if (values.lifetime) body.lifetime = Number(values.lifetime);
+  if (values.binding) body.binding = values.binding;
+  return out(await call('PUT', url, body));
 }
 
 main().catch((e: unknown) => {

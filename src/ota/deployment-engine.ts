@@ -32,7 +32,7 @@ export type DeploymentEngineDeps = {
   repo: PackageRepository;
   store: DeploymentStore;
   log: Logger;
-  packageUri: (digest: string) => string;
+  packageUri: (digest: string, endpoint: string) => Promise<string>;
   /** read fallback period while following a device's update state */
   pollMs?: number;
   /** this node's id when the store is shared: a node resumes only its own deployments */

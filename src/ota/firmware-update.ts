@@ -137,7 +137,7 @@ export async function runFirmwareUpdate(ctx: FlowContext, endpoint: string, pkg:
   if (mode === 'push') {
     await callOk(ctx.server, endpoint, { kind: 'write', path: [FW, 0, 0], mode: 'replace', format: ContentFormat.OPAQUE, node: { kind: 'resource', id: 0, type: 'opaque', value: pkg } }, ctx.stepTimeoutMs, 'write Package');
   } else {
-    await callOk(ctx.server, endpoint, { kind: 'write', path: [FW, 0, 1], mode: 'replace', format: ContentFormat.TEXT, node: { kind: 'resource', id: 1, type: 'string', value: ctx.packageUri(exp.digest) } }, ctx.stepTimeoutMs, 'write Package URI');
+    await callOk(ctx.server, endpoint, { kind: 'write', path: [FW, 0, 1], mode: 'replace', format: ContentFormat.TEXT, node: { kind: 'resource', id: 1, type: 'string', value: await ctx.packageUri(exp.digest, endpoint) } }, ctx.stepTimeoutMs, 'write Package URI');
   }
   await watch(ctx.server, endpoint, [stateP, resultP], (v) => {
     judge(endpoint, v.get('/5/0/3'), v.get('/5/0/5'));

@@ -143,7 +143,7 @@ export async function runSoftwareUpdate(ctx: FlowContext, endpoint: string, pkg:
     // Block1 writes of 1024-byte blocks, content format 42 (opaque)
     await callOk(ctx.server, endpoint, { kind: 'write', path: [SW, x, 2], mode: 'replace', format: ContentFormat.OPAQUE, node: { kind: 'resource', id: 2, type: 'opaque', value: pkg } }, ctx.stepTimeoutMs, 'write Package');
   } else {
-    await callOk(ctx.server, endpoint, { kind: 'write', path: [SW, x, 3], mode: 'replace', format: ContentFormat.TEXT, node: { kind: 'resource', id: 3, type: 'string', value: ctx.packageUri(exp.digest) } }, ctx.stepTimeoutMs, 'write Package URI');
+    await callOk(ctx.server, endpoint, { kind: 'write', path: [SW, x, 3], mode: 'replace', format: ContentFormat.TEXT, node: { kind: 'resource', id: 3, type: 'string', value: await ctx.packageUri(exp.digest, endpoint) } }, ctx.stepTimeoutMs, 'write Package URI');
   }
   await watch(ctx.server, endpoint, [stateP, resultP], verdict(SwState.DELIVERED), watchOpts);
 

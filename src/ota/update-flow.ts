@@ -27,7 +27,8 @@ export type FlowContext = {
   /** something the operator should know about this device's update (a switched delivery method) */
   onNote?: (note: string) => void;
   log: Logger;
-  packageUri: (digest: string) => string;
+  /** the pull URI of a package for this device (coaps:// for a device registered over DTLS) */
+  packageUri: (digest: string, endpoint: string) => Promise<string>;
   /** the longest a single step (transfer, install, reboot) may take */
   stepTimeoutMs: number;
   pollMs: number;

@@ -11,6 +11,7 @@ import { decodeUtf8Strict, endpointNameProblem } from './endpoint-name.ts';
 import { readObjectLinks, type Link, type ParsedObjectLinks } from './object-links.ts';
 import type { RegistrationAdmission, Refusal } from './registration-limits.ts';
 import type { RegistrationService } from './registration-service.ts';
+import { describeIdentity, isSameClient, type RegisterAuthorizer } from './sender-authorization.ts';
 
 /** Versions this server serves. A client offering another one gets 4.12 and may retry lower (LWM2M-NOTES). */
 export const SUPPORTED_VERSIONS: readonly string[] = ['1.0', '1.1', '1.2'];
@@ -28,7 +29,12 @@ export type RegistrationHandlerDeps = {
   admission?: RegistrationAdmission;
   /** true when this node already serves the endpoint (a re-registration is no new registration) */
   serves?: (endpoint: string) => boolean;
+  /** judges Register against the security store (src/security); every Register is allowed when absent */
+  authorize?: RegisterAuthorizer;
 };
+
+// Leshan answers a refused Register with 4.03 and no reason: the payload tells an attacker nothing
+const FORBIDDEN: OutboundResponse = { code: Code.FORBIDDEN, payload: Buffer.from('not authorized') };
 
 type Query = { params: Map<string, string | true> };
 
@@ -176,6 +182,11 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
     if (!endpoint) throw new BadRequest(Code.BAD_REQUEST, 'registration without an endpoint name (ep)');
     const nameProblem = endpointNameProblem(endpoint);
     if (nameProblem) throw new BadRequest(Code.BAD_REQUEST, nameProblem);
+    const verdict = deps.authorize ? await deps.authorize(endpoint, req.peer) : undefined;
+    if (verdict && !verdict.ok) {
+      deps.log.warn({ endpoint, identity: describeIdentity(req.peer), reason: verdict.reason }, 'registration refused');
+      return FORBIDDEN;
+    }
     const version = text(q, 'lwm2m') ?? '1.0';
     if (!SUPPORTED_VERSIONS.includes(version)) {
       return { code: Code.PRECONDITION_FAILED, payload: Buffer.from(`LwM2M ${bounded(version)} is not supported; this server serves ${SUPPORTED_VERSIONS.join(', ')}`) };
@@ -222,6 +233,7 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
     const q = parseQuery(req);
     const existing = await deps.service.byId(id);
     if (!existing) return { code: Code.NOT_FOUND, payload: Buffer.from(`no registration ${id}`) };
+    if (!isSameClient(existing.address, req.peer)) return refuseForeign(existing.endpoint, req, 'update');
     const b = binding(q, existing.lwm2mVersion);
     const reg = await deps.service.update(id, {
       lifetime: lifetime(q),
@@ -236,6 +248,17 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
     return { code: Code.CHANGED };
   };
 
+  /**
+   * Update or De-register from another client than the one that registered: 4.03, as Leshan's
+   * Authorizer does, the registration untouched. (Transport §6.2.2 lists 4.04 for an unknown
+   * registration only; answering 4.04 here would make a legitimate device re-register for nothing
+   * when a stranger spoofs it, and its registration id is 48 random bits, not a secret to hide.)
+   */
+  const refuseForeign = (endpoint: string, req: InboundRequest, what: string): OutboundResponse => {
+    deps.log.warn({ endpoint, from: describeIdentity(req.peer) }, `${what} from another client refused`);
+    return { code: Code.FORBIDDEN, payload: Buffer.from('not the client that registered') };
+  };
+
   return async (req) => {
     try {
       const [, id, ...rest] = req.path;
@@ -246,6 +269,9 @@ export function createRegistrationHandler(deps: RegistrationHandlerDeps): (req: 
       }
       if (req.method === Method.POST) return await update(req, id);
       if (req.method === Method.DELETE) {
+        const existing = await deps.service.byId(id);
+        if (!existing) return { code: Code.NOT_FOUND, payload: Buffer.from(`no registration ${id}`) };
+        if (!isSameClient(existing.address, req.peer)) return refuseForeign(existing.endpoint, req, 'de-register');
         const gone = await deps.service.deregister(id);
         return gone ? { code: Code.DELETED } : { code: Code.NOT_FOUND, payload: Buffer.from(`no registration ${id}`) };
       }

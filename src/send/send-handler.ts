@@ -11,6 +11,7 @@ import type { LwM2mRecord } from '../lwm2m/node.ts';
 import type { ModelLookup } from '../lwm2m/object-model.ts';
 import { formatPath } from '../lwm2m/path.ts';
 import type { Registration } from '../registration/registration.ts';
+import { isSameClient } from '../registration/sender-authorization.ts';
 
 const SEND_FORMATS: readonly number[] = [ContentFormat.SENML_JSON, ContentFormat.SENML_CBOR, ContentFormat.LWM2M_CBOR];
 
@@ -47,6 +48,8 @@ export function createSendHandler(deps: SendDeps, store: SendStore): (req: Inbou
     if (req.method !== Method.POST) return { code: Code.METHOD_NOT_ALLOWED, payload: Buffer.from('Send is POST /dp') };
     const reg = deps.registrationAt(peerKey(req.peer));
     if (!reg) return { code: Code.FORBIDDEN, payload: Buffer.from('Send from an unregistered address') };
+    // the same address with another identity (or a plain peer where a DTLS one registered) is someone else
+    if (!isSameClient(reg.address, req.peer)) return { code: Code.FORBIDDEN, payload: Buffer.from('Send from another client than the one that registered') };
     if (req.contentFormat === undefined || !SEND_FORMATS.includes(req.contentFormat)) {
       return { code: Code.UNSUPPORTED_CONTENT_FORMAT, payload: Buffer.from(`Send takes content formats ${SEND_FORMATS.join(', ')}`) };
     }

@@ -23,6 +23,19 @@ afterAll(async () => {
   await live?.close();
 });
 
+/**
+ * A free UDP port for coap-client's `-p` (its local port): a plain-CoAP registration is bound to
+ * its source address and port (issue 12 §2), so Update and De-register come from the same one.
+ */
+async function freeUdpPort(): Promise<number> {
+  const { createSocket } = await import('node:dgram');
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
 function locationOf(run: CoapClientRun): string[] {
   const created = run.responses.find((r) => r.code === '2.01');
   return created ? optionValues(created, 'Location-Path') : [];
@@ -34,7 +47,8 @@ async function registerRaw(ep: string, links: string, extra = '&lt=60&lwm2m=1.1&
 
 describe('coap-client: registration interface (Transport §6.2)', () => {
   it('registers, updates and de-registers a hand-made client', async () => {
-    const reg = await registerRaw('raw-1', '</1/0>,</3/0>');
+    const port = String(await freeUdpPort());
+    const reg = await registerRaw('raw-1', '</1/0>,</3/0>', undefined, ['-p', port]);
     expect(reg.finalCode, reg.stdout + reg.stderr).toBe('2.01');
     const location = locationOf(reg);
     expect(location).toHaveLength(2);
@@ -54,8 +68,14 @@ describe('coap-client: registration interface (Transport §6.2)', () => {
     expect(body.registrationId).toBe(id);
     expect(body.objectLinks.map((l) => l.path)).toEqual(['/1/0', '/3/0']);
 
-    // Update (Core §6.2.2): new lifetime and a new object list, from a new source port
-    const upd = await coapClient(['-m', 'post', '-t', '40', '-e', '</1/0>,</3/0>,</4/0>', `${base}/rd/${id}?lt=120`]);
+    // an Update from another source port is someone else: refused, nothing changed (issue 12 §2)
+    const foreign = await coapClient(['-m', 'post', `${base}/rd/${id}?lt=4294967295`]);
+    expect(foreign.finalCode).toBe('4.03');
+    expect((await live.server.registrations.byId(id))?.lifetime).toBe(60);
+    expect((await coapClient(['-m', 'delete', `${base}/rd/${id}`])).finalCode).toBe('4.03');
+
+    // Update (Core §6.2.2): new lifetime and a new object list, from the registered source port
+    const upd = await coapClient(['-m', 'post', '-p', port, '-t', '40', '-e', '</1/0>,</3/0>,</4/0>', `${base}/rd/${id}?lt=120`]);
     expect(upd.finalCode, upd.stdout + upd.stderr).toBe('2.04');
     const updated = await live.server.registrations.byId(id);
     expect(updated?.lifetime).toBe(120);
@@ -63,11 +83,11 @@ describe('coap-client: registration interface (Transport §6.2)', () => {
     expect(live.events.some((e) => e.type === 'update' && e.registration.id === id)).toBe(true);
 
     // an update without payload keeps the object list
-    const upd2 = await coapClient(['-m', 'post', `${base}/rd/${id}`]);
+    const upd2 = await coapClient(['-m', 'post', '-p', port, `${base}/rd/${id}`]);
     expect(upd2.finalCode).toBe('2.04');
     expect((await live.server.registrations.byId(id))?.objectLinks).toHaveLength(3);
 
-    const del = await coapClient(['-m', 'delete', `${base}/rd/${id}`]);
+    const del = await coapClient(['-m', 'delete', '-p', port, `${base}/rd/${id}`]);
     expect(del.finalCode, del.stdout + del.stderr).toBe('2.02');
     expect(await live.server.registrations.byEndpoint('raw-1')).toBeUndefined();
     expect((await live.api.inject({ method: 'GET', url: '/devices/raw-1' })).statusCode).toBe(404);
@@ -197,10 +217,11 @@ describe('coap-client: NON registration and block-wise update', () => {
   });
 
   it('an update with a long object list goes through Block1 and replaces the objects', async () => {
-    const reg = await registerRaw('block-upd', '</1/0>,</3/0>');
+    const port = String(await freeUdpPort());
+    const reg = await registerRaw('block-upd', '</1/0>,</3/0>', undefined, ['-p', port]);
     const id = locationOf(reg)[1]!;
     const ids = Array.from({ length: 40 }, (_, i) => 2000 + i);
-    const upd = await coapClient(['-m', 'post', '-t', '40', '-b', '32', '-e', ids.map((x) => `</${x}/0>`).join(','), `${base}/rd/${id}?lt=90`]);
+    const upd = await coapClient(['-m', 'post', '-p', port, '-t', '40', '-b', '32', '-e', ids.map((x) => `</${x}/0>`).join(','), `${base}/rd/${id}?lt=90`]);
     expect(upd.finalCode, upd.stdout + upd.stderr).toBe('2.04');
     const stored = await live.server.registrations.byId(id);
     expect(stored?.lifetime).toBe(90);
