@@ -56,7 +56,8 @@ afterEach(() => {
 });
 
 function req(method: number, path: string[], query: string[], peer: Peer, payload = '</1/0>,</3/0>'): InboundRequest {
-  return { peer, method, path, query, options: [], payload: Buffer.from(payload), token: Buffer.from([1]), confirmable: true, contentFormat: payload === '' ? undefined : 40 };
+  // as the endpoint delivers it: the decoded query and the raw Uri-Query options it came from
+  return { peer, method, path, query, options: query.map((q) => ({ number: Option.URI_QUERY, value: Buffer.from(q) })), payload: Buffer.from(payload), token: Buffer.from([1]), confirmable: true, contentFormat: payload === '' ? undefined : 40 };
 }
 
 async function register(endpoint: string, peer: Peer): Promise<{ code: string; id?: string }> {
