@@ -9,15 +9,19 @@ import type { Logger } from 'pino';
 import { readIdxFile, sampleAsFloat32, type IdxArray } from '../compiler/data/idx.ts';
 import { startFleet } from './fleet.ts';
 
-export type DemoOptions = { server: string; count: number; log: Logger; apiUrl: string };
+export type DemoOptions = { server: string; count: number; log: Logger; apiUrl: string; /** API token (deployer), unless the API runs with --no-auth */ token?: string };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATASET = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
 
+let apiToken: string | undefined;
+
 async function api<T>(apiUrl: string, method: string, url: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = apiToken ? { authorization: `Bearer ${apiToken}` } : {};
+  if (!(body instanceof FormData) && method !== 'GET') headers['content-type'] = 'application/json';
   const res = await fetch(`${apiUrl}${url}`, {
-    method,
-    ...(body instanceof FormData ? { body } : body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    method, headers,
+    ...(body instanceof FormData ? { body } : body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const json = (await res.json()) as T & { message?: string };
   if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${json.message ?? ''}`);
@@ -25,6 +29,7 @@ async function api<T>(apiUrl: string, method: string, url: string, body?: unknow
 }
 
 export async function startDemo(o: DemoOptions): Promise<() => Promise<void>> {
+  apiToken = o.token;
   const fleet = await startFleet({ server: o.server, count: o.count, log: o.log, prefix: 'esp32-demo-', lifetime: 120 });
   o.log.info({ devices: fleet.clients.filter((c) => c.registered).length, try: `${o.apiUrl}/devices` }, 'demo: fleet registered');
 

@@ -1,9 +1,13 @@
 // Entry point: `tsx src/main.ts [--demo] [--coap-port 5683] [--http-port 8080] ...`
 // Starts the LwM2M server and the REST API on embedded defaults (in-memory store).
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { openAccessStores } from './access/access-stores.ts';
+import { ensureAdminToken } from './access/first-admin.ts';
+import { allowedHosts, isLoopback } from './api/allowed-hosts.ts';
 import { buildApi } from './api/app.ts';
 import { createServerMetrics } from './api/metrics.ts';
 import { createLogger } from './log.ts';
@@ -38,18 +42,34 @@ async function main(): Promise<void> {
       'mqtt-prefix': { type: 'string', default: 'lwm2m' },
       'mqtt-commands': { type: 'boolean', default: false },
       'shutdown-timeout': { type: 'string', default: '10000' },
+      'no-auth': { type: 'boolean', default: false },
+      'admin-token-file': { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'metrics-public': { type: 'boolean', default: false },
+      'rate-limit': { type: 'string', default: '120' },
+      'rate-limit-token': { type: 'string', default: '600' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host] [--log-level info]\n` +
       `       [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n` +
-      `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n`);
+      `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n` +
+      `       [--admin-token-file f] [--no-auth (loopback only)] [--cors-origin https://dash.example]... [--tls-cert pem --tls-key pem]\n` +
+      `       [--metrics-public] [--rate-limit 120 (changes/min per address)] [--rate-limit-token 600 (per token)]\n`);
     return;
   }
   const drainMs = Number(values['shutdown-timeout']);
   if (!Number.isInteger(drainMs) || drainMs < 0) throw new Error(`--shutdown-timeout must be a number of milliseconds, got "${values['shutdown-timeout']}"`);
   if (values['node-id'] !== undefined && values.store === 'memory') throw new Error('--node-id needs a shared store: --store redis://host:port');
+  const httpHost = values['http-host']!;
+  if (values['no-auth'] && !isLoopback(httpHost)) throw new Error(`--no-auth is for a loopback API only (the demo); --http-host is ${httpHost}`);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  const rateLimit = { perAddress: Number(values['rate-limit']), perToken: Number(values['rate-limit-token']) };
+  if (!Number.isInteger(rateLimit.perAddress) || rateLimit.perAddress < 0 || !Number.isInteger(rateLimit.perToken) || rateLimit.perToken < 0) throw new Error('--rate-limit and --rate-limit-token are whole numbers of changes per minute (0: no limit)');
+  const tls = values['tls-cert'] ? { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']!) } : undefined;
   const log = createLogger(values['log-level']);
   const store = await openRegistrationStore(values.store!, log);
   // on a Redis store the node joins the cluster of nodes sharing it (docs/cluster.md)
@@ -69,15 +89,32 @@ async function main(): Promise<void> {
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
     commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
   });
-  const api = await buildApi({ server, log, platform, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents });
-  await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
-  log.info({ node: nodeId, coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
+  // operator access (docs/security.md): tokens and audit trail beside the other records
+  const accessStores = await openAccessStores({ dataDir: values['data-dir'], redisUrl: shared ? values.store : undefined, log });
+  if (values['no-auth']) {
+    log.warn({ http: httpHost }, '!!! --no-auth: the REST API accepts every request WITHOUT A TOKEN (loopback demo only) !!!');
+  } else {
+    await ensureAdminToken(accessStores.tokens, { file: values['admin-token-file'], log });
+  }
+  const access = {
+    tokens: values['no-auth'] ? undefined : accessStores.tokens,
+    audit: accessStores.audit,
+    allowedHosts: allowedHosts(httpHost, [values['public-host']]),
+    corsOrigins: values['cors-origin'],
+    rateLimit,
+    metricsPublic: values['metrics-public'],
+  };
+  const api = await buildApi({ server, log, platform, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents, access, tls });
+  await api.listen({ host: httpHost, port: Number(values['http-port']) });
+  log.info({ node: nodeId, coap: server.coapAddress, http: `${tls ? 'https' : 'http'}://${httpHost}:${values['http-port']}`, auth: !values['no-auth'] }, 'TinyMLaaS server started');
 
   let stopFleet: (() => Promise<void>) | undefined;
   if (values.demo) {
     // the demo fleet is a separate concern: loaded only when asked for, never by the server itself
     const { startDemo } = await import('../simulators/demo.ts');
-    stopFleet = await startDemo({ server: `127.0.0.1:${server.coapAddress.port}`, count: Number(values.devices), log: log.child({ component: 'demo' }), apiUrl: `http://${values['http-host']}:${values['http-port']}` });
+    // with tokens on, the demo acts as a deployer of its own
+    const token = values['no-auth'] ? undefined : (await accessStores.tokens.create('demo', 'deployer')).secret;
+    stopFleet = await startDemo({ token, server: `127.0.0.1:${server.coapAddress.port}`, count: Number(values.devices), log: log.child({ component: 'demo' }), apiUrl: `${tls ? 'https' : 'http'}://${httpHost}:${values['http-port']}` });
   }
 
   let stopping = false;
@@ -122,6 +159,7 @@ async function main(): Promise<void> {
       await store.close?.();
       await deploymentStore?.close();
       await modelStore?.close();
+      await accessStores.close();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'shutdown failed');
       process.exit(1);

@@ -31,6 +31,7 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
   });
 
   app.post<{ Body: { moduleDigest?: string; modelId?: string; target?: string; method: (typeof UPDATE_METHODS)[number]; selector: Deployment['selector']; policy?: Partial<Deployment['policy']> } }>('/deployments', {
+    config: { role: 'deployer' },
     schema: {
       summary: 'Start a rollout: a module (by digest, or a model id + target) to the selected devices',
       body: {
@@ -79,10 +80,11 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
     return reply.status(201).send(deploymentToJson(d));
   });
 
-  app.get('/deployments', { schema: { summary: 'All deployments (without per-device rows)' } },
+  app.get('/deployments', { config: { role: 'viewer' }, schema: { summary: 'All deployments (without per-device rows)' } },
     async () => (await platform.engine.list()).sort((a, b) => b.createdAt - a.createdAt).map((d) => deploymentToJson(d, false)));
 
   app.get<{ Params: { id: string } }>('/deployments/:id', {
+    config: { role: 'viewer' },
     schema: { summary: 'One deployment: counts per state, per-device rows, progress', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema } },
   }, async (req) => {
     const d = await platform.engine.get(req.params.id);
@@ -91,6 +93,7 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
   });
 
   app.post<{ Params: { id: string } }>('/deployments/:id/abort', {
+    config: { role: 'deployer' },
     schema: { summary: 'Abort a running deployment', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema, 409: errorSchema } },
   }, async (req) => deploymentToJson(await wrap(platform.engine.abort(req.params.id))));
 }

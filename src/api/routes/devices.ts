@@ -9,6 +9,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
   const endpointParam = { type: 'object', properties: { endpoint: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['endpoint'] } as const;
 
   app.get<{ Querystring: { endpoint?: string; queueMode?: boolean; lwm2mVersion?: string; object?: number; limit: number; offset: number } }>('/devices', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'List registered devices',
       querystring: {
@@ -37,6 +38,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
   });
 
   app.get<{ Params: { endpoint: string } }>('/devices/:endpoint', {
+    config: { role: 'viewer' },
     schema: { summary: 'One registration', params: endpointParam, response: { 200: registrationSchema, 404: errorSchema } },
   }, async (req) => {
     const reg = await server.registrations.byEndpoint(req.params.endpoint);
@@ -45,6 +47,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
   });
 
   app.delete<{ Params: { endpoint: string } }>('/devices/:endpoint', {
+    config: { role: 'operator' },
     schema: { summary: 'Remove a registration on the server side', params: endpointParam, response: { 204: { type: 'null' }, 404: errorSchema } },
   }, async (req, reply) => {
     const reg = await server.registrations.byEndpoint(req.params.endpoint);
@@ -54,6 +57,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
   });
 
   app.get<{ Params: { endpoint: string } }>('/devices/:endpoint/send', {
+    config: { role: 'viewer' },
     schema: { summary: 'Latest values the device reported with Send', params: endpointParam, response: { 404: errorSchema } },
   }, async (req) => {
     const reg = await server.registrations.byEndpoint(req.params.endpoint);

@@ -13,6 +13,7 @@ export async function eventRoutes(app: FastifyInstance, opts: { server: LwM2mSer
     for (const end of streams) end();
   });
   app.get<{ Querystring: { endpoint?: string; types?: string } }>('/events', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'Live event stream (text/event-stream); each event is named by its type',
       querystring: {

@@ -24,6 +24,7 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
   const { platform } = opts;
 
   app.post('/models', {
+    config: { role: 'deployer' },
     schema: {
       summary: 'Upload an ONNX model (multipart/form-data: file field "model", fields "name", "version", optional "labels" as a JSON array)',
       consumes: ['multipart/form-data'],
@@ -59,10 +60,11 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
     return reply.status(201).send(modelToJson(entry));
   });
 
-  app.get('/models', { schema: { summary: 'Uploaded models and their compiled modules', response: { 200: { type: 'array', items: modelSchema } } } },
+  app.get('/models', { config: { role: 'viewer' }, schema: { summary: 'Uploaded models and their compiled modules', response: { 200: { type: 'array', items: modelSchema } } } },
     async () => (await platform.catalog.list()).map(modelToJson));
 
   app.get<{ Params: { id: string } }>('/models/:id', {
+    config: { role: 'viewer' },
     schema: { summary: 'One model', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 200: modelSchema, 404: errorSchema } },
   }, async (req) => {
     const m = await platform.catalog.get(req.params.id);
@@ -71,6 +73,7 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
   });
 
   app.post<{ Params: { id: string }; Body: { target: string } }>('/models/:id/compile', {
+    config: { role: 'deployer' },
     schema: {
       summary: 'Compile the model into an int8 inference module for a target; returns the compile report',
       params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
@@ -91,6 +94,7 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
   });
 
   app.get<{ Params: { digest: string } }>('/packages/:digest', {
+    config: { role: 'viewer' },
     schema: { summary: 'Download a package (module or ONNX) by its SHA-256', params: { type: 'object', properties: { digest: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, required: ['digest'] } },
   }, async (req, reply) => {
     const bytes = isDigest(req.params.digest) ? await platform.repo.get(req.params.digest) : undefined;

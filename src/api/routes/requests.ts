@@ -6,6 +6,7 @@ import { resultToJson } from '../result-json.ts';
 
 export async function requestRoutes(app: FastifyInstance, opts: { server: LwM2mServer }): Promise<void> {
   app.get<{ Params: { id: string } }>('/requests/:id', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'Status of a queued request',
       params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{16}$' } }, required: ['id'] },
