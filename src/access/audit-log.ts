@@ -10,7 +10,7 @@ import type { Principal } from './roles.ts';
 export type AuditTarget = { endpoint?: string; deployment?: string; model?: string; token?: string; package?: string; signer?: string };
 
 export type AuditEntry = {
-  /** time-ordered: base-36 milliseconds then random */
+  /** time-ordered: base-36 milliseconds, a per-process sequence (order within one millisecond), random */
   id: string;
   at: number;
   via: 'api' | 'mqtt';
@@ -31,11 +31,14 @@ export function actorOf(p: Principal | null | undefined): AuditEntry['actor'] {
 }
 
 export class AuditLog {
+  private seq = 0;
+
   constructor(private readonly entries: Collection<AuditEntry>, private readonly log: Logger, private readonly now: () => number = Date.now) {}
 
   async record(e: Omit<AuditEntry, 'id' | 'at'>): Promise<AuditEntry> {
     const at = this.now();
-    const entry: AuditEntry = { id: `${at.toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`, at, ...e };
+    this.seq = (this.seq + 1) % 1_679_616; // 36^4
+    const entry: AuditEntry = { id: `${at.toString(36).padStart(9, '0')}-${this.seq.toString(36).padStart(4, '0')}-${randomBytes(3).toString('hex')}`, at, ...e };
     this.log.info({ audit: true, via: entry.via, actor: entry.actor, source: entry.source, action: entry.action, target: entry.target, outcome: entry.outcome }, 'audit');
     await this.entries.save(entry);
     return entry;

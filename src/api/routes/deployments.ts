@@ -77,6 +77,7 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
       if (hit) name = `${hit.model.name}@${hit.model.version}`;
     }
     const d = await wrap(platform.engine.create({ moduleDigest: digest, moduleName: name, method: req.body.method, selector: req.body.selector, policy: req.body.policy }));
+    req.auditTarget = { deployment: d.id, package: d.moduleDigest };
     return reply.status(201).send(deploymentToJson(d));
   });
 

@@ -57,6 +57,7 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
       if (e instanceof CatalogError) throw new ApiError(400, e.code, e.message);
       throw e;
     });
+    req.auditTarget = { model: entry.id };
     return reply.status(201).send(modelToJson(entry));
   });
 
