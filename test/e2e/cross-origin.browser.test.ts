@@ -77,11 +77,11 @@ describe('a page on another origin', () => {
     const sentBefore = [...h.platform.server.sender.stats.responses.values()].reduce((a, b) => a + b, 0);
     const tab = await browser.newPage();
     await tab.goto(evilUrl);
-    await tab.waitForFunction(() => (window as unknown as { done?: boolean }).done === true, undefined, { timeout: 30_000 });
+    await tab.waitForFunction(() => (globalThis as unknown as { done?: boolean }).done === true, undefined, { timeout: 30_000 });
     // the forms navigate their iframes: wait until both requests reached the API
     const deadline = Date.now() + 30_000;
     while (!(arrived.includes('POST /models') && arrived.filter((a) => a.includes('/execute/')).length >= 4) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const results = await tab.evaluate(() => (window as unknown as { results: Record<string, string> }).results);
+    const results = await tab.evaluate(() => (globalThis as unknown as { results: Record<string, string> }).results);
     // the browser did send them (the preflight of the JSON one is an OPTIONS that gets no CORS answer)
     expect(arrived).toContain('POST /models');
     expect(arrived.filter((a) => a === 'POST /devices/victim/execute/3/0/4').length).toBe(3);
