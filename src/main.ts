@@ -12,7 +12,7 @@ import { buildApi } from './api/app.ts';
 import { createServerMetrics } from './api/metrics.ts';
 import { createLogger } from './log.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
-import { MqttBridge } from './events/mqtt-bridge.ts';
+import { MqttBridge } from './mqtt/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
 import { openRegistrationStore } from './store/open-store.ts';
 import { RedisCollection } from './store/redis-collection.ts';
@@ -41,6 +41,9 @@ async function main(): Promise<void> {
       mqtt: { type: 'string' },
       'mqtt-prefix': { type: 'string', default: 'lwm2m' },
       'mqtt-commands': { type: 'boolean', default: false },
+      'mqtt-username': { type: 'string' },
+      'mqtt-password-file': { type: 'string' },
+      'mqtt-ca': { type: 'string' },
       'shutdown-timeout': { type: 'string', default: '10000' },
       'no-auth': { type: 'boolean', default: false },
       'admin-token-file': { type: 'string' },
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
     process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host] [--log-level info]\n` +
       `       [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n` +
       `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n` +
+      `       [--mqtt-username u --mqtt-password-file f] [--mqtt-ca ca.pem (mqtts:// with a private CA)]\n` +
       `       [--admin-token-file f] [--no-auth (loopback only)] [--cors-origin https://dash.example]... [--tls-cert pem --tls-key pem]\n` +
       `       [--metrics-public] [--rate-limit 120 (changes/min per address)] [--rate-limit-token 600 (per token)]\n`);
     return;
@@ -69,6 +73,9 @@ async function main(): Promise<void> {
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
   const rateLimit = { perAddress: Number(values['rate-limit']), perToken: Number(values['rate-limit-token']) };
   if (!Number.isInteger(rateLimit.perAddress) || rateLimit.perAddress < 0 || !Number.isInteger(rateLimit.perToken) || rateLimit.perToken < 0) throw new Error('--rate-limit and --rate-limit-token are whole numbers of changes per minute (0: no limit)');
+  if (values['no-auth'] && values['mqtt-commands']) throw new Error('--mqtt-commands needs tokens (each command carries one with the operator role): drop --no-auth');
+  const mqttPassword = values['mqtt-password-file'] === undefined ? undefined : (await readFile(values['mqtt-password-file'], 'utf8')).replace(/\r?\n$/, '');
+  const mqttCa = values['mqtt-ca'] === undefined ? undefined : await readFile(values['mqtt-ca']);
   const tls = values['tls-cert'] ? { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']!) } : undefined;
   const log = createLogger(values['log-level']);
   const store = await openRegistrationStore(values.store!, log);
@@ -84,13 +91,14 @@ async function main(): Promise<void> {
   });
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
-  // northbound MQTT (docs/mqtt.md): publishes in the background, reconnects by itself
-  const mqtt = values.mqtt === undefined ? undefined : new MqttBridge({
-    url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
-    commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
-  });
   // operator access (docs/security.md): tokens and audit trail beside the other records
   const accessStores = await openAccessStores({ dataDir: values['data-dir'], redisUrl: shared ? values.store : undefined, log });
+  // northbound MQTT (docs/mqtt.md): publishes in the background, reconnects by itself; commands carry a token
+  const mqtt = values.mqtt === undefined ? undefined : new MqttBridge({
+    url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
+    commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models, authorize: (t) => accessStores.tokens.verify(t), audit: accessStores.audit } : undefined,
+    client: { username: values['mqtt-username'], password: mqttPassword, ...(mqttCa ? { ca: mqttCa } : {}) },
+  });
   if (values['no-auth']) {
     log.warn({ http: httpHost }, '!!! --no-auth: the REST API accepts every request WITHOUT A TOKEN (loopback demo only) !!!');
   } else {

@@ -6,8 +6,9 @@ import { parsePath, type LwM2mPath } from '../../lwm2m/path.ts';
 import type { NotificationAttributes } from '../../request/downlink-request.ts';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { nodeFromJson } from '../node-json.ts';
-import { resultSchema, sendOutcome } from '../result-json.ts';
+import { nodeFromJson } from '../../json/node-json.ts';
+import { resultSchema } from '../../json/result-json.ts';
+import { sendOutcome } from '../send-outcome.ts';
 
 type PathParams = { endpoint: string; '*': string };
 const pathParams = {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { registrationSchema, registrationToJson } from '../registration-json.ts';
+import { registrationSchema, registrationToJson } from '../../json/registration-json.ts';
 
 export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mServer }): Promise<void> {
   const { server } = opts;

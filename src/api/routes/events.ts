@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { EventBus } from '../../events/server-event.ts';
 import type { LwM2mServer } from '../../server.ts';
-import { eventEndpoint, eventToJson } from '../event-json.ts';
+import { eventEndpoint, eventToJson } from '../../json/event-json.ts';
 
 /** `events`: the bus to stream, the server's own by default (the whole fleet's with several nodes). */
 export async function eventRoutes(app: FastifyInstance, opts: { server: LwM2mServer; events?: EventBus }): Promise<void> {

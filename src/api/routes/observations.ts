@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { formatPath, parsePath } from '../../lwm2m/path.ts';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { resultToJson } from '../result-json.ts';
+import { resultToJson } from '../../json/result-json.ts';
 import { formatFrom } from './device-management.ts';
 
 const observationSchema = {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { resultToJson } from '../result-json.ts';
+import { resultToJson } from '../../json/result-json.ts';
 
 export async function requestRoutes(app: FastifyInstance, opts: { server: LwM2mServer }): Promise<void> {
   app.get<{ Params: { id: string } }>('/requests/:id', {
