@@ -14,6 +14,7 @@ import { createLogger } from './log.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
 import { MqttBridge } from './mqtt/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
+import { openPackageSigning } from './signing/open-signing.ts';
 import { openRegistrationStore } from './store/open-store.ts';
 import { RedisCollection } from './store/redis-collection.ts';
 import type { Deployment } from './ota/deployment.ts';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
       'metrics-public': { type: 'boolean', default: false },
       'rate-limit': { type: 'string', default: '120' },
       'rate-limit-token': { type: 'string', default: '600' },
+      'signing-key': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -62,6 +64,7 @@ async function main(): Promise<void> {
       `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n` +
       `       [--mqtt-username u --mqtt-password-file f] [--mqtt-ca ca.pem (mqtts:// with a private CA)]\n` +
       `       [--admin-token-file f] [--no-auth (loopback only)] [--cors-origin https://dash.example]... [--tls-cert pem --tls-key pem]\n` +
+      `       [--signing-key ed25519.pem (default: <data dir>/signing-key.pem, created at the first start)]\n` +
       `       [--metrics-public] [--rate-limit 120 (changes/min per address)] [--rate-limit-token 600 (per token)]\n`);
     return;
   }
@@ -85,9 +88,11 @@ async function main(): Promise<void> {
   // with Redis, deployments and model metadata are shared by the nodes too
   const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments') : undefined;
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models') : undefined;
+  // packages are signed with the server's key; deployments of unsigned ones need an admin (docs/package-signing.md)
+  const packageSigning = await openPackageSigning({ keyFile: values['signing-key'], dataDir: values['data-dir'], redisUrl: shared ? values.store : undefined, log: log.child({ component: 'signing' }) });
   const platform = await Platform.start({
     log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId,
-    dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore,
+    dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, signing: packageSigning.signing,
   });
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
@@ -168,6 +173,7 @@ async function main(): Promise<void> {
       await deploymentStore?.close();
       await modelStore?.close();
       await accessStores.close();
+      await packageSigning.close();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'shutdown failed');
       process.exit(1);

@@ -31,6 +31,8 @@ const RESULT_OF: Record<PackageProblem, number> = {
 
 export type FirmwareUpdateOptions = {
   readonly profile: RuntimeProfile | undefined;
+  /** signing keys the device trusts; packages must carry a signature by one of them when given */
+  readonly trustedKeys?: readonly Uint8Array[];
   readonly download: DownloadOptions;
   /** restarts the device (SimulatedClient.reboot) */
   readonly reboot: () => Promise<void>;
@@ -162,7 +164,7 @@ export class FirmwareUpdate {
   private verify(bytes: Uint8Array, expectedDigest: string | undefined): void {
     // the new image replaces the firmware model, so that one's flash does not count against it
     const current = this.ml?.modelsFrom({ objectId: FIRMWARE_UPDATE, instanceId: I })[0];
-    const check = checkPackage(bytes, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(current), expectedDigest });
+    const check = checkPackage(bytes, { profile: this.opts.profile, trustedKeys: this.opts.trustedKeys, flashUsed: this.ml?.flashUsed(current), expectedDigest });
     if (!check.ok) {
       this.setState(FwState.IDLE, RESULT_OF[check.problem]);
       return;
@@ -210,7 +212,7 @@ export class FirmwareUpdate {
     const image = this.image;
     this.image = undefined;
     const previous = this.ml?.modelsFrom({ objectId: FIRMWARE_UPDATE, instanceId: I }) ?? [];
-    const check = checkPackage(image, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(previous[0]) });
+    const check = checkPackage(image, { profile: this.opts.profile, trustedKeys: this.opts.trustedKeys, flashUsed: this.ml?.flashUsed(previous[0]) });
     if (!check.ok) {
       this.setState(FwState.IDLE, FwResult.UPDATE_FAILED); // the old firmware keeps running
       return;

@@ -69,6 +69,11 @@ export type ClientOptions = {
   updateStepDelayMs?: number;
   /** a Package push (Block1) whose next block does not come within this time is lost; default 30 s */
   pushIdleTimeoutMs?: number;
+  /**
+   * Ed25519 public keys (raw 32 bytes) provisioned at the factory or bootstrap, at most two (key
+   * rotation): when given, every package must be signed by one of them (docs/package-signing.md)
+   */
+  trustedKeys?: readonly Uint8Array[];
 };
 
 type Attributes = Partial<Record<'pmin' | 'pmax' | 'gt' | 'lt' | 'st', number>>;
@@ -125,7 +130,8 @@ export class SimulatedClient {
     const target = opts.target === undefined ? targets().get(opts.profile.id) : (opts.target ?? undefined);
     this.ml = opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
     const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512 };
-    const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs };
+    if ((opts.trustedKeys?.length ?? 0) > 2) throw new Error('a device holds at most two signing keys');
+    const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs, trustedKeys: opts.trustedKeys };
     this.software = new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
     const rebootIntoFirmware = (): Promise<void> =>
       this.reboot().catch((e: unknown) => opts.log.warn({ endpoint: opts.endpoint, err: (e as Error).message }, 'reboot after the firmware update failed'));

@@ -23,6 +23,7 @@ import { observationRoutes } from './routes/observations.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { requestRoutes } from './routes/requests.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { signingRoutes } from './routes/signing.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { BEARER_SCHEME, openApiRoleTransform, requireDeclaredRoles } from './route-roles.ts';
 
@@ -102,6 +103,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await app.register(modelRoutes, { platform: opts.platform, maxModelBytes });
     await app.register(deploymentRoutes, { platform: opts.platform });
     await app.register(mlRoutes, { platform: opts.platform });
+    if (opts.platform.signing) await app.register(signingRoutes, { platform: opts.platform, signing: opts.platform.signing });
   }
   if (access?.tokens) await app.register(tokenRoutes, { tokens: access.tokens });
   if (access?.audit) await app.register(auditRoutes, { audit: access.audit });

@@ -6,6 +6,9 @@ import { ROLES, type Role, type RouteRole } from '../../src/access/roles.ts';
 import { buildApi } from '../../src/api/app.ts';
 import { MissingRoleError } from '../../src/api/route-roles.ts';
 import { quietLogger } from '../../src/log.ts';
+import { PackageSigning, type SignatureRecord, type SignerRecord } from '../../src/signing/package-signing.ts';
+import { generateSigningKey } from '../../src/signing/signing-key.ts';
+import { JsonCollection } from '../../src/store/json-collection.ts';
 import { startOtaHarness, type OtaHarness } from '../e2e/ota-harness.ts';
 import { testAccess, type TestAccess } from '../helpers/access.ts';
 
@@ -17,7 +20,8 @@ let ops: Operation[];
 
 beforeAll(async () => {
   t = await testAccess();
-  h = await startOtaHarness({}, { access: t.access });
+  const signing = new PackageSigning(generateSigningKey(), JsonCollection.memory<SignerRecord>(), JsonCollection.memory<SignatureRecord>());
+  h = await startOtaHarness({ signing }, { access: t.access });
   const doc = (await h.api.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, Record<string, unknown>>>; components: { securitySchemes: Record<string, { scheme: string }> } };
   expect(doc.components.securitySchemes.bearerAuth?.scheme).toBe('bearer');
   ops = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({
@@ -67,6 +71,8 @@ describe('roles on every route of the OpenAPI document', () => {
     expect(role('POST', '/deployments')).toBe('deployer');
     expect(role('POST', '/devices/{endpoint}/execute/{*}')).toBe('operator');
     expect(role('GET', '/metrics')).toBe('viewer');
+    expect(role('POST', '/signers')).toBe('admin');
+    expect(role('POST', '/packages/{digest}/signature')).toBe('deployer');
   });
 
   it('answers 401 without a token, 403 one role below, and lets the declared role through', async () => {

@@ -23,6 +23,21 @@ export function deploymentToJson(d: Deployment, withDevices = true): Record<stri
   };
 }
 
+/**
+ * With package signing on, a deployment delivers only a package with a valid signature, unless an
+ * admin sets policy.allowUnsigned (devices that hold keys refuse it all the same).
+ */
+async function requireSignature(platform: Platform, digest: string, allowUnsigned: boolean, role: string | undefined): Promise<void> {
+  if (!platform.signing) return;
+  const status = await platform.signing.status(digest);
+  if (status.state === 'signed') return;
+  // role undefined: an API without access control (tests, embedding), whose caller is its owner
+  if (allowUnsigned && (role === undefined || role === 'admin')) return;
+  if (allowUnsigned) throw new ApiError(403, 'FORBIDDEN', 'policy.allowUnsigned needs the admin role', { needed: 'admin', held: role });
+  const why = status.state === 'invalid' ? `its signature is invalid (${status.reason})` : 'it is not signed';
+  throw new ApiError(422, status.state === 'invalid' ? 'BAD_SIGNATURE' : 'UNSIGNED_PACKAGE', `package ${digest} cannot be deployed: ${why}; sign it (POST /packages/${digest}/signature) or, as admin, set policy.allowUnsigned`);
+}
+
 export async function deploymentRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
   const { platform } = opts;
   const wrap = async <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => {
@@ -52,6 +67,7 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
               maxParallel: { type: 'integer', minimum: 1, maximum: 1000 }, batchSize: { type: 'integer', minimum: 1 }, canary: { type: 'integer', minimum: 0 },
               deviceTimeoutMs: { type: 'integer', minimum: 1000 }, retries: { type: 'integer', minimum: 0, maximum: 10 },
               abortFailureRate: { type: 'number', minimum: 0, maximum: 1 }, minSample: { type: 'integer', minimum: 1 },
+              allowUnsigned: { type: 'boolean', description: 'deliver a package without a valid signature (admin only)' },
             },
             additionalProperties: false,
           },
@@ -76,7 +92,9 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
       const hit = await platform.catalog.byModuleDigest(digest);
       if (hit) name = `${hit.model.name}@${hit.model.version}`;
     }
-    const d = await wrap(platform.engine.create({ moduleDigest: digest, moduleName: name, method: req.body.method, selector: req.body.selector, policy: req.body.policy }));
+    const { allowUnsigned, ...policy } = (req.body.policy ?? {}) as Partial<Deployment['policy']> & { allowUnsigned?: boolean };
+    await requireSignature(platform, digest, allowUnsigned === true, req.principal?.role);
+    const d = await wrap(platform.engine.create({ moduleDigest: digest, moduleName: name, method: req.body.method, selector: req.body.selector, policy }));
     req.auditTarget = { deployment: d.id, package: d.moduleDigest };
     return reply.status(201).send(deploymentToJson(d));
   });

@@ -20,6 +20,13 @@ export function modelToJson(m: ModelEntry): Record<string, unknown> {
 
 const modelSchema = { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, onnxDigest: { type: 'string' }, modules: { type: 'object', additionalProperties: true } } } as const;
 
+/** The server compiled it: it signs it with its own key (docs/package-signing.md). */
+async function signCompiled(platform: Platform, modelId: string, digest: string, target: string): Promise<void> {
+  if (!platform.signing) return;
+  const m = await platform.catalog.get(modelId);
+  if (m) await platform.signing.sign(digest, { name: m.name, version: m.version, kind: 'ml-module', target });
+}
+
 export async function modelRoutes(app: FastifyInstance, opts: { platform: Platform; maxModelBytes: number }): Promise<void> {
   const { platform } = opts;
 
@@ -85,6 +92,7 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
     getTarget(req.body.target);
     try {
       const mod = await platform.catalog.compile(req.params.id, req.body.target);
+      await signCompiled(platform, req.params.id, mod.moduleDigest, mod.target);
       return reply.status(201).send({ target: mod.target, moduleDigest: mod.moduleDigest, moduleBytes: mod.moduleBytes, arenaBytes: mod.arenaBytes, macs: mod.macs, report: mod.report });
     } catch (e) {
       if (e instanceof CatalogError) throw new ApiError(404, e.code, e.message);
