@@ -60,7 +60,7 @@ type Node = { proc: ChildProcess; http: string; coap: number };
 
 async function startNode(args: string[]): Promise<Node> {
   const [http, coap] = [await freeTcp(), await freeUdp()];
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--log-level', 'warn', '--registrations-per-source', '0', '--coap-host', '127.0.0.1', '--coap-port', String(coap), '--http-port', String(http), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--no-auth', '--log-level', 'warn', '--registrations-per-source', '0', '--coap-host', '127.0.0.1', '--coap-port', String(coap), '--http-port', String(http), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitHttp(`http://127.0.0.1:${http}/ready`, proc);
   return { proc, http: `http://127.0.0.1:${http}`, coap };
 }

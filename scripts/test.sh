@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libcoap3-bin dataset-fashion-mnist libonnx-testdata redis-server mosquitto)
+APT_PACKAGES=(libcoap3-bin dataset-fashion-mnist libonnx-testdata redis-server mosquitto chromium)
 need=()
 command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
@@ -12,6 +12,8 @@ command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
 # the Redis store, cluster and MQTT bridge tests start their own instances on free ports
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
+# the browser test (test/e2e/*.browser.test.ts) drives Debian's chromium with playwright-core
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""

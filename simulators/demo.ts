@@ -15,6 +15,8 @@ export type DemoOptions = {
   count: number;
   log: Logger;
   apiUrl: string;
+  /** API token (deployer), unless the API runs with --no-auth */
+  token?: string;
   /** seconds between two inferences on each device */
   inferEverySeconds?: number;
   /** called once the story has finished (true) or failed (false): the demo's own test waits on it */
@@ -27,10 +29,14 @@ const LABELS = (JSON.parse(readFileSync(path.join(root, 'compiler/zoo/models/man
 
 class DemoApiError extends Error {}
 
+let apiToken: string | undefined;
+
 async function api<T>(apiUrl: string, method: string, url: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = apiToken ? { authorization: `Bearer ${apiToken}` } : {};
+  if (!(body instanceof FormData) && method !== 'GET') headers['content-type'] = 'application/json';
   const res = await fetch(`${apiUrl}${url}`, {
-    method,
-    ...(body instanceof FormData ? { body } : body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    method, headers,
+    ...(body instanceof FormData ? { body } : body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const json = (await res.json()) as T & { message?: string };
   if (res.status >= 400) throw new DemoApiError(`${method} ${url}: HTTP ${res.status} ${json.message ?? ''}`);

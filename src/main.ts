@@ -1,8 +1,12 @@
 // Entry point: `tsx src/main.ts [--demo] [--coap-port 5683] [--http-port 8080] ...`
 // Starts the LwM2M server and the REST API on embedded defaults (in-memory store).
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { openAccessStores } from './access/access-stores.ts';
+import { ensureAdminToken } from './access/first-admin.ts';
+import { allowedHosts, isLoopback } from './api/allowed-hosts.ts';
 import { buildApi } from './api/app.ts';
 import { HttpDrain } from './api/http-drain.ts';
 import { createServerMetrics } from './api/metrics.ts';
@@ -11,8 +15,9 @@ import { exitOnError, intFlag, parseCli, portFlag, UsageError } from './cli/args
 import { limitFlagOptions, limitFlagsHelp, readLimitFlags } from './limit-flags.ts';
 import { installProcessGuards } from './process-guards.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
-import { MqttBridge } from './events/mqtt-bridge.ts';
+import { MqttBridge } from './mqtt/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
+import { openPackageSigning } from './signing/open-signing.ts';
 import { openRegistrationStore } from './store/open-store.ts';
 import { RedisCollection } from './store/redis-collection.ts';
 import { openSecurityStore } from './security/open-security-store.ts';
@@ -65,9 +70,21 @@ async function main(): Promise<void> {
       mqtt: { type: 'string' },
       'mqtt-prefix': { type: 'string', default: 'lwm2m' },
       'mqtt-commands': { type: 'boolean', default: false },
+      'mqtt-username': { type: 'string' },
+      'mqtt-password-file': { type: 'string' },
+      'mqtt-ca': { type: 'string' },
       'shutdown-timeout': { type: 'string', default: '10000' },
       'log-format': { type: 'string', default: 'auto' },
       'bootstrap-port': { type: 'string' },
+      'no-auth': { type: 'boolean', default: false },
+      'admin-token-file': { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'metrics-public': { type: 'boolean', default: false },
+      'rate-limit': { type: 'string', default: '120' },
+      'rate-limit-token': { type: 'string', default: '600' },
+      'signing-key': { type: 'string' },
       help: { type: 'boolean', default: false },
       ...limitFlagOptions,
   });
@@ -85,6 +102,14 @@ async function main(): Promise<void> {
   if (values['log-level'] !== undefined && !levels.includes(values['log-level'])) throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
   if (values['node-id'] !== undefined && values.store === 'memory') throw new UsageError('--node-id needs a shared store: --store redis://host:port');
   const limits = readLimitFlags(values);
+  const httpHost = values['http-host']!;
+  if (values['no-auth'] && !isLoopback(httpHost)) throw new UsageError(`--no-auth is for a loopback API only (the demo); --http-host is ${httpHost}`);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  const rateLimit = { perAddress: intFlag('rate-limit', values['rate-limit'], 0), perToken: intFlag('rate-limit-token', values['rate-limit-token'], 0) };
+  if (values['no-auth'] && values['mqtt-commands']) throw new UsageError('--mqtt-commands needs tokens (each command carries one with the operator role): drop --no-auth');
+  const mqttPassword = values['mqtt-password-file'] === undefined ? undefined : (await readFile(values['mqtt-password-file'], 'utf8')).replace(/\r?\n$/, '');
+  const mqttCa = values['mqtt-ca'] === undefined ? undefined : await readFile(values['mqtt-ca']);
+  const tls = values['tls-cert'] ? { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']!) } : undefined;
   const log = createLogger(values['log-level'], logFormat);
   installProcessGuards(log);
   const store = await openRegistrationStore(values.store!, log);
@@ -95,20 +120,25 @@ async function main(): Promise<void> {
   const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments', undefined, log.child({ component: 'store' })) : undefined;
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models', undefined, log.child({ component: 'store' })) : undefined;
   const packageStore = shared ? await RedisCollection.open<PackageEntry>(values.store!, 'packages', undefined, log.child({ component: 'store' })) : undefined;
+  // packages are signed with the server's key; deployments of unsigned ones need an admin (docs/package-signing.md)
+  const packageSigning = await openPackageSigning({ keyFile: values['signing-key'], dataDir: values['data-dir'], redisUrl: shared ? values.store : undefined, log: log.child({ component: 'signing' }) });
   // security info (issue 12 §2) lives beside the registrations: Redis when shared, else the data dir
   const security = await openSecurityStore({ store: shared ? values.store : undefined, dataDir: values['data-dir'], log });
   const platform = await Platform.start({
     log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId, security,
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore,
     registrationLimits: limits.registrationLimits, block1Limits: limits.block1Limits,
-    maxPendingPerDevice: limits.maxPendingPerDevice, maxQueuedPerDevice: limits.maxQueuedPerDevice,
+    maxPendingPerDevice: limits.maxPendingPerDevice, maxQueuedPerDevice: limits.maxQueuedPerDevice, signing: packageSigning.signing,
   }).catch((e: unknown) => portInUse(e, 'UDP', coapPort, 'coap-port'));
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
-  // northbound MQTT (docs/mqtt.md): publishes in the background, reconnects by itself
+  // operator access (docs/security.md): tokens and audit trail beside the other records
+  const accessStores = await openAccessStores({ dataDir: values['data-dir'], redisUrl: shared ? values.store : undefined, log });
+  // northbound MQTT (docs/mqtt.md): publishes in the background, reconnects by itself; commands carry a token
   const mqtt = values.mqtt === undefined ? undefined : new MqttBridge({
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
-    commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models } : undefined,
+    commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models, authorize: (t) => accessStores.tokens.verify(t), audit: accessStores.audit } : undefined,
+    client: { username: values['mqtt-username'], password: mqttPassword, ...(mqttCa ? { ca: mqttCa } : {}) },
   });
   // the Bootstrap-Server (issue 12 §3): its configurations are stored like the security info
   let bootstrapConfigs: (Collection<BootstrapConfig> & { close?(): Promise<void> }) | undefined;
@@ -122,21 +152,36 @@ async function main(): Promise<void> {
     });
     log.info({ bootstrap: bootstrap.address }, 'Bootstrap-Server started');
   }
-  const api = await buildApi({ server, log, platform, bootstrap, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents, sseLimits: limits.sseLimits });
+  if (values['no-auth']) {
+    log.warn({ http: httpHost }, '!!! --no-auth: the REST API accepts every request WITHOUT A TOKEN (loopback demo only) !!!');
+  } else {
+    await ensureAdminToken(accessStores.tokens, { file: values['admin-token-file'], log });
+  }
+  const access = {
+    tokens: values['no-auth'] ? undefined : accessStores.tokens,
+    audit: accessStores.audit,
+    allowedHosts: allowedHosts(httpHost, [values['public-host']]),
+    corsOrigins: values['cors-origin'],
+    rateLimit,
+    metricsPublic: values['metrics-public'],
+  };
+  const api = await buildApi({ server, log, platform, bootstrap, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents, sseLimits: limits.sseLimits, access, tls });
   try {
-    await api.listen({ host: values['http-host'], port: httpPort });
+    await api.listen({ host: httpHost, port: httpPort });
   } catch (e) {
     await platform.stop();
     portInUse(e, 'TCP', httpPort, 'http-port');
   }
-  const httpUrl = `http://${values['http-host']}:${(api.server.address() as { port: number }).port}`;
-  log.info({ node: nodeId, coap: server.coapAddress, http: httpUrl }, 'TinyMLaaS server started');
+  const httpUrl = `${tls ? 'https' : 'http'}://${httpHost}:${(api.server.address() as { port: number }).port}`;
+  log.info({ node: nodeId, coap: server.coapAddress, http: httpUrl, auth: !values['no-auth'] }, 'TinyMLaaS server started');
 
   let stopFleet: (() => Promise<void>) | undefined;
   if (values.demo) {
     // the demo fleet is a separate concern: loaded only when asked for, never by the server itself
     const { startDemo } = await import('../simulators/demo.ts');
-    stopFleet = await startDemo({ server: `127.0.0.1:${server.coapAddress.port}`, count: devices, log: log.child({ component: 'demo' }), apiUrl: httpUrl });
+    // with tokens on, the demo acts as a deployer of its own
+    const token = values['no-auth'] ? undefined : (await accessStores.tokens.create('demo', 'deployer')).secret;
+    stopFleet = await startDemo({ token, server: `127.0.0.1:${server.coapAddress.port}`, count: devices, log: log.child({ component: 'demo' }), apiUrl: httpUrl });
   }
 
   let stopping = false;
@@ -180,6 +225,8 @@ async function main(): Promise<void> {
       await deploymentStore?.close();
       await modelStore?.close();
       await packageStore?.close();
+      await accessStores.close();
+      await packageSigning.close();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'shutdown failed');
       process.exit(1);

@@ -10,6 +10,8 @@ import { PackageCatalog, type PackageEntry } from './ota/package-catalog.ts';
 import { FilePackageRepository, MemoryPackageRepository, type PackageRepository } from './ota/package-repository.ts';
 import { createPackageHandler, PACKAGE_PATH, packageUri } from './ota/package-server.ts';
 import { LwM2mServer, type ServerOptions } from './server.ts';
+import type { PackageSigning } from './signing/package-signing.ts';
+import { signedDelivery } from './signing/signed-delivery.ts';
 import type { Collection } from './store/collection.ts';
 import { openDeploymentStore, type DeploymentStore } from './store/deployment-store.ts';
 import { JsonCollection } from './store/json-collection.ts';
@@ -29,6 +31,11 @@ export type PlatformOptions = ServerOptions & {
   packageStore?: Collection<PackageEntry>;
   /** the coaps port written into pull URIs for devices registered over DTLS; the CoAP port when absent */
   coapsPort?: number;
+  /**
+   * package signatures (docs/package-signing.md): packages go out with their signature block and
+   * deployments of unsigned ones are refused unless allowed; absent, nothing is signed (tests)
+   */
+  signing?: PackageSigning;
 };
 
 export class Platform {
@@ -40,13 +47,16 @@ export class Platform {
     readonly fleetMl: FleetMlIndex,
     readonly packages: PackageCatalog,
     readonly firmware: FirmwareIndex,
+    readonly signing: PackageSigning | undefined,
   ) {}
 
   static async start(opts: PlatformOptions): Promise<Platform> {
     const server = await LwM2mServer.start(opts);
     const repo: PackageRepository = opts.dataDir ? new FilePackageRepository(path.join(opts.dataDir, 'blobs')) : new MemoryPackageRepository();
     const packageBytes = { served: 0 };
-    server.addResource(PACKAGE_PATH, createPackageHandler(repo, (_d, n) => {
+    // what devices receive: the package with its signature block, when it has one
+    const delivery = opts.signing ? signedDelivery(repo, opts.signing) : repo;
+    server.addResource(PACKAGE_PATH, createPackageHandler(delivery, (_d, n) => {
       packageBytes.served += n;
     }, knownIdentity(server.security)));
     const models = opts.modelStore ?? (opts.dataDir ? await JsonCollection.open<ModelEntry>(path.join(opts.dataDir, 'models.json')) : JsonCollection.memory<ModelEntry>());
@@ -54,7 +64,7 @@ export class Platform {
     const store = opts.deploymentStore ?? await openDeploymentStore(opts.dataDir ? path.join(opts.dataDir, 'deployments.json') : undefined);
     const host = opts.publicHost ?? (opts.coapHost && opts.coapHost !== '0.0.0.0' ? opts.coapHost : '127.0.0.1');
     const engine = new DeploymentEngine({
-      server, repo, store, log: opts.log.child({ component: 'ota' }), pollMs: opts.pollMs, nodeId: opts.nodeId,
+      server, repo: delivery, store, log: opts.log.child({ component: 'ota' }), pollMs: opts.pollMs, nodeId: opts.nodeId,
       packageUri: async (digest, endpoint) => {
         // a device registered over DTLS pulls over coaps (issue 12 §2)
         const secured = (await server.registrations.byEndpoint(endpoint))?.address.identity !== undefined;
@@ -76,7 +86,7 @@ export class Platform {
       }
       if (e.type === 'deregistration' && e.reason !== 'replaced') firmware.forget(e.registration.endpoint);
     });
-    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware);
+    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware, opts.signing);
     await engine.resume();
     return platform;
   }

@@ -19,6 +19,7 @@ import {
 } from './module-types.ts';
 import { CONV_FIXED_PARAMS, FC_FIXED_PARAMS, isOpCode, OP_ARITY, OP_NAMES, OpCode } from './opcodes.ts';
 import { requantWords, unpackRequant } from './requant-params.ts';
+import { stripSignatureBlock } from './signed-package.ts';
 
 /** no microcontroller has more; a larger value is corruption, not a model */
 export const MAX_ARENA_BYTES = 64 * 1024 * 1024;
@@ -29,7 +30,8 @@ function oob(message: string, details?: Record<string, unknown>): never {
   throw new ModuleError('OUT_OF_BOUNDS', message, details);
 }
 
-export function readModule(bytes: Uint8Array): ModuleContents {
+export function readModule(signedOrPlain: Uint8Array): ModuleContents {
+  const bytes = stripSignatureBlock(signedOrPlain); // a trailing signature block is not part of the module
   if (bytes.length < HEADER_BYTES + DIGEST_BYTES) {
     throw new ModuleError('TRUNCATED', `module is ${bytes.length} bytes, smaller than header + digest (${HEADER_BYTES + DIGEST_BYTES})`);
   }

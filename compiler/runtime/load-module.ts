@@ -9,6 +9,7 @@ import { OpCode } from '../module/opcodes.ts';
 import { moduleDigestHex } from '../module/emit-module.ts';
 import { readModule } from '../module/read-module.ts';
 import { createInterpreter } from './interpreter.ts';
+import { stripSignatureBlock } from '../module/signed-package.ts';
 
 /** The part of a target profile the loader needs (a simulator may pass a trimmed profile). */
 export type DeviceProfile = Pick<TargetProfile, 'id' | 'code' | 'ramBytes' | 'psramBytes' | 'flashBytes' | 'runtimeOverhead'>;
@@ -64,7 +65,9 @@ export function quantizeTo(t: Pick<ArenaTensor, 'scale' | 'zeroPoint'>, x: Float
  * arena + runtime overhead fit its RAM and module + runtime overhead its flash.
  * @throws ModuleError (BAD_MAGIC, BAD_VERSION, TRUNCATED, BAD_DIGEST, OUT_OF_BOUNDS, BAD_OP, WRONG_TARGET, DOES_NOT_FIT)
  */
-export function loadModule(bytes: Uint8Array, profile?: DeviceProfile, opts: LoadOptions = {}): LoadedModule {
+export function loadModule(signedOrPlain: Uint8Array, profile?: DeviceProfile, opts: LoadOptions = {}): LoadedModule {
+  // a signed package carries a trailing signature block (compiler/module/signed-package.ts): the module is what precedes it
+  const bytes = stripSignatureBlock(signedOrPlain);
   const m = readModule(bytes);
   if (profile) {
     if (!opts.anyTarget && m.targetCode !== 0 && m.targetCode !== profile.code) {

@@ -33,6 +33,8 @@ const RESULT_OF: Record<PackageProblem, number> = {
 
 export type FirmwareUpdateOptions = {
   readonly profile: RuntimeProfile | undefined;
+  /** signing keys the device trusts; packages must carry a signature by one of them when given */
+  readonly trustedKeys?: readonly Uint8Array[];
   readonly download: DownloadOptions;
   /** restarts the device (SimulatedClient.reboot) */
   readonly reboot: () => Promise<void>;
@@ -203,7 +205,7 @@ export class FirmwareUpdate {
     }
     // the new image replaces the firmware model, so that one's flash does not count against it
     const current = this.ml?.modelsFrom({ objectId: FIRMWARE_UPDATE, instanceId: I })[0];
-    const check = checkPackage(bytes, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(current), expectedDigest });
+    const check = checkPackage(bytes, { profile: this.opts.profile, trustedKeys: this.opts.trustedKeys, flashUsed: this.ml?.flashUsed(current), expectedDigest });
     if (!check.ok) {
       this.setState(FwState.IDLE, RESULT_OF[check.problem]);
       return;
@@ -255,7 +257,7 @@ export class FirmwareUpdate {
       return;
     }
     const previous = this.ml?.modelsFrom({ objectId: FIRMWARE_UPDATE, instanceId: I }) ?? [];
-    const check = checkPackage(image, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(previous[0]) });
+    const check = checkPackage(image, { profile: this.opts.profile, trustedKeys: this.opts.trustedKeys, flashUsed: this.ml?.flashUsed(previous[0]) });
     if (!check.ok) {
       this.setState(FwState.IDLE, FwResult.UPDATE_FAILED); // the old firmware keeps running
       return;

@@ -84,6 +84,11 @@ export type ClientOptions = {
    * methods (/5/0/9) and protocols (/5/0/8) given
    */
   firmwareOnly?: { deliveryMethod?: 0 | 1 | 2; protocols?: readonly number[] };
+  /**
+   * Ed25519 public keys (raw 32 bytes) provisioned at the factory or bootstrap, at most two (key
+   * rotation): when given, every package must be signed by one of them (docs/package-signing.md)
+   */
+  trustedKeys?: readonly Uint8Array[];
 };
 
 type Attributes = Partial<Record<'pmin' | 'pmax' | 'gt' | 'lt' | 'st', number>>;
@@ -160,7 +165,8 @@ export class SimulatedClient {
     this.ml = !fwOnly && opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
     // a device given a secured transport pulls coaps:// URIs over it (the DTLS session of its account)
     const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512, coaps: opts.openTransport !== undefined };
-    const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs };
+    if ((opts.trustedKeys?.length ?? 0) > 2) throw new Error('a device holds at most two signing keys');
+    const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs, trustedKeys: opts.trustedKeys };
     this.softwareRef = fwOnly ? undefined : new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
     const rebootIntoFirmware = (): Promise<void> =>
       this.reboot().catch((e: unknown) => opts.log.warn({ endpoint: opts.endpoint, err: (e as Error).message }, 'reboot after the firmware update failed'));

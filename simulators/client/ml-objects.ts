@@ -127,6 +127,7 @@ export class MlObjects {
     };
     if (labels) values[8] = new Map(labels.map((l, i) => [i, l]));
     if (source) values[12] = source;
+    if (info.signerKeyId) values[14] = info.signerKeyId;
     this.store.setInstance(ML_MODEL, id, values);
     this.models.set(id, { id, bytes: new Uint8Array(bytes), info, source, loaded: undefined });
     return id;

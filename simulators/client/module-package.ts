@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ModuleError } from '../../compiler/module/module-error.ts';
 import { loadModule, type DeviceProfile as RuntimeProfile, type LoadedModule } from '../../compiler/runtime/index.ts';
+import { stripSignatureBlock, verifySignedPackage } from '../../compiler/module/signed-package.ts';
 import { targetByCode } from '../../compiler/targets/index.ts';
 
 export type PackageProblem = 'integrity' | 'unsupported-type' | 'no-flash' | 'no-ram';
@@ -19,6 +20,8 @@ export type PackageInfo = {
   /** the module format has no version field: the first 12 hex digits of sha256 name this build */
   readonly version: string;
   readonly target: string;
+  /** key id of the verified signer (32001 Signer Key ID); undefined when the device checks no signatures */
+  readonly signerKeyId?: string;
 };
 
 export type PackageCheck =
@@ -36,9 +39,26 @@ export type CheckOptions = {
   readonly flashUsed?: number;
   /** digest named by the Package URI: the package's SHA-256 or its embedded module digest must equal it */
   readonly expectedDigest?: string;
+  /**
+   * Ed25519 keys the device trusts (up to two): when given, the package must carry a signature
+   * block by one of them over its payload's digest, or it fails the integrity check
+   */
+  readonly trustedKeys?: readonly Uint8Array[];
 };
 
-export function checkPackage(bytes: Uint8Array, opts: CheckOptions = {}): PackageCheck {
+export function checkPackage(signedOrPlain: Uint8Array, opts: CheckOptions = {}): PackageCheck {
+  let bytes: Uint8Array;
+  let signerKeyId: string | undefined;
+  if (opts.trustedKeys && opts.trustedKeys.length > 0) {
+    const sig = verifySignedPackage(signedOrPlain, opts.trustedKeys);
+    // unsigned, unknown key, bad signature, other payload: Object 5 Result 5 / Object 9 Result 53
+    if (!sig.ok) return { ok: false, problem: 'integrity', message: sig.message };
+    bytes = sig.payload;
+    signerKeyId = sig.manifest.keyId;
+  } else {
+    bytes = stripSignatureBlock(signedOrPlain);
+  }
+  // the package's identity is its payload's SHA-256 (the digest the server names it by), signed or not
   const sha256 = sha256Hex(bytes);
   const profile = opts.profile && { ...opts.profile, flashBytes: Math.max(0, opts.profile.flashBytes - (opts.flashUsed ?? 0)) };
   let module: LoadedModule;
@@ -53,7 +73,7 @@ export function checkPackage(bytes: Uint8Array, opts: CheckOptions = {}): Packag
   }
   const code = module.contents.targetCode;
   const target = code === 0 ? 'any' : (targetByCode(code)?.id ?? `code ${code}`);
-  return { ok: true, module, info: { sha256, moduleDigest: module.digest, name: module.contents.name, version: sha256.slice(0, 12), target } };
+  return { ok: true, module, info: { sha256, moduleDigest: module.digest, name: module.contents.name, version: sha256.slice(0, 12), target, ...(signerKeyId ? { signerKeyId } : {}) } };
 }
 
 function problemOf(e: ModuleError): PackageProblem {

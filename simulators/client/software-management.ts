@@ -45,6 +45,8 @@ type Instance = {
 
 export type SoftwareManagementOptions = {
   readonly profile: RuntimeProfile | undefined;
+  /** signing keys the device trusts; packages must carry a signature by one of them when given */
+  readonly trustedKeys?: readonly Uint8Array[];
   readonly download: Omit<DownloadOptions, 'timeoutMs'> & { readonly timeoutMs?: number };
   /** pause between visible state changes of a delivery (so observers see each of them) */
   readonly stepDelayMs?: number;
@@ -211,7 +213,7 @@ export class SoftwareManagement {
   }
 
   private verify(id: number, bytes: Uint8Array, expectedDigest: string | undefined): void {
-    const check = checkPackage(bytes, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(this.inst(id).retained), expectedDigest });
+    const check = checkPackage(bytes, { profile: this.opts.profile, trustedKeys: this.opts.trustedKeys, flashUsed: this.ml?.flashUsed(this.inst(id).retained), expectedDigest });
     if (!check.ok) {
       this.setState(id, SwState.INITIAL, RESULT_OF[check.problem], check.message);
       return;
@@ -231,7 +233,7 @@ export class SoftwareManagement {
     const i = this.inst(id);
     if (this.state(id) !== SwState.DELIVERED || !i.pkg) throw new DeviceError(Code.METHOD_NOT_ALLOWED, `Install needs Update State 3 DELIVERED, /9/${id} is in ${this.state(id)}`);
     // the package is read back from flash and checked once more before it becomes software
-    const check = checkPackage(i.pkg, { profile: this.opts.profile, flashUsed: this.ml?.flashUsed(i.retained) });
+    const check = checkPackage(i.pkg, { profile: this.opts.profile, trustedKeys: this.opts.trustedKeys, flashUsed: this.ml?.flashUsed(i.retained) });
     if (!check.ok) {
       this.setState(id, SwState.DELIVERED, SwResult.INSTALL_FAILURE, check.message);
       return;

@@ -1,6 +1,8 @@
 // The REST API: fastify with JSON Schema on every route, OpenAPI at /openapi.json, errors as
-// { error, message, details }. Authentication (API tokens with roles) will hook in here as an
-// onRequest hook, in front of every route plugin.
+// { error, message, details }. Every route declares its role (route-roles.ts); with `access`, one
+// onRequest chain (access-hooks.ts) checks the Host, the bearer token and role, the content type and
+// the rate limits in front of every route plugin, and the audit trail records every change.
+import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -8,6 +10,7 @@ import type { Logger } from 'pino';
 import type { EventBus } from '../events/server-event.ts';
 import type { Platform } from '../platform.ts';
 import type { LwM2mServer } from '../server.ts';
+import { installAccessHooks, type ApiAccess } from './access-hooks.ts';
 import { errorHandler } from './errors.ts';
 import { HttpDrain } from './http-drain.ts';
 import { installJsonBodyParser } from './json-body.ts';
@@ -26,6 +29,10 @@ import { requestRoutes } from './routes/requests.ts';
 import { securityRoutes } from './routes/security.ts';
 import { bootstrapRoutes } from './routes/bootstrap.ts';
 import type { BootstrapServer } from '../bootstrap/bootstrap-server.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { signingRoutes } from './routes/signing.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { BEARER_SCHEME, openApiRoleTransform, requireDeclaredRoles } from './route-roles.ts';
 
 export type ApiOptions = {
   server: LwM2mServer; log: Logger; bodyLimit?: number; metrics?: ServerMetrics;
@@ -40,12 +47,24 @@ export type ApiOptions = {
   sseLimits?: Partial<SseLimits>;
   /** the LwM2M Bootstrap-Server: /bootstrap/:endpoint routes are served when given */
   bootstrap?: BootstrapServer;
+  /**
+   * Tokens, roles, Host allow-list, content types, rate limits, audit. Absent, the API is open
+   * (tests and embedding); src/main.ts always passes it. Routes must declare a role either way.
+   */
+  access?: ApiAccess;
+  /** HTTPS: PEM certificate chain and key (HSTS is sent when given) */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 };
+
+/** Per-request logs only at debug: a fleet's API traffic would drown everything else; never louder than the parent. */
+function apiLogLevel(parent: string): string {
+  return ['debug', 'trace', 'error', 'fatal', 'silent'].includes(parent) ? parent : 'warn';
+}
 
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    // per-request logs only at debug: a fleet's API traffic would drown everything else
-    loggerInstance: opts.log.child({ component: 'api' }, { level: opts.log.level === 'debug' || opts.log.level === 'trace' ? opts.log.level : 'warn' }) as FastifyBaseLogger,
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+    loggerInstance: opts.log.child({ component: 'api' }, { level: apiLogLevel(opts.log.level) }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     // endpoint names may be 255 bytes (Core §6.2.1), percent-encoded in the URL
@@ -55,6 +74,14 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       void (reply as FastifyReply).status(err.statusCode ?? 400).send({ error: err.code ?? 'BAD_REQUEST', message: err.message, details: null });
     },
   });
+  requireDeclaredRoles(app);
+  if (opts.tls) {
+    app.addHook('onSend', async (_req, reply, payload) => {
+      // RFC 6797 §7.2: HSTS only over a secure transport, which this server then is
+      void reply.header('strict-transport-security', 'max-age=31536000');
+      return payload;
+    });
+  }
   app.setErrorHandler(errorHandler);
   installJsonBodyParser(app);
   HttpDrain.install(app);
@@ -63,9 +90,19 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'TinyMLaaS LwM2M server API', version: '0.1.0', description: 'Device management over LwM2M 1.1, ML model delivery and status.' },
+      info: { title: 'TinyMLaaS LwM2M server API', version: '0.1.0', description: 'Device management over LwM2M 1.1, ML model delivery and status. Each operation names the least role it needs (x-role): viewer < operator < deployer < admin.' },
+      components: { securitySchemes: { [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', description: 'API token (tinymlaas tokens create)' } } },
     },
+    transform: openApiRoleTransform,
   });
+  const access = opts.access;
+  if (access) {
+    await installAccessHooks(app, access);
+    // no CORS unless an origin is named: a page elsewhere can neither read answers nor preflight
+    if (access.corsOrigins && access.corsOrigins.length > 0) {
+      await app.register(cors, { origin: [...access.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
+    }
+  }
   const server = opts.server;
   await app.register(deviceRoutes, { server });
   await app.register(deviceManagementRoutes, { server });
@@ -85,9 +122,12 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await app.register(deploymentRoutes, { platform: opts.platform });
     await app.register(mlRoutes, { platform: opts.platform });
     await app.register(firmwareRoutes, { platform: opts.platform });
+    if (opts.platform.signing) await app.register(signingRoutes, { platform: opts.platform, signing: opts.platform.signing });
   }
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: ['integer', 'null'] } } } } } },
+  if (access?.tokens) await app.register(tokenRoutes, { tokens: access.tokens });
+  if (access?.audit) await app.register(auditRoutes, { audit: access.audit });
+  app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', { config: { role: 'public' }, schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: ['integer', 'null'] } } } } } },
     // liveness only: the process answers. A store that is away makes the node unready (/ready
     // 503), never dead: an orchestrator would restart healthy nodes for a Redis outage (issue 14)
     async () => {

@@ -1,9 +1,6 @@
 // The API's error edge: every failure becomes { error, message, details } with the right status.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { PathError } from '../lwm2m/path.ts';
-import { RequestError, type RequestErrorCode } from '../request/downlink-request.ts';
-import { StoreUnavailableError } from '../store/store-error.ts';
-import { NodeJsonError } from './node-json.ts';
+import { errorToJson } from '../json/error-json.ts';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly error: string, message: string, readonly details?: unknown) {
@@ -11,23 +8,10 @@ export class ApiError extends Error {
   }
 }
 
-const REQUEST_STATUS: Record<RequestErrorCode, number> = {
-  DEVICE_NOT_FOUND: 404,
-  DEVICE_TIMEOUT: 504,
-  DEVICE_RESET: 502,
-  BAD_REQUEST: 400,
-  BAD_RESPONSE: 502,
-  UNSUPPORTED: 400,
-  NODE_UNAVAILABLE: 503,
-  TOO_MANY_REQUESTS: 429,
-};
-
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
-  if (e instanceof RequestError) return new ApiError(REQUEST_STATUS[e.code], e.code, e.message, e.details);
-  if (e instanceof PathError) return new ApiError(400, 'BAD_PATH', e.message);
-  if (e instanceof NodeJsonError) return new ApiError(400, 'BAD_VALUE', e.message);
-  if (e instanceof StoreUnavailableError) return new ApiError(503, e.code, e.message);
+  const known = errorToJson(e);
+  if (known) return new ApiError(known.status, known.error, known.message, known.details);
   const fe = e as FastifyError;
   if (fe && fe.validation) return new ApiError(400, 'VALIDATION', fe.message, fe.validation);
   if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -3,7 +3,7 @@
 // than incremented on the hot path; registration events are counted from the event bus.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ClusterStats } from '../cluster/cluster-node.ts';
-import type { BridgeStats } from '../events/mqtt-bridge.ts';
+import type { BridgeStats } from '../mqtt/mqtt-bridge.ts';
 import type { LwM2mServer } from '../server.ts';
 import { sseStats } from './routes/events.ts';
 import { processFaults } from '../process-guards.ts';

@@ -13,6 +13,11 @@
 //     abort <id>
 //     ml-status                                 which model runs on how many devices
 //     device-ml <endpoint>
+//     tokens create <name> --role viewer|operator|deployer|admin [--expires 2027-01-01T00:00:00Z]   prints the token once
+//     tokens list
+//     tokens revoke <id>
+//   The API token comes from --token or TINYMLAAS_TOKEN (tinymlaas tokens create, or the admin token
+//   the server printed at its first start).
 //     security list | get <ep> | delete <ep>
 //     security set <ep> --mode psk --identity id (--key hex | --key-file f)   (the key is never printed back)
 //     security set <ep> --mode rpk --public-key-file spki.der|pem | --mode x509 [--subject cn] | --mode nosec
@@ -35,6 +40,7 @@ const { values, positionals } = parseArgs({
     mode: { type: 'string' }, identity: { type: 'string' }, key: { type: 'string' }, 'key-file': { type: 'string' },
     'public-key-file': { type: 'string' }, subject: { type: 'string' },
     'server-uri': { type: 'string' }, ssid: { type: 'string' }, lifetime: { type: 'string' }, binding: { type: 'string' }, credentials: { type: 'string' },
+    token: { type: 'string', default: process.env.TINYMLAAS_TOKEN }, role: { type: 'string' }, expires: { type: 'string' },
   },
 });
 
@@ -43,9 +49,12 @@ class CliError extends Error {}
 async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
+    const headers: Record<string, string> = values.token ? { authorization: `Bearer ${values.token}` } : {};
+    // a change goes as JSON even without a body: the server refuses other content types on POST
+    if (!(body instanceof FormData) && method !== 'GET') headers['content-type'] = 'application/json';
     res = await fetch(`${values.api}${url}`, {
-      method,
-      ...(body instanceof FormData ? { body } : body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+      method, headers,
+      ...(body instanceof FormData ? { body } : body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (e) {
     throw new CliError(`cannot reach ${values.api}: ${(e as Error).message}`);
@@ -171,8 +180,28 @@ async function main(): Promise<void> {
       return securityCommand(sub, arg);
     case 'bootstrap':
       return bootstrapCommand(sub, arg);
+    case 'tokens': {
+      if (sub === 'create') {
+        if (!arg || !values.role) throw new CliError('tokens create <name> --role viewer|operator|deployer|admin [--expires <ISO date>]');
+        const t = await call<{ id: string; token: string; role: string }>('POST', '/tokens', { name: arg, role: values.role, ...(values.expires ? { expiresAt: values.expires } : {}) });
+        if (values.json) return out(t);
+        process.stderr.write(`token ${t.id} (${t.role}) created; it is shown this once:\n`);
+        return out(t.token);
+      }
+      if (sub === 'list') {
+        const list = await call<{ id: string; name: string; role: string; createdAt: string; lastUsedAt: string | null; expiresAt: string | null; revokedAt: string | null }[]>('GET', '/tokens');
+        if (values.json) return out(list);
+        for (const t of list) out(`${t.id}  ${t.role.padEnd(8)} ${t.name.padEnd(24)} created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}${t.expiresAt ? `  expires ${t.expiresAt}` : ''}${t.revokedAt ? `  REVOKED ${t.revokedAt}` : ''}`);
+        return;
+      }
+      if (sub === 'revoke') {
+        if (!arg) throw new CliError('tokens revoke <id>');
+        return out(await call('DELETE', `/tokens/${arg}`));
+      }
+      throw new CliError('tokens create|list|revoke');
+    }
     default:
-      throw new CliError('commands: devices, models upload|list|compile, packages upload|list|rm, deploy, deployment, abort, ml-status, firmware-status, device-ml, security, bootstrap');
+      throw new CliError('commands: devices, models upload|list|compile, packages upload|list|rm, deploy, deployment, abort, ml-status, firmware-status, device-ml, security, bootstrap, tokens create|list|revoke');
   }
 }
 

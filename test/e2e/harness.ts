@@ -1,6 +1,6 @@
 // Starts the real server (UDP on 127.0.0.1, ephemeral port) with its API, and real simulated clients.
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../../src/api/app.ts';
+import { buildApi, type ApiOptions } from '../../src/api/app.ts';
 import type { ServerEvent } from '../../src/events/server-event.ts';
 import { quietLogger } from '../../src/log.ts';
 import { LwM2mServer, type ServerOptions } from '../../src/server.ts';
@@ -20,9 +20,10 @@ export type Harness = {
 
 export const fastTiming = { ackTimeoutMs: 300, maxRetransmit: 3, requestTimeoutMs: 8000 };
 
-export async function startHarness(opts: Partial<ServerOptions> = {}): Promise<Harness> {
+/** `apiOpts.access` starts the API with tokens, roles and the browser guards (auth is off without). */
+export async function startHarness(opts: Partial<ServerOptions> = {}, apiOpts: Partial<ApiOptions> = {}): Promise<Harness> {
   const server = await LwM2mServer.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0, timing: fastTiming, ...opts });
-  const api = await buildApi({ server, log: quietLogger });
+  const api = await buildApi({ server, log: quietLogger, ...apiOpts });
   const events: ServerEvent[] = [];
   const waiters = new Set<{ pred: (e: ServerEvent) => boolean; resolve: (e: ServerEvent) => void }>();
   server.events.on((e) => {

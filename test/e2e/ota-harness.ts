@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { compile } from '../../compiler/compile.ts';
 import { readIdxFile, sampleAsFloat32 } from '../../compiler/data/idx.ts';
-import { buildApi } from '../../src/api/app.ts';
+import { buildApi, type ApiOptions } from '../../src/api/app.ts';
 import type { ServerEvent } from '../../src/events/server-event.ts';
 import { quietLogger } from '../../src/log.ts';
 import { Platform, type PlatformOptions } from '../../src/platform.ts';
@@ -47,9 +47,10 @@ export type OtaHarness = {
   close(): Promise<void>;
 };
 
-export async function startOtaHarness(opts: Partial<PlatformOptions> = {}): Promise<OtaHarness> {
+/** `apiOpts.access` starts the API with tokens, roles and the browser guards (auth is off without). */
+export async function startOtaHarness(opts: Partial<PlatformOptions> = {}, apiOpts: Partial<ApiOptions> = {}): Promise<OtaHarness> {
   const platform = await Platform.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0, timing: fastTiming, pollMs: 500, ...opts });
-  const api = await buildApi({ server: platform.server, log: quietLogger, platform });
+  const api = await buildApi({ server: platform.server, log: quietLogger, platform, ...apiOpts });
   const events: ServerEvent[] = [];
   platform.server.events.on((e) => events.push(e));
   const clients: SimulatedClient[] = [];

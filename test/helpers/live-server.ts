@@ -2,7 +2,7 @@
 // that drive it over real sockets. Close it in afterAll/afterEach.
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../../src/api/app.ts';
+import { buildApi, type ApiOptions } from '../../src/api/app.ts';
 import type { ServerEvent } from '../../src/events/server-event.ts';
 import { quietLogger } from '../../src/log.ts';
 import { LwM2mServer, type ServerOptions } from '../../src/server.ts';
@@ -19,9 +19,10 @@ export type LiveServer = {
   close(): Promise<void>;
 };
 
-export async function startLiveServer(opts: Partial<ServerOptions> = {}): Promise<LiveServer> {
+/** `api` sets API options: `{ access }` starts it with tokens, roles and the browser guards (auth is off without). */
+export async function startLiveServer(opts: Partial<ServerOptions> = {}, apiOpts: Partial<ApiOptions> = {}): Promise<LiveServer> {
   const server = await LwM2mServer.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0, ...opts });
-  const api = await buildApi({ server, log: quietLogger });
+  const api = await buildApi({ server, log: quietLogger, ...apiOpts });
   const events: ServerEvent[] = [];
   const waiters = new Set<{ pred: (e: ServerEvent) => boolean; resolve: (e: ServerEvent) => void }>();
   server.events.on((e) => {

@@ -9,7 +9,7 @@ import { objectsDir } from './live-server.ts';
 
 const server = await LwM2mServer.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0 });
 const api = await buildApi({ server, log: quietLogger });
-api.get('/__test/stats', async () => ({ coap: server.endpoint.stats, memory: process.memoryUsage(), registrations: await server.registrations.store.count() }));
+api.get('/__test/stats', { config: { role: 'public' } }, async () => ({ coap: server.endpoint.stats, memory: process.memoryUsage(), registrations: await server.registrations.store.count() }));
 await api.listen({ host: '127.0.0.1', port: 0 });
 const http = api.server.address();
 const httpPort = typeof http === 'object' && http !== null ? http.port : 0;

@@ -1,12 +1,15 @@
-// src/main.ts as a child process (tsx), as an operator runs it; its pino lines are parsed from stdout.
+// src/main.ts as a child process (tsx), as an operator runs it; its pino lines are parsed from stdout
+// (stderr, where the first admin token would be printed, is kept in `stderr()`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './services.ts';
 
-export type Started = { proc: ChildProcess; http: string; coapPort: number; lines: Record<string, unknown>[]; exited: Promise<number | null> };
+export type Started = { proc: ChildProcess; http: string; coapPort: number; lines: Record<string, unknown>[]; exited: Promise<number | null>; stderr(): string };
 
 export async function startMain(args: string[]): Promise<Started> {
   const httpPort = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--coap-host', '127.0.0.1', '--coap-port', '0', '--http-port', String(httpPort), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // tests that are not about access run the open loopback API (--no-auth) unless they name an admin token file
+  const auth = args.includes('--admin-token-file') ? [] : ['--no-auth'];
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--coap-host', '127.0.0.1', '--coap-port', '0', '--http-port', String(httpPort), ...auth, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -26,5 +29,5 @@ export async function startMain(args: string[]): Promise<Started> {
     });
     void exited.then((code) => reject(new Error(`main.ts exited with ${code}: ${stderr}`)));
   });
-  return { proc, http: `http://127.0.0.1:${httpPort}`, coapPort, lines, exited };
+  return { proc, http: `http://127.0.0.1:${httpPort}`, coapPort, lines, exited, stderr: () => stderr };
 }

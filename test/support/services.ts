@@ -1,7 +1,7 @@
 // Real redis-server and mosquitto instances for tests, each on a free port, torn down afterwards.
 // A missing binary fails the test loudly: scripts/test.sh installs the Debian packages.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,4 +79,38 @@ export async function startMosquittoOn(port: number): Promise<Service> {
   const proc = spawn(bin, ['-c', conf], { stdio: 'ignore' });
   await waitForPort(port, proc, 'mosquitto');
   return { port, url: `mqtt://127.0.0.1:${port}`, proc, ...stopper(proc, () => rmSync(dir, { recursive: true, force: true })) };
+}
+
+export type SecureBroker = Service & { ca: Buffer; username: string; password: string };
+
+/**
+ * mosquitto as a production broker runs: TLS only (a throwaway CA and a server certificate for
+ * localhost, made with openssl) and username/password (mosquitto_passwd), no anonymous clients.
+ */
+export async function startSecureMosquitto(username = 'bridge', password = 'correct horse battery'): Promise<SecureBroker> {
+  const bin = requireBinary('mosquitto', 'mosquitto');
+  const passwd = requireBinary('mosquitto_passwd', 'mosquitto');
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mosquitto-tls-'));
+  const f = (n: string): string => path.join(dir, n);
+  const ssl = (...args: string[]): void => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=test CA');
+  ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  writeFileSync(f('san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
+  const pw = spawnSync(passwd, ['-b', '-c', f('passwd'), username, password], { encoding: 'utf8' });
+  if (pw.status !== 0) throw new Error(`mosquitto_passwd failed: ${pw.stderr}`);
+  // mosquitto started as root drops to its own user: it must read these throwaway files
+  chmodSync(dir, 0o755);
+  for (const n of ['server.key', 'server.pem', 'ca.pem', 'passwd']) chmodSync(f(n), 0o644);
+  writeFileSync(f('mosquitto.conf'), [
+    `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${f('passwd')}`,
+    `cafile ${f('ca.pem')}`, `certfile ${f('server.pem')}`, `keyfile ${f('server.key')}`, 'persistence false', '',
+  ].join('\n'));
+  const proc = spawn(bin, ['-c', f('mosquitto.conf')], { stdio: 'ignore' });
+  await waitForPort(port, proc, 'mosquitto (TLS)');
+  return { port, url: `mqtts://localhost:${port}`, proc, ca: readFileSync(f('ca.pem')), username, password, ...stopper(proc, () => rmSync(dir, { recursive: true, force: true })) };
 }

@@ -46,10 +46,12 @@ export async function bootstrapRoutes(app: FastifyInstance, opts: { server: LwM2
   });
 
   app.get('/bootstrap', {
+    config: { role: 'admin' },
     schema: { summary: 'Bootstrap configurations', response: { 200: { type: 'array', items: configSchema } } },
   }, async () => (await bootstrap.configs.all()).sort((a, b) => a.id.localeCompare(b.id)).map((c) => toJson(c)));
 
   app.get<{ Params: { endpoint: string } }>('/bootstrap/:endpoint', {
+    config: { role: 'admin' },
     schema: { summary: 'The bootstrap configuration of an endpoint and its last session', params: endpointParam, response: { 200: configSchema, 404: errorSchema } },
   }, async (req) => {
     const c = await bootstrap.configs.get(req.params.endpoint);
@@ -58,6 +60,7 @@ export async function bootstrapRoutes(app: FastifyInstance, opts: { server: LwM2
   });
 
   app.put<{ Params: { endpoint: string }; Body: BootstrapConfigInput }>('/bootstrap/:endpoint', {
+    config: { role: 'admin' },
     schema: {
       summary: 'Set what the Bootstrap-Server provisions: LwM2M server URI, short server id, lifetime, binding, credentials',
       params: endpointParam,
@@ -91,6 +94,7 @@ export async function bootstrapRoutes(app: FastifyInstance, opts: { server: LwM2
   });
 
   app.delete<{ Params: { endpoint: string } }>('/bootstrap/:endpoint', {
+    config: { role: 'admin' },
     schema: { summary: 'Remove the bootstrap configuration of an endpoint (its security info stays)', params: endpointParam, response: { 204: { type: 'null' }, 404: errorSchema } },
   }, async (req, reply) => {
     if (!(await bootstrap.configs.delete(req.params.endpoint))) throw new ApiError(404, 'NOT_FOUND', `no bootstrap configuration for "${req.params.endpoint}"`);

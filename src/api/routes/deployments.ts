@@ -27,6 +27,21 @@ export function deploymentToJson(d: Deployment, withDevices = true): Record<stri
   };
 }
 
+/**
+ * With package signing on, a deployment delivers only a package with a valid signature, unless an
+ * admin sets policy.allowUnsigned (devices that hold keys refuse it all the same).
+ */
+async function requireSignature(platform: Platform, digest: string, allowUnsigned: boolean, role: string | undefined): Promise<void> {
+  if (!platform.signing) return;
+  const status = await platform.signing.status(digest);
+  if (status.state === 'signed') return;
+  // role undefined: an API without access control (tests, embedding), whose caller is its owner
+  if (allowUnsigned && (role === undefined || role === 'admin')) return;
+  if (allowUnsigned) throw new ApiError(403, 'FORBIDDEN', 'policy.allowUnsigned needs the admin role', { needed: 'admin', held: role });
+  const why = status.state === 'invalid' ? `its signature is invalid (${status.reason})` : 'it is not signed';
+  throw new ApiError(422, status.state === 'invalid' ? 'BAD_SIGNATURE' : 'UNSIGNED_PACKAGE', `package ${digest} cannot be deployed: ${why}; sign it (POST /packages/${digest}/signature) or, as admin, set policy.allowUnsigned`);
+}
+
 export async function deploymentRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
   const { platform } = opts;
   const wrap = async <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => {
@@ -35,6 +50,7 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
   });
 
   app.post<{ Body: { package?: string; moduleDigest?: string; modelId?: string; target?: string; method: (typeof UPDATE_METHODS)[number]; selector: Deployment['selector']; policy?: Partial<Deployment['policy']> } }>('/deployments', {
+    config: { role: 'deployer' },
     schema: {
       summary: 'Start a rollout: a package (POST /packages), a module by digest, or a model id + target, to the selected devices',
       body: {
@@ -57,6 +73,7 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
               deviceTimeoutMs: { type: 'integer', minimum: 1000 }, retries: { type: 'integer', minimum: 0, maximum: 10 },
               abortFailureRate: { type: 'number', minimum: 0, maximum: 1 }, minSample: { type: 'integer', minimum: 1 },
               deliveryFallback: { type: 'string', enum: ['switch', 'refuse'] },
+              allowUnsigned: { type: 'boolean', description: 'deliver a package without a valid signature (admin only)' },
             },
             additionalProperties: false,
           },
@@ -103,17 +120,21 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
       }
     }
     if (digest === undefined) throw new ApiError(400, 'BAD_REQUEST', 'give package, moduleDigest, or modelId and target');
+    const { allowUnsigned, ...policy } = (req.body.policy ?? {}) as Partial<Deployment['policy']> & { allowUnsigned?: boolean };
+    await requireSignature(platform, digest, allowUnsigned === true, req.principal?.role);
     const d = await wrap(platform.engine.create({
       moduleDigest: digest, moduleName: name, packageKind: kind, ...(version !== undefined ? { packageVersion: version } : {}),
-      method: req.body.method, selector, policy: req.body.policy,
+      method: req.body.method, selector, policy,
     }));
+    req.auditTarget = { deployment: d.id, package: d.moduleDigest };
     return reply.status(201).send(deploymentToJson(d));
   });
 
-  app.get('/deployments', { schema: { summary: 'All deployments (without per-device rows)' } },
+  app.get('/deployments', { config: { role: 'viewer' }, schema: { summary: 'All deployments (without per-device rows)' } },
     async () => (await platform.engine.list()).sort((a, b) => b.createdAt - a.createdAt).map((d) => deploymentToJson(d, false)));
 
   app.get<{ Params: { id: string } }>('/deployments/:id', {
+    config: { role: 'viewer' },
     schema: { summary: 'One deployment: counts per state, per-device rows, progress', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema } },
   }, async (req) => {
     const d = await platform.engine.get(req.params.id);
@@ -122,6 +143,7 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
   });
 
   app.post<{ Params: { id: string } }>('/deployments/:id/abort', {
+    config: { role: 'deployer' },
     schema: { summary: 'Abort a running deployment', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema, 409: errorSchema } },
   }, async (req) => deploymentToJson(await wrap(platform.engine.abort(req.params.id))));
 }

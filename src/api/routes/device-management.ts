@@ -6,8 +6,9 @@ import { parsePath, type LwM2mPath } from '../../lwm2m/path.ts';
 import type { NotificationAttributes } from '../../request/downlink-request.ts';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { nodeFromJson } from '../node-json.ts';
-import { resultSchema, sendOutcome } from '../result-json.ts';
+import { nodeFromJson } from '../../json/node-json.ts';
+import { resultSchema } from '../../json/result-json.ts';
+import { sendOutcome } from '../send-outcome.ts';
 
 type PathParams = { endpoint: string; '*': string };
 const pathParams = {
@@ -39,6 +40,7 @@ export async function deviceManagementRoutes(app: FastifyInstance, opts: { serve
   const { server } = opts;
 
   app.get<{ Params: PathParams; Querystring: { format?: string } }>('/devices/:endpoint/data/*', {
+    config: { role: 'viewer' },
     schema: { summary: 'Read an object, instance, resource or resource instance', params: pathParams, querystring: formatQuery, response: responses },
   }, async (req, reply) => {
     const path = pathOf(req.params, 1, 4, 'Read');
@@ -52,13 +54,16 @@ export async function deviceManagementRoutes(app: FastifyInstance, opts: { serve
   };
   const bodySchema = { type: 'object', additionalProperties: true, description: '{ "value": v } | { "values": { "0": v } } | { "resources": { "1": v } }' } as const;
   app.put<{ Params: PathParams; Querystring: { format?: string }; Body: unknown }>('/devices/:endpoint/data/*', {
+    config: { role: 'operator' },
     schema: { summary: 'Write (replace) an instance, resource or resource instance', params: pathParams, querystring: formatQuery, body: bodySchema, response: responses },
   }, (req, reply) => write('replace')(req, reply));
   app.patch<{ Params: PathParams; Querystring: { format?: string }; Body: unknown }>('/devices/:endpoint/data/*', {
+    config: { role: 'operator' },
     schema: { summary: 'Write (partial update) an instance or resource', params: pathParams, querystring: formatQuery, body: bodySchema, response: responses },
   }, (req, reply) => write('update')(req, reply));
 
   app.post<{ Params: PathParams; Querystring: { format?: string }; Body: unknown }>('/devices/:endpoint/data/*', {
+    config: { role: 'operator' },
     schema: { summary: 'Create an object instance', params: pathParams, querystring: formatQuery, body: bodySchema, response: responses },
   }, async (req, reply) => {
     const path = pathOf(req.params, 1, 1, 'Create');
@@ -67,6 +72,7 @@ export async function deviceManagementRoutes(app: FastifyInstance, opts: { serve
   });
 
   app.delete<{ Params: PathParams }>('/devices/:endpoint/data/*', {
+    config: { role: 'operator' },
     schema: { summary: 'Delete an object instance', params: pathParams, response: responses },
   }, async (req, reply) => {
     const path = pathOf(req.params, 1, 2, 'Delete');
@@ -74,6 +80,7 @@ export async function deviceManagementRoutes(app: FastifyInstance, opts: { serve
   });
 
   app.post<{ Params: PathParams; Body: { args?: string } | undefined }>('/devices/:endpoint/execute/*', {
+    config: { role: 'operator' },
     schema: {
       summary: 'Execute a resource, with optional arguments (Core §5.4.5: 0=\'v\',1)',
       params: pathParams,
@@ -86,6 +93,7 @@ export async function deviceManagementRoutes(app: FastifyInstance, opts: { serve
   });
 
   app.get<{ Params: PathParams }>('/devices/:endpoint/discover/*', {
+    config: { role: 'viewer' },
     schema: { summary: 'Discover attributes and resources', params: pathParams, response: responses },
   }, async (req, reply) => {
     const path = pathOf(req.params, 1, 3, 'Discover');
@@ -93,6 +101,7 @@ export async function deviceManagementRoutes(app: FastifyInstance, opts: { serve
   });
 
   app.put<{ Params: PathParams; Body: NotificationAttributes }>('/devices/:endpoint/attributes/*', {
+    config: { role: 'operator' },
     schema: {
       summary: 'Write-Attributes (pmin, pmax, gt, lt, st, epmin, epmax); null removes one',
       params: pathParams,
@@ -116,6 +125,7 @@ export async function deviceManagementRoutes(app: FastifyInstance, opts: { serve
   });
 
   app.post<{ Params: { endpoint: string }; Querystring: { format?: string }; Body: { paths: string[] } }>('/devices/:endpoint/composite-read', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'Composite Read (LwM2M 1.1) of several paths at once',
       params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] },

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import type { Registration } from '../../registration/registration.ts';
-import { registrationSchema, registrationToJson } from '../registration-json.ts';
+import { registrationSchema, registrationToJson } from '../../json/registration-json.ts';
 
 /** GET /devices: the largest page, and how many registrations one call may read to fill a filtered page. */
 const MAX_PAGE = 1000;
@@ -24,6 +24,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
   const endpointParam = { type: 'object', properties: { endpoint: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['endpoint'] } as const;
 
   app.get<{ Querystring: { endpoint?: string; queueMode?: boolean; lwm2mVersion?: string; object?: number; limit: number; cursor?: string } }>('/devices', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'List registered devices, a page at a time in endpoint order: pass `next` back as `cursor` for the following page (null: the last one)',
       querystring: {
@@ -91,6 +92,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
   });
 
   app.get<{ Params: { endpoint: string } }>('/devices/:endpoint', {
+    config: { role: 'viewer' },
     schema: { summary: 'One registration', params: endpointParam, response: { 200: registrationSchema, 404: errorSchema } },
   }, async (req) => {
     const reg = await server.registrations.byEndpoint(req.params.endpoint);
@@ -99,6 +101,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
   });
 
   app.delete<{ Params: { endpoint: string } }>('/devices/:endpoint', {
+    config: { role: 'operator' },
     schema: { summary: 'Remove a registration on the server side', params: endpointParam, response: { 204: { type: 'null' }, 404: errorSchema } },
   }, async (req, reply) => {
     const reg = await server.registrations.byEndpoint(req.params.endpoint);
@@ -108,6 +111,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
   });
 
   app.get<{ Params: { endpoint: string } }>('/devices/:endpoint/send', {
+    config: { role: 'viewer' },
     schema: { summary: 'Latest values the device reported with Send', params: endpointParam, response: { 404: errorSchema } },
   }, async (req) => {
     const reg = await server.registrations.byEndpoint(req.params.endpoint);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EventBus } from '../../events/server-event.ts';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError } from '../errors.ts';
-import { eventEndpoint, eventToJson } from '../event-json.ts';
+import { eventEndpoint, eventToJson } from '../../json/event-json.ts';
 
 export type SseLimits = {
   /** streams open at once; one more gets 503 with Retry-After (default 100) */
@@ -25,6 +25,7 @@ export async function eventRoutes(app: FastifyInstance, opts: { server: LwM2mSer
     for (const end of streams) end();
   });
   app.get<{ Querystring: { endpoint?: string; types?: string } }>('/events', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'Live event stream (text/event-stream); each event is named by its type',
       querystring: {

@@ -6,6 +6,7 @@ import type { Platform } from '../../platform.ts';
 export async function firmwareRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
   const { platform } = opts;
   app.get<{ Querystring: { refresh?: boolean } }>('/firmware/status', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'Fleet view of firmware: versions per device model (from /3/0/3 and /5/0/7); ?refresh=true reads every device now',
       querystring: { type: 'object', properties: { refresh: { type: 'boolean' } }, additionalProperties: false },

@@ -7,6 +7,7 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
   const { platform } = opts;
 
   app.get<{ Params: { endpoint: string } }>('/devices/:endpoint/ml', {
+    config: { role: 'viewer' },
     schema: { summary: 'Installed models, the active one and the latest inference (read from the device now)', params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] }, response: { 404: errorSchema, 504: errorSchema } },
   }, async (req) => {
     await platform.server.registration(req.params.endpoint);
@@ -15,7 +16,7 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
     return { ...d, readAt: new Date(d.readAt).toISOString(), models };
   });
 
-  app.get('/ml/status', { schema: { summary: 'Fleet view: model versions and on how many devices they are active or installed; rollout failures' } }, async () => {
+  app.get('/ml/status', { config: { role: 'viewer' }, schema: { summary: 'Fleet view: model versions and on how many devices they are active or installed; rollout failures' } }, async () => {
     const byDigest = new Map<string, { digest: string; name: string; version: string; active: number; installed: number; failed: number; endpoints: string[] }>();
     const known = platform.fleetMl.all();
     for (const d of known) {

@@ -19,10 +19,18 @@ export function modelToJson(m: ModelEntry): Record<string, unknown> {
 
 const modelSchema = { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, onnxDigest: { type: 'string' }, modules: { type: 'object', additionalProperties: true } } } as const;
 
+/** The server compiled it: it signs it with its own key (docs/package-signing.md). */
+async function signCompiled(platform: Platform, modelId: string, digest: string, target: string): Promise<void> {
+  if (!platform.signing) return;
+  const m = await platform.catalog.get(modelId);
+  if (m) await platform.signing.sign(digest, { name: m.name, version: m.version, kind: 'ml-module', target });
+}
+
 export async function modelRoutes(app: FastifyInstance, opts: { platform: Platform; maxModelBytes: number }): Promise<void> {
   const { platform } = opts;
 
   app.post('/models', {
+    config: { role: 'deployer' },
     schema: {
       summary: 'Upload an ONNX model (multipart/form-data: file field "model", fields "name", "version", optional "labels" as a JSON array)',
       consumes: ['multipart/form-data'],
@@ -56,13 +64,15 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
       if (e instanceof CatalogError) throw new ApiError(e.code === 'UNSUPPORTED_MODEL' ? 422 : 400, e.code, e.message, e.details);
       throw e;
     });
+    req.auditTarget = { model: entry.id };
     return reply.status(201).send(modelToJson(entry));
   });
 
-  app.get('/models', { schema: { summary: 'Uploaded models and their compiled modules', response: { 200: { type: 'array', items: modelSchema } } } },
+  app.get('/models', { config: { role: 'viewer' }, schema: { summary: 'Uploaded models and their compiled modules', response: { 200: { type: 'array', items: modelSchema } } } },
     async () => (await platform.catalog.list()).map(modelToJson));
 
   app.get<{ Params: { id: string } }>('/models/:id', {
+    config: { role: 'viewer' },
     schema: { summary: 'One model', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 200: modelSchema, 404: errorSchema } },
   }, async (req) => {
     const m = await platform.catalog.get(req.params.id);
@@ -71,6 +81,7 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
   });
 
   app.post<{ Params: { id: string }; Body: { target: string } }>('/models/:id/compile', {
+    config: { role: 'deployer' },
     schema: {
       summary: 'Compile the model into an int8 inference module for a target; returns the compile report',
       params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
@@ -81,6 +92,7 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
     getTarget(req.body.target);
     try {
       const mod = await platform.catalog.compile(req.params.id, req.body.target);
+      await signCompiled(platform, req.params.id, mod.moduleDigest, mod.target);
       return reply.status(201).send({ target: mod.target, moduleDigest: mod.moduleDigest, moduleBytes: mod.moduleBytes, arenaBytes: mod.arenaBytes, macs: mod.macs, report: mod.report });
     } catch (e) {
       if (e instanceof CatalogError) throw new ApiError(404, e.code, e.message);

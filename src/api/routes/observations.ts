@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { formatPath, parsePath } from '../../lwm2m/path.ts';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { resultToJson } from '../result-json.ts';
+import { resultToJson } from '../../json/result-json.ts';
 import { formatFrom } from './device-management.ts';
 
 const observationSchema = {
@@ -19,6 +19,7 @@ export async function observationRoutes(app: FastifyInstance, opts: { server: Lw
   });
 
   app.post<{ Params: { endpoint: string }; Body: { path: string; format?: string } }>('/devices/:endpoint/observations', {
+    config: { role: 'operator' },
     schema: {
       summary: 'Observe a path; notifications go to GET /events',
       params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] },
@@ -34,10 +35,12 @@ export async function observationRoutes(app: FastifyInstance, opts: { server: Lw
   });
 
   app.get<{ Params: { endpoint: string } }>('/devices/:endpoint/observations', {
+    config: { role: 'viewer' },
     schema: { summary: 'Active observations of a device', params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] }, response: { 200: { type: 'array', items: observationSchema } } },
   }, async (req) => server.observations.list(req.params.endpoint).map(toJson));
 
   app.delete<{ Params: { endpoint: string; id: string } }>('/devices/:endpoint/observations/:id', {
+    config: { role: 'operator' },
     schema: { summary: 'Cancel an observation', params: { type: 'object', properties: { endpoint: { type: 'string' }, id: { type: 'string' } }, required: ['endpoint', 'id'] }, response: { 204: { type: 'null' }, 404: errorSchema } },
   }, async (req, reply) => {
     const obs = server.observations.get(req.params.id);

@@ -7,12 +7,13 @@ import type { ServerMetrics } from '../metrics.ts';
 export async function operationRoutes(app: FastifyInstance, opts: { server: LwM2mServer; metrics: ServerMetrics }): Promise<void> {
   const { server, metrics } = opts;
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', hide: false } }, async (_req, reply) => {
+  app.get('/metrics', { config: { role: 'viewer' }, schema: { summary: 'Prometheus metrics (text exposition format)', hide: false } }, async (_req, reply) => {
     const body = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(body);
   });
 
   app.get('/ready', {
+    config: { role: 'public' },
     schema: {
       summary: 'Readiness: the registration store answers',
       response: { 200: { type: 'object', properties: { status: { type: 'string' }, store: { type: 'string' } } }, 503: errorSchema },

@@ -54,6 +54,7 @@ export async function packageRoutes(app: FastifyInstance, opts: { platform: Plat
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: opts.maxPackageBytes }, (_req, body, done) => done(null, body));
 
   app.post<{ Querystring: Record<string, string | undefined> }>('/packages', {
+    config: { role: 'deployer' },
     bodyLimit: opts.maxPackageBytes,
     schema: {
       summary: 'Upload a firmware image, software package or inference module: multipart/form-data (file field "package"; fields name, version, kind, deviceModel, labels) or application/octet-stream with those as query parameters',
@@ -90,6 +91,7 @@ export async function packageRoutes(app: FastifyInstance, opts: { platform: Plat
   });
 
   app.get<{ Querystring: { kind?: PackageKind; name?: string } }>('/packages', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'Packages, oldest first; filter by kind or name',
       querystring: { type: 'object', properties: { kind: { type: 'string', enum: [...PACKAGE_KINDS] }, name: { type: 'string' } }, additionalProperties: false },
@@ -98,6 +100,7 @@ export async function packageRoutes(app: FastifyInstance, opts: { platform: Plat
   }, async (req) => (await platform.packages.list(req.query)).map(packageToJson));
 
   app.get<{ Params: { digest: string }; Querystring: { download?: string } }>('/packages/:digest', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'A package\'s metadata; ?download for its bytes (also modules and ONNX files by SHA-256)',
       params: { type: 'object', properties: { digest: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, required: ['digest'] },
@@ -120,6 +123,7 @@ export async function packageRoutes(app: FastifyInstance, opts: { platform: Plat
   });
 
   app.delete<{ Params: { digest: string } }>('/packages/:digest', {
+    config: { role: 'deployer' },
     schema: {
       summary: 'Remove a package (409 while a running deployment delivers it)',
       params: { type: 'object', properties: { digest: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, required: ['digest'] },

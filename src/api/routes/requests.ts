@@ -2,10 +2,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { resultToJson } from '../result-json.ts';
+import { resultToJson } from '../../json/result-json.ts';
 
 export async function requestRoutes(app: FastifyInstance, opts: { server: LwM2mServer }): Promise<void> {
   app.get<{ Params: { id: string } }>('/requests/:id', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'Status of a queued request',
       params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{16}$' } }, required: ['id'] },

@@ -89,10 +89,12 @@ export async function securityRoutes(app: FastifyInstance, opts: { server: LwM2m
   const log = server.log.child({ component: 'security' });
 
   app.get('/security', {
+    config: { role: 'admin' },
     schema: { summary: 'Security info of every endpoint (keys never returned)', response: { 200: { type: 'array', items: securityInfoSchema } } },
   }, async () => (await server.security.all()).map(publicView).sort((a, b) => a.endpoint.localeCompare(b.endpoint)));
 
   app.get<{ Params: { endpoint: string } }>('/security/:endpoint', {
+    config: { role: 'admin' },
     schema: { summary: 'Security info of one endpoint (the key is never returned)', params: endpointParam, response: { 200: securityInfoSchema, 404: errorSchema } },
   }, async (req) => {
     const info = await server.security.get(req.params.endpoint);
@@ -101,6 +103,7 @@ export async function securityRoutes(app: FastifyInstance, opts: { server: LwM2m
   });
 
   app.put<{ Params: { endpoint: string }; Body: Record<string, string | undefined> }>('/security/:endpoint', {
+    config: { role: 'admin' },
     schema: {
       summary: 'Set how an endpoint authenticates: psk (identity, key), rpk (publicKey), x509 (subject), nosec',
       params: endpointParam, body: securityInputSchema,
@@ -121,6 +124,7 @@ export async function securityRoutes(app: FastifyInstance, opts: { server: LwM2m
   });
 
   app.delete<{ Params: { endpoint: string } }>('/security/:endpoint', {
+    config: { role: 'admin' },
     schema: { summary: 'Remove the security info of an endpoint', params: endpointParam, response: { 204: { type: 'null' }, 404: errorSchema } },
   }, async (req, reply) => {
     const gone = await server.security.remove(req.params.endpoint);

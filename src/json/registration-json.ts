@@ -1,4 +1,4 @@
-// How a registration looks in the API.
+// How a registration looks on the northbound interfaces (REST API, SSE, MQTT).
 import type { Registration } from '../registration/registration.ts';
 
 export function registrationToJson(r: Registration, awake?: boolean): Record<string, unknown> {

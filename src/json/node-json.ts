@@ -1,4 +1,4 @@
-// JSON <-> LwM2M node conversion at the API edge. Opaque values travel as hex strings (as in
+// JSON <-> LwM2M node conversion at the northbound edges (REST API bodies, MQTT commands). Opaque values travel as hex strings (as in
 // Leshan's REST API), object links as "3:0" or { objectId, instanceId }, time as epoch seconds.
 import type { LwM2mNode, ObjectInstance, Resource, ResourceType, ResourceValue } from '../lwm2m/node.ts';
 import type { ModelLookup, ResourceModel } from '../lwm2m/object-model.ts';

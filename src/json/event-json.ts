@@ -1,4 +1,4 @@
-// How a server event looks on the SSE stream (and, later, on MQTT).
+// How a server event looks on the northbound interfaces: the SSE stream and MQTT.
 import type { ServerEvent } from '../events/server-event.ts';
 import { formatPath } from '../lwm2m/path.ts';
 import { nodeToJson, valueToJson } from './node-json.ts';

@@ -1,7 +1,7 @@
 // The MQTT bridge against a real mosquitto, a real server and simulated devices over UDP.
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTopicLevel, MqttBridge, topicLevel } from '../../src/events/mqtt-bridge.ts';
+import { decodeTopicLevel, MqttBridge, topicLevel } from '../../src/mqtt/mqtt-bridge.ts';
 import { quietLogger } from '../../src/log.ts';
 import { startHarness, type Harness } from '../e2e/harness.ts';
 import { startMosquitto, startMosquittoOn, type Service } from '../support/services.ts';

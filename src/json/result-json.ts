@@ -1,9 +1,8 @@
-// How a device's answer looks in the API. Device errors (4.04 from the device) are answers,
-// not API failures: HTTP 200 with success=false and the CoAP code, as Leshan's REST API does.
-import type { FastifyReply } from 'fastify';
+// How a device's answer looks on the northbound interfaces (REST API, MQTT command replies).
+// Device errors (4.04 from the device) are answers, not failures: success=false and the CoAP code,
+// as Leshan's REST API does.
 import { formatPath } from '../lwm2m/path.ts';
 import type { DownlinkResult } from '../request/downlink-request.ts';
-import type { RequestOutcome } from '../server.ts';
 import { nodeToJson, valueToJson } from './node-json.ts';
 
 export function resultToJson(r: DownlinkResult): Record<string, unknown> {
@@ -19,12 +18,6 @@ export function resultToJson(r: DownlinkResult): Record<string, unknown> {
   };
 }
 
-export function sendOutcome(reply: FastifyReply, outcome: RequestOutcome): FastifyReply {
-  if (outcome.queued) {
-    return reply.status(202).send({ queued: true, requestId: outcome.request.id, status: outcome.request.status, poll: `/requests/${outcome.request.id}` });
-  }
-  return reply.status(200).send(resultToJson(outcome.result));
-}
 
 export const resultSchema = {
   type: 'object',

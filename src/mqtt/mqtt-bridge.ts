@@ -1,23 +1,28 @@
-// MQTT northbound bridge: every server event is published as JSON (the SSE shape, api/event-json)
+// MQTT northbound bridge: every server event is published as JSON (the SSE shape, json/event-json)
 // with QoS 1, and optional commands arrive on MQTT and run as DM requests. Topics and payloads are
 // documented in docs/mqtt.md.
 //   <prefix>/<ep>/register | update | deregister | send | awake | sleeping | request
 //   <prefix>/<ep>/notify/<object>/<instance>/<resource>...
 //   <otaPrefix>/<deployment>/<ep>                      rollout progress (published by the OTA code)
-//   <prefix>/<ep>/cmd/<read|write|execute>             command in, { id, path, value?, args?, format? }
+//   <prefix>/<ep>/cmd/<read|write|execute>             command in, { id, token, path, value?, args?, format? }
 //   <prefix>/<ep>/cmd-reply/<id>                       its answer
-//   <prefix>/<ep>/cmd-error                            commands without a usable id
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+//   <prefix>/<ep>/cmd-error                            commands without a usable id, and refused ones (token, role)
+// With `authorize`, a command carries an API token with the operator role, in the body ("token")
+// or, on MQTT 5, as the user property "token" or "authorization: Bearer <token>"; it is never echoed.
+import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { toApiError } from '../api/errors.ts';
-import { eventEndpoint, eventToJson } from '../api/event-json.ts';
-import { nodeFromJson } from '../api/node-json.ts';
-import { resultToJson } from '../api/result-json.ts';
+import { actorOf, type AuditLog } from '../access/audit-log.ts';
+import { roleAllows, type Principal } from '../access/roles.ts';
+import type { TokenCheck } from '../access/token-store.ts';
+import { errorToJson } from '../json/error-json.ts';
+import { eventEndpoint, eventToJson } from '../json/event-json.ts';
+import { nodeFromJson } from '../json/node-json.ts';
+import { resultToJson } from '../json/result-json.ts';
 import { parseContentFormat, type ContentFormat } from '../lwm2m/content-format.ts';
 import type { ModelLookup } from '../lwm2m/object-model.ts';
 import { parsePath, type LwM2mPath } from '../lwm2m/path.ts';
 import type { DownlinkRequest, DownlinkResult } from '../request/downlink-request.ts';
-import type { EventBus, ServerEvent } from './server-event.ts';
+import type { EventBus, ServerEvent } from '../events/server-event.ts';
 
 /** What a command needs from the server: LwM2mServer.request, passed in (no import of the facade). */
 export type CommandRequester = (endpoint: string, req: DownlinkRequest) => Promise<
@@ -34,7 +39,13 @@ export type MqttBridgeOptions = {
   /** topic prefix for rollout progress; default "ota" (apart from <prefix>, so no endpoint name can collide) */
   otaPrefix?: string;
   /** enables <prefix>/+/cmd/+ when given */
-  commands?: { request: CommandRequester; models: ModelLookup; maxInFlight?: number };
+  commands?: {
+    request: CommandRequester; models: ModelLookup; maxInFlight?: number;
+    /** checks a command's token (TokenStore.verify); without it commands need no token */
+    authorize?: (token: string) => Promise<TokenCheck>;
+    /** records every command that presented a valid token (accepted or refused for its role) */
+    audit?: AuditLog;
+  };
   clientId?: string;
   /** publishes kept while the broker is away; past it new events are dropped and counted */
   maxOffline?: number;
@@ -73,7 +84,8 @@ export function decodeTopicLevel(level: string): string {
 export type BridgeStats = { published: number; dropped: number; commands: number; commandErrors: number };
 
 class CommandError extends Error {
-  constructor(readonly error: string, message: string) {
+  /** `principal`: who sent a command refused for its role (so the refusal is audited) */
+  constructor(readonly error: string, message: string, readonly principal?: Principal) {
     super(message);
   }
 }
@@ -98,6 +110,8 @@ export class MqttBridge {
       reconnectPeriod: 1000,
       connectTimeout: 5000,
       queueQoSZero: false,
+      // MQTT 5, so a command's token may come as a user property (§3.3.2.3.7); `client` may say 4
+      protocolVersion: 5,
       ...opts.client,
     });
     this.client.on('connect', () => {
@@ -116,8 +130,8 @@ export class MqttBridge {
       this.client.subscribe(`${this.prefix}/+/cmd/+`, { qos: 1 }, (err) => {
         if (err) log.error({ err: err.message }, 'mqtt command subscription failed');
       });
-      this.client.on('message', (topic, payload) => {
-        this.onCommand(topic, payload).catch((e: unknown) => log.error({ err: (e as Error).message, topic }, 'mqtt command handling failed'));
+      this.client.on('message', (topic, payload, packet) => {
+        this.onCommand(topic, payload, packet).catch((e: unknown) => log.error({ err: (e as Error).message, topic }, 'mqtt command handling failed'));
       });
     }
     this.off = opts.events.on((e) => this.onEvent(e));
@@ -200,14 +214,17 @@ export class MqttBridge {
     });
   }
 
-  private async onCommand(topic: string, payload: Buffer): Promise<void> {
+  private async onCommand(topic: string, payload: Buffer, packet?: IPublishPacket): Promise<void> {
     const rest = topic.slice(this.prefix.length + 1).split('/');
     if (!topic.startsWith(`${this.prefix}/`) || rest.length !== 3 || rest[1] !== 'cmd') return;
     const epLevel = rest[0]!;
     const endpoint = decodeTopicLevel(epLevel);
     const op = rest[2]!;
+    const commands = this.opts.commands!;
     this.stats.commands++;
     let id: string | undefined;
+    let principal: Principal | undefined;
+    let outcome: { ok: boolean; error?: string } = { ok: false };
     try {
       if (payload.length > MAX_COMMAND_BYTES) throw new CommandError('BAD_COMMAND', `command body larger than ${MAX_COMMAND_BYTES} bytes`);
       let body: unknown;
@@ -218,32 +235,64 @@ export class MqttBridge {
       }
       if (!body || typeof body !== 'object' || Array.isArray(body)) throw new CommandError('BAD_COMMAND', 'command body must be a JSON object');
       const b = body as Record<string, unknown>;
-      if (typeof b.id !== 'string' || !ID_PATTERN.test(b.id)) throw new CommandError('BAD_COMMAND', 'command needs "id": 1-64 characters of A-Z a-z 0-9 _ . : -');
-      id = b.id;
+      if (typeof b.id === 'string' && ID_PATTERN.test(b.id)) id = b.id;
+      if (commands.authorize) principal = await this.authorize(b, packet, commands.authorize);
+      if (id === undefined) throw new CommandError('BAD_COMMAND', 'command needs "id": 1-64 characters of A-Z a-z 0-9 _ . : -');
       if (!(OPS as readonly string[]).includes(op)) throw new CommandError('BAD_COMMAND', `unknown command "${op}"; use ${OPS.join(', ')}`);
       const req = this.toRequest(op as Op, b);
-      if (this.inFlight >= (this.opts.commands!.maxInFlight ?? 100)) throw new CommandError('BUSY', 'too many commands in flight, retry later');
+      if (this.inFlight >= (commands.maxInFlight ?? 100)) throw new CommandError('BUSY', 'too many commands in flight, retry later');
       this.inFlight++;
       let reply: Record<string, unknown>;
       try {
-        const outcome = await this.opts.commands!.request(endpoint, req);
-        reply = outcome.queued
-          ? { id, ok: true, queued: true, requestId: outcome.request.id, status: outcome.request.status }
-          : { id, ok: true, queued: false, result: resultToJson(outcome.result) };
+        const result = await commands.request(endpoint, req);
+        reply = result.queued
+          ? { id, ok: true, queued: true, requestId: result.request.id, status: result.request.status }
+          : { id, ok: true, queued: false, result: resultToJson(result.result) };
       } finally {
         this.inFlight--;
       }
+      outcome = { ok: true };
       this.publish(`${this.prefix}/${epLevel}/cmd-reply/${id}`, reply);
     } catch (e) {
       this.stats.commandErrors++;
-      const err = e instanceof CommandError ? { error: e.error, message: e.message } : (() => {
-        const a = toApiError(e);
-        return { error: a.error, message: a.message };
-      })();
+      if (e instanceof CommandError && e.principal) principal = e.principal;
+      const known = e instanceof CommandError ? undefined : errorToJson(e);
+      const err = e instanceof CommandError ? { error: e.error, message: e.message } : known ? { error: known.error, message: known.message } : { error: 'INTERNAL', message: 'internal error' };
+      outcome = { ok: false, error: err.error };
       this.opts.log.debug({ topic, ...err }, 'mqtt command rejected');
-      if (id !== undefined) this.publish(`${this.prefix}/${epLevel}/cmd-reply/${id}`, { id, ok: false, ...err });
-      else this.publish(`${this.prefix}/${epLevel}/cmd-error`, { ok: false, topic, ...err });
+      // refusals for want of a token or a role go to the error topic, whatever id they carry
+      const refused = err.error === 'UNAUTHENTICATED' || err.error === 'FORBIDDEN';
+      if (id !== undefined && !refused) this.publish(`${this.prefix}/${epLevel}/cmd-reply/${id}`, { id, ok: false, ...err });
+      else this.publish(`${this.prefix}/${epLevel}/cmd-error`, { ok: false, topic, ...(id !== undefined ? { id } : {}), ...err });
     }
+    if (commands.audit && principal) {
+      await commands.audit.record({
+        via: 'mqtt', actor: actorOf(principal), source: 'mqtt', action: `mqtt ${op}`, target: { endpoint },
+        outcome: { status: outcome.ok ? 200 : outcome.error === 'FORBIDDEN' ? 403 : 400, ok: outcome.ok, ...(outcome.error ? { error: outcome.error } : {}) },
+      }).catch((e: unknown) => this.opts.log.error({ err: (e as Error).message }, 'audit record failed'));
+    }
+  }
+
+  /** The command's token (body "token", or MQTT 5 user property): a principal with the operator role, or a CommandError. */
+  private async authorize(b: Record<string, unknown>, packet: IPublishPacket | undefined, verify: (token: string) => Promise<TokenCheck>): Promise<Principal> {
+    const props = packet?.properties?.userProperties ?? {};
+    const prop = (name: string): string | undefined => {
+      const v = props[name];
+      return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+    };
+    const bearer = /^Bearer[ ]+(\S+)$/i.exec(prop('authorization') ?? '')?.[1];
+    const token = typeof b.token === 'string' ? b.token : prop('token') ?? bearer;
+    if (token === undefined) throw new CommandError('UNAUTHENTICATED', 'commands need an API token with the operator role: "token" in the body or an MQTT 5 user property');
+    const check = await verify(token);
+    if (!check.ok) {
+      this.opts.log.warn({ reason: check.code }, 'mqtt command token refused');
+      throw new CommandError('UNAUTHENTICATED', `the token is ${check.code.toLowerCase()}`);
+    }
+    const principal: Principal = { kind: 'token', tokenId: check.token.id, name: check.token.name, role: check.token.role };
+    if (!roleAllows(principal.role, 'operator')) {
+      throw new CommandError('FORBIDDEN', `commands need the operator role; the token "${principal.name}" has ${principal.role}`, principal);
+    }
+    return principal;
   }
 
   private toRequest(op: Op, b: Record<string, unknown>): DownlinkRequest {
