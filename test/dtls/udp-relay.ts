@@ -13,7 +13,8 @@ export class UdpRelay {
   readonly sentToServer: Buffer[] = [];
   private client: Peer | undefined;
 
-  private constructor(private readonly front: dgram.Socket, private readonly back: dgram.Socket, private readonly server: Peer) {
+  private constructor(private readonly front: dgram.Socket, private back: dgram.Socket, private readonly server: Peer) {
+    this.listenBack(back);
     front.on('message', (msg, rinfo) => {
       this.client = { address: rinfo.address, port: rinfo.port };
       const v = this.filter(msg, 'toServer');
@@ -23,8 +24,11 @@ export class UdpRelay {
       }
       const out = v === 'pass' ? msg : v;
       this.sentToServer.push(out);
-      back.send(out, server.port, server.address);
+      this.back.send(out, server.port, server.address);
     });
+  }
+
+  private listenBack(back: dgram.Socket): void {
     back.on('message', (msg) => {
       if (!this.client) return;
       const v = this.filter(msg, 'toClient');
@@ -32,16 +36,19 @@ export class UdpRelay {
         this.droppedCount++;
         return;
       }
-      front.send(v === 'pass' ? msg : v, this.client.port, this.client.address);
+      this.front.send(v === 'pass' ? msg : v, this.client.port, this.client.address);
     });
   }
 
+  /** The server now sees the client at a new port (a NAT rebinding). */
+  async changeBackPort(): Promise<void> {
+    const old = this.back;
+    this.back = await bindOne();
+    this.listenBack(this.back);
+    old.close();
+  }
+
   static async open(server: Peer): Promise<UdpRelay> {
-    const bindOne = async (): Promise<dgram.Socket> => {
-      const s = dgram.createSocket('udp4');
-      await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
-      return s;
-    };
     return new UdpRelay(await bindOne(), await bindOne(), server);
   }
 
@@ -58,4 +65,10 @@ export class UdpRelay {
   async close(): Promise<void> {
     await Promise.all([this.front, this.back].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
+}
+
+async function bindOne(): Promise<dgram.Socket> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
+  return s;
 }
