@@ -2,10 +2,12 @@
 // integers of 1, 2, 3 and 6 bytes and length-prefixed vectors. A read past the end throws
 // DecodeError, which the parsers turn into an error value at their boundary.
 
-export class DecodeError extends Error {
-  constructor(message: string) {
-    super(message);
-  }
+/**
+ * Not an Error on purpose: it never leaves the parsers, and capturing a stack trace for every
+ * malformed input would make hostile traffic expensive.
+ */
+export class DecodeError {
+  constructor(readonly message: string) {}
 }
 
 export class Reader {
