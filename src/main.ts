@@ -11,6 +11,8 @@ import { ClusterNode } from './cluster/cluster-node.ts';
 import { MqttBridge } from './events/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
 import { openRegistrationStore } from './store/open-store.ts';
+import type { DtlsCredentials } from './dtls/credentials.ts';
+import { loadPskFile } from './dtls/psk-file.ts';
 import { RedisCollection } from './store/redis-collection.ts';
 import type { Deployment } from './ota/deployment.ts';
 import type { ModelEntry } from './ml/model-catalog.ts';
@@ -24,6 +26,9 @@ async function main(): Promise<void> {
     options: {
       'coap-host': { type: 'string', default: '0.0.0.0' },
       'coap-port': { type: 'string', default: '5683' },
+      'coaps-port': { type: 'string' },
+      'psk-file': { type: 'string' },
+      'no-plain': { type: 'boolean', default: false },
       'http-host': { type: 'string', default: '127.0.0.1' },
       'http-port': { type: 'string', default: '8080' },
       objects: { type: 'string', default: defaultObjectsDir },
@@ -44,6 +49,7 @@ async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host] [--log-level info]\n` +
       `       [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n` +
+      `       [--psk-file psk.json [--coaps-port 5684] [--no-plain]]   (CoAP over DTLS 1.2; psk.json: {"identity": "hex key"})\n` +
       `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n`);
     return;
   }
@@ -51,6 +57,18 @@ async function main(): Promise<void> {
   if (!Number.isInteger(drainMs) || drainMs < 0) throw new Error(`--shutdown-timeout must be a number of milliseconds, got "${values['shutdown-timeout']}"`);
   if (values['node-id'] !== undefined && values.store === 'memory') throw new Error('--node-id needs a shared store: --store redis://host:port');
   const log = createLogger(values['log-level']);
+  // coaps:// runs when there are credentials to check: the PSK file for now (the security store later)
+  let dtls: { port: number; credentials: DtlsCredentials } | undefined;
+  if (values['psk-file'] !== undefined) {
+    const loaded = loadPskFile(values['psk-file']);
+    if ('error' in loaded) throw new Error(loaded.error.message);
+    const port = Number(values['coaps-port'] ?? '5684');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--coaps-port must be a port number, got "${values['coaps-port']}"`);
+    dtls = { port, credentials: loaded.credentials };
+    log.info({ identities: loaded.identities }, 'PSK identities loaded');
+  } else if (values['coaps-port'] !== undefined || values['no-plain']) {
+    throw new Error('--coaps-port and --no-plain need DTLS credentials: --psk-file psk.json');
+  }
   const store = await openRegistrationStore(values.store!, log);
   // on a Redis store the node joins the cluster of nodes sharing it (docs/cluster.md)
   const shared = values.store !== 'memory';
@@ -59,7 +77,7 @@ async function main(): Promise<void> {
   const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments') : undefined;
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models') : undefined;
   const platform = await Platform.start({
-    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId,
+    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId, dtls, plain: !values['no-plain'],
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore,
   });
   const server = platform.server;
@@ -71,7 +89,7 @@ async function main(): Promise<void> {
   });
   const api = await buildApi({ server, log, platform, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents });
   await api.listen({ host: values['http-host'], port: Number(values['http-port']) });
-  log.info({ node: nodeId, coap: server.coapAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
+  log.info({ node: nodeId, coap: values['no-plain'] ? undefined : server.coapAddress, coaps: server.coapsAddress, http: `http://${values['http-host']}:${values['http-port']}` }, 'TinyMLaaS server started');
 
   let stopFleet: (() => Promise<void>) | undefined;
   if (values.demo) {

@@ -135,7 +135,7 @@ export class FirmwareUpdate {
       this.setState(FwState.IDLE, FwResult.INITIAL);
       return;
     }
-    const parsed = parsePackageUri(text);
+    const parsed = parsePackageUri(text, this.opts.download.coaps === true);
     if (!parsed.ok) {
       this.setState(FwState.IDLE, parsed.problem === 'unsupported-protocol' ? FwResult.UNSUPPORTED_PROTOCOL : FwResult.INVALID_URI);
       return;

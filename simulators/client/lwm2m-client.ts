@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import { CoapEndpoint, CoapRequestError, type InboundRequest, type OutboundResponse } from '../../src/coap/endpoint.ts';
 import { Code, Method, Option, codeText, getOption, getOptions, uriPath } from '../../src/coap/message.ts';
 import { parseMessage } from '../../src/coap/wire.ts';
-import { UdpTransport, type Peer } from '../../src/coap/transport.ts';
+import { UdpTransport, type DatagramTransport, type Peer } from '../../src/coap/transport.ts';
+import { DtlsClient } from '../../src/dtls/client.ts';
+import type { DtlsClientCredentials } from '../../src/dtls/credentials.ts';
 import type { CoapTiming } from '../../src/coap/timing.ts';
 import { CodecError, decodeNode, decodePaths, encodeNode, encodeRecords, supportsLevel } from '../../src/lwm2m/codec.ts';
 import { ContentFormat, isContentFormat } from '../../src/lwm2m/content-format.ts';
@@ -69,6 +71,11 @@ export type ClientOptions = {
   updateStepDelayMs?: number;
   /** a Package push (Block1) whose next block does not come within this time is lost; default 30 s */
   pushIdleTimeoutMs?: number;
+  /**
+   * CoAP over DTLS 1.2 to the server (coaps://) with these credentials, and for coaps:// package
+   * URIs; plain CoAP when absent
+   */
+  dtls?: DtlsClientCredentials;
 };
 
 type Attributes = Partial<Record<'pmin' | 'pmax' | 'gt' | 'lt' | 'st', number>>;
@@ -114,7 +121,8 @@ export class SimulatedClient {
     this.faults = opts.faults ?? {};
     this.store = new ObjectStore(opts.models);
     installStandardObjects(this.store, {
-      serverUri: `coap://${opts.server.address}:${opts.server.port}`,
+      serverUri: `${opts.dtls ? 'coaps' : 'coap'}://${opts.server.address}:${opts.server.port}`,
+      security: opts.dtls,
       shortServerId: 123,
       lifetime: opts.lifetime ?? 300,
       binding: opts.queueMode ? 'UQ' : 'U',
@@ -124,7 +132,7 @@ export class SimulatedClient {
     });
     const target = opts.target === undefined ? targets().get(opts.profile.id) : (opts.target ?? undefined);
     this.ml = opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
-    const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512 };
+    const download = { openEndpoint: (to: Peer, secure: boolean) => this.openEndpoint(false, secure ? to : undefined), coaps: opts.dtls !== undefined, blockSize: opts.downloadBlockSize ?? 512 };
     const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs };
     this.software = new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
     const rebootIntoFirmware = (): Promise<void> =>
@@ -176,8 +184,16 @@ export class SimulatedClient {
    * A new UDP socket with the device's fault filters: the LwM2M socket, or (main false) the one a
    * pull download uses, which a sleeping radio does not mute (it is only open while downloading).
    */
-  private async openEndpoint(main: boolean): Promise<CoapEndpoint> {
-    const transport = await UdpTransport.open({ host: this.opts.bindAddress ?? '127.0.0.1', port: 0 });
+  private async openEndpoint(main: boolean, securedPeer?: Peer): Promise<CoapEndpoint> {
+    const host = this.opts.bindAddress ?? '127.0.0.1';
+    const dtlsPeer = main && this.opts.dtls ? this.opts.server : securedPeer;
+    let transport: DatagramTransport;
+    if (dtlsPeer) {
+      if (!this.opts.dtls) throw new Error('a coaps:// download needs DTLS credentials');
+      transport = await DtlsClient.open({ server: dtlsPeer, credentials: this.opts.dtls, host, log: this.opts.log });
+    } else {
+      transport = await UdpTransport.open({ host, port: 0 });
+    }
     const lost = (): boolean => Math.random() * 100 < (this.faults.lossPercent ?? 0);
     return new CoapEndpoint({
       transport,

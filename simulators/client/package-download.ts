@@ -15,6 +15,8 @@ export type PackageUri = {
   readonly path: readonly string[];
   readonly query: readonly string[];
   readonly digest?: string;
+  /** coaps:// (CoAP over DTLS, RFC 7252 §6.2) */
+  readonly secure?: boolean;
 };
 
 export type UriProblem = 'invalid-uri' | 'unsupported-protocol';
@@ -22,25 +24,27 @@ export type UriProblem = 'invalid-uri' | 'unsupported-protocol';
 export type ParsedUri = { readonly ok: true; readonly uri: PackageUri } | { readonly ok: false; readonly problem: UriProblem; readonly message: string };
 
 const COAP_DEFAULT_PORT = 5683; // RFC 7252 §6.1
-const OTHER_SCHEMES = new Set(['coaps:', 'coap+tcp:', 'coaps+tcp:', 'coap+ws:', 'coaps+ws:', 'http:', 'https:']);
+const COAPS_DEFAULT_PORT = 5684; // RFC 7252 §6.2
+const OTHER_SCHEMES = new Set(['coap+tcp:', 'coaps+tcp:', 'coap+ws:', 'coaps+ws:', 'http:', 'https:']);
 
-/** RFC 7252 §6.1 coap URI; every other scheme a device might be given is "unsupported protocol". */
-export function parsePackageUri(text: string): ParsedUri {
+/** RFC 7252 §6.1 coap and §6.2 coaps URIs; every other scheme a device might be given is "unsupported protocol". */
+export function parsePackageUri(text: string, allowCoaps = false): ParsedUri {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     return { ok: false, problem: 'invalid-uri', message: `not a URI: ${JSON.stringify(text)}` };
   }
-  if (url.protocol !== 'coap:') {
-    return OTHER_SCHEMES.has(url.protocol)
-      ? { ok: false, problem: 'unsupported-protocol', message: `this device fetches packages over coap:// only, not ${url.protocol}//` }
+  if (url.protocol !== 'coap:' && !(url.protocol === 'coaps:' && allowCoaps)) {
+    return OTHER_SCHEMES.has(url.protocol) || url.protocol === 'coaps:'
+      ? { ok: false, problem: 'unsupported-protocol', message: `this device fetches packages over ${allowCoaps ? 'coap:// and coaps://' : 'coap://'} only, not ${url.protocol}//` }
       : { ok: false, problem: 'invalid-uri', message: `unknown URI scheme ${url.protocol}` };
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (host === '') return { ok: false, problem: 'invalid-uri', message: 'the URI has no host' };
   if (url.hash !== '') return { ok: false, problem: 'invalid-uri', message: 'a coap URI has no fragment (RFC 7252 §6.1)' };
-  const port = url.port === '' ? COAP_DEFAULT_PORT : Number(url.port);
+  const secure = url.protocol === 'coaps:';
+  const port = url.port === '' ? (secure ? COAPS_DEFAULT_PORT : COAP_DEFAULT_PORT) : Number(url.port);
   let path: string[];
   let query: string[];
   try {
@@ -51,7 +55,7 @@ export function parsePackageUri(text: string): ParsedUri {
   }
   const last = path[path.length - 1];
   const digest = last !== undefined && /^[0-9a-fA-F]{64}$/.test(last) ? last.toLowerCase() : undefined;
-  return { ok: true, uri: { host, port, path, query, ...(digest ? { digest } : {}) } };
+  return { ok: true, uri: { host, port, path, query, ...(digest ? { digest } : {}), ...(secure ? { secure } : {}) } };
 }
 
 export type DownloadFailure = 'not-found' | 'connection-lost' | 'cancelled';
@@ -63,8 +67,10 @@ export class DownloadError extends Error {
 }
 
 export type DownloadOptions = {
-  /** opens the device's download socket (a new UDP port, with the device's fault filters) */
-  readonly openEndpoint: () => Promise<CoapEndpoint>;
+  /** opens the device's download socket (a new UDP port, with the device's fault filters; DTLS to `to` when secure) */
+  readonly openEndpoint: (to: Peer, secure: boolean) => Promise<CoapEndpoint>;
+  /** whether the device has DTLS credentials and so fetches coaps:// URIs too */
+  readonly coaps?: boolean;
   /** Block2 size to ask for: 16..1024, a power of two */
   readonly blockSize: number;
   /** whole-transfer limit; the endpoint's own CON timeouts fail each exchange earlier */
@@ -83,7 +89,7 @@ export function startDownload(uri: PackageUri, opts: DownloadOptions): Download 
     const address = isIP(uri.host) ? uri.host : (await lookup(uri.host, { family: 4 }).catch(() => undefined))?.address;
     if (!address) throw new DownloadError('not-found', `cannot resolve ${uri.host}`);
     if (cancelled) throw new DownloadError('cancelled', 'download cancelled');
-    endpoint = await opts.openEndpoint();
+    endpoint = await opts.openEndpoint({ address, port: uri.port }, uri.secure === true);
     if (cancelled) {
       await endpoint.close();
       throw new DownloadError('cancelled', 'download cancelled');

@@ -184,7 +184,7 @@ export class SoftwareManagement {
       this.setState(id, SwState.INITIAL, SwResult.INITIAL, 'cancelled');
       return;
     }
-    const parsed = parsePackageUri(text);
+    const parsed = parsePackageUri(text, this.opts.download.coaps === true);
     if (!parsed.ok) {
       // answered 2.04 already; the outcome is in the result (Object 9 has no "unsupported protocol": 56)
       this.setState(id, SwState.INITIAL, SwResult.INVALID_URI, parsed.message);
