@@ -2,6 +2,10 @@
 // registers, is read, written and observed, and pulls a firmware package block-wise from a
 // coaps:// URI; the server sees its PSK identity on every request. A plain device works beside it.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { coapClient } from '../helpers/coap-cli.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryPackageRepository } from '../../src/ota/package-repository.ts';
 import { createPackageHandler, PACKAGE_PATH } from '../../src/ota/package-server.ts';
@@ -9,7 +13,7 @@ import type { Peer } from '../../src/coap/transport.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { until } from '../simulators/ota-helpers.ts';
 
-const KEYS = new Map([['dev-psk-1', crypto.randomBytes(16)], ['dev-psk-2', crypto.randomBytes(16)]]);
+const KEYS = new Map([['dev-psk-1', crypto.randomBytes(16)], ['dev-psk-2', crypto.randomBytes(16)], ['libcoap-1', Buffer.from('libcoap-secret-1')]]);
 
 describe('LwM2M over DTLS-PSK (end to end)', () => {
   let h: Harness;
@@ -63,6 +67,22 @@ describe('LwM2M over DTLS-PSK (end to end)', () => {
     expect([5, 6]).toContain(dev.store.get([5, 0, 5]));
     expect(h.server.dtls!.stats.handshakes).toBeGreaterThanOrEqual(3); // registration sessions and the download's
   });
+
+  for (const client of ['coap-client-openssl', 'coap-client-gnutls']) {
+    it(`${client} registers over coaps and downloads a package block-wise from /fw`, async () => {
+      const auth = ['-k', 'libcoap-secret-1', '-u', 'libcoap-1'];
+      const ep = `lc-${client.slice(12)}`;
+      const reg = await coapClient([...auth, '-m', 'post', '-e', '</1/0>,</3/0>', `coaps://127.0.0.1:${coaps.port}/rd?ep=${ep}&lt=60&lwm2m=1.1&b=U`], 30_000, 6, client);
+      expect(reg.finalCode).toBe('2.01');
+      expect((await h.server.registration(ep)).endpoint).toBe(ep);
+      const image = crypto.randomBytes(3000);
+      const { digest } = await repo.put(image);
+      const file = path.join(os.tmpdir(), `dtls-e2e-${process.pid}-${client}`);
+      await coapClient([...auth, '-b', '256', '-o', file, `coaps://127.0.0.1:${coaps.port}/${PACKAGE_PATH}/${digest}`], 30_000, 1, client);
+      expect(fs.readFileSync(file).equals(image)).toBe(true);
+      fs.rmSync(file);
+    });
+  }
 
   it('a plain-CoAP device registers beside them on the plain port', async () => {
     await h.client('dev-plain');
