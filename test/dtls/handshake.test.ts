@@ -1,11 +1,7 @@
 // Our DTLS client against our DTLS server over real UDP sockets: every suite, RPK and X.509
 // (certificates made by the openssl command), resumption, Connection ID across a port change,
 // retransmission through a lossy relay, and CoAP on top.
-import { execFileSync } from 'node:child_process';
-import { createPrivateKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CoapEndpoint } from '../../src/coap/endpoint.ts';
 import { Code, Method } from '../../src/coap/message.ts';
@@ -16,6 +12,7 @@ import type { DtlsCredentials } from '../../src/dtls/credentials.ts';
 import { spkiOf } from '../../src/dtls/ecc.ts';
 import { DtlsServer, type DtlsServerOptions } from '../../src/dtls/server.ts';
 import { quietLogger } from '../../src/log.ts';
+import { makePki, type Pki } from './pki.ts';
 import { UdpRelay } from './udp-relay.ts';
 
 const PSK = { identity: Buffer.from('sim-1'), key: Buffer.from('0123456789abcdef0123456789abcdef', 'hex') };
@@ -117,7 +114,7 @@ describe('DTLS with certificates (ECDHE_ECDSA)', () => {
   const serverKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
   const deviceKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
   const trusted = new Set([spkiOf(deviceKey).toString('base64')]);
-  let pki: { ca: X509Certificate; serverChain: X509Certificate[]; serverKey: KeyObject; deviceChain: X509Certificate[]; deviceKey: KeyObject };
+  let pki: Pki;
 
   beforeAll(() => {
     pki = makePki();
@@ -164,27 +161,3 @@ describe('DTLS with certificates (ECDHE_ECDSA)', () => {
     expect(seen).toHaveLength(0);
   });
 });
-
-/** A CA, a server and a device certificate (P-256), made by the openssl command line. */
-function makePki(): { ca: X509Certificate; serverChain: X509Certificate[]; serverKey: KeyObject; deviceChain: X509Certificate[]; deviceKey: KeyObject } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dtls-pki-'));
-  const run = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key']);
-  run(['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=Test CA', '-days', '2', '-out', 'ca.pem']);
-  for (const [name, cn, san] of [['server', 'lwm2m.example', 'DNS:lwm2m.example'], ['device', 'urn:dev:sim-9', 'DNS:sim-9.example']] as const) {
-    run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`]);
-    run(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`]);
-    fs.writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-    run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
-  }
-  const read = (f: string): Buffer => fs.readFileSync(path.join(dir, f));
-  const out = {
-    ca: new X509Certificate(read('ca.pem')),
-    serverChain: [new X509Certificate(read('server.pem'))],
-    serverKey: createPrivateKey(read('server.key')),
-    deviceChain: [new X509Certificate(read('device.pem'))],
-    deviceKey: createPrivateKey(read('device.key')),
-  };
-  fs.rmSync(dir, { recursive: true, force: true });
-  return out;
-}

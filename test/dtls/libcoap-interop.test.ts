@@ -1,7 +1,9 @@
 // Interop with Debian libcoap3-bin's DTLS clients (coap-client-openssl, coap-client-gnutls) and
 // `openssl s_client -dtls1_2 -psk`: real processes doing the handshake and CoAP over our DTLS
-// server transport (src/dtls/server.ts) under a CoapEndpoint.
-import { execFile } from 'node:child_process';
+// server transport (src/dtls/server.ts) under a CoapEndpoint. PSK with both; raw public keys with
+// coap-client-gnutls only (libcoap 4.3.1 says "RPK Support not available in OpenSSL"); X.509 with both.
+import { execFile, execFileSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoapEndpoint } from '../../src/coap/endpoint.ts';
 import { Code } from '../../src/coap/message.ts';
 import type { Peer } from '../../src/coap/transport.ts';
+import { spkiOf } from '../../src/dtls/ecc.ts';
 import { DtlsServer } from '../../src/dtls/server.ts';
 import { quietLogger } from '../../src/log.ts';
 import { coapClient } from '../helpers/coap-cli.ts';
 import { createRng } from '../helpers/prng.ts';
+import { makePki, type Pki } from './pki.ts';
 
 const IDENTITY = 'device-7';
 const KEY = Buffer.from('secretPSK-device7');
@@ -92,3 +96,52 @@ function sClient(port: number, args: string[]): Promise<string> {
     p.stdin?.end(); // EOF after the handshake: s_client closes
   });
 }
+
+describe('DTLS interop with libcoap (ECDHE_ECDSA: raw public keys and X.509)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dtls-libcoap-'));
+  let dtls: DtlsServer;
+  let ep: CoapEndpoint;
+  const seen: Peer[] = [];
+  let trustedSpki = '';
+  let pki: Pki;
+
+  beforeAll(async () => {
+    pki = makePki(dir);
+    // a device key pair in one PEM file, as libcoap's -M wants it (RFC 7250 raw public key)
+    execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', path.join(dir, 'rpk.pem')]);
+    execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', path.join(dir, 'stranger.pem')]);
+    trustedSpki = spkiOf(createPrivateKey(fs.readFileSync(path.join(dir, 'rpk.pem')))).toString('base64');
+    dtls = await DtlsServer.open({
+      host: '127.0.0.1', port: 0, log: quietLogger,
+      credentials: { serverKey: pki.serverKey, serverCertChain: pki.serverChain, trustStore: [pki.ca], rpkTrusted: (spki) => spki.toString('base64') === trustedSpki },
+    });
+    ep = new CoapEndpoint({ transport: dtls, log: quietLogger });
+    ep.onRequest((req) => {
+      seen.push(req.peer);
+      return { code: Code.CONTENT, payload: Buffer.from('secured') };
+    });
+  });
+  afterAll(async () => {
+    await ep.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('coap-client-gnutls with a raw public key (-M): GET, the server sees the key; an unknown key is refused', async () => {
+    const url = `coaps://127.0.0.1:${dtls.address().port}/rpk`;
+    const run = await coapClient(['-M', path.join(dir, 'rpk.pem'), url], 30_000, 6, 'coap-client-gnutls');
+    expect(run.finalCode).toBe('2.05');
+    expect(seen.at(-1)!.identity).toEqual({ mode: 'rpk', publicKey: trustedSpki });
+    const before = seen.length;
+    const stranger = await coapClient(['-M', path.join(dir, 'stranger.pem'), url], 30_000, 6, 'coap-client-gnutls');
+    expect(stranger.finalCode).toBeUndefined();
+    expect(seen.length).toBe(before);
+  });
+
+  for (const client of ['coap-client-openssl', 'coap-client-gnutls']) {
+    it(`${client} with an X.509 certificate (-c/-j/-C): GET, the server sees CN and SAN`, async () => {
+      const run = await coapClient(['-c', path.join(dir, 'device.pem'), '-j', path.join(dir, 'device.key'), '-C', path.join(dir, 'ca.pem'), `coaps://127.0.0.1:${dtls.address().port}/x509`], 30_000, 6, client);
+      expect(run.finalCode).toBe('2.05');
+      expect(seen.at(-1)!.identity).toEqual({ mode: 'x509', commonName: 'urn:dev:sim-9', altNames: ['sim-9.example'] });
+    });
+  }
+});
