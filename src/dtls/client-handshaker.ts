@@ -97,8 +97,10 @@ export class ClientHandshaker extends Handshaker {
       this.sendHello();
       return;
     }
-    // the CertificateRequest is optional: skip it in the list when something else comes
-    if (this.expect[0] === HandshakeType.certificateRequest && m.msgType !== HandshakeType.certificateRequest) this.expect.shift();
+    // optional messages: a PSK ServerKeyExchange carries only a hint (RFC 4279 §2), and the
+    // server may not ask for a certificate; skip them in the list when something else comes
+    const optional = this.suite?.keyExchange === 'psk' ? HandshakeType.serverKeyExchange : HandshakeType.certificateRequest;
+    if (this.expect[0] === optional && m.msgType !== optional) this.expect.shift();
     if (m.msgType !== this.expect[0]) throw new HandshakeFailure(AlertDescription.unexpectedMessage, `expected handshake type ${this.expect[0]}, got ${m.msgType}`);
     if ((m.msgType === HandshakeType.finished) !== (epoch === 1)) throw new HandshakeFailure(AlertDescription.unexpectedMessage, `handshake type ${m.msgType} in epoch ${epoch}`);
     this.expect.shift();
@@ -143,7 +145,7 @@ export class ClientHandshaker extends Handshaker {
       return;
     }
     this.expect = suite.keyExchange === 'psk'
-      ? [HandshakeType.serverHelloDone]
+      ? [HandshakeType.serverKeyExchange, HandshakeType.serverHelloDone]
       : [HandshakeType.certificate, HandshakeType.serverKeyExchange, HandshakeType.certificateRequest, HandshakeType.serverHelloDone];
   }
 
@@ -165,6 +167,11 @@ export class ClientHandshaker extends Handshaker {
   }
 
   private onServerKeyExchange(m: Reassembled): void {
+    if (this.suite!.keyExchange === 'psk') {
+      // the identity hint: a client sends its configured identity whatever the hint (DTLS-NOTES.md)
+      this.transcript.push(m.whole);
+      return;
+    }
     const p = parseEcdheServerKeyExchange(m.body);
     if (p.error !== undefined) throw new HandshakeFailure(AlertDescription.decodeError, p.error);
     if (p.value.curve !== NAMED_CURVE_SECP256R1 || p.value.signatureAlgorithm !== ECDSA_SHA256) throw new HandshakeFailure(AlertDescription.illegalParameter, 'curve or signature algorithm');

@@ -23,6 +23,8 @@ export type DtlsClientOptions = {
   connectionIdLength?: number;
   retransmit?: RetransmitPolicy;
   log?: Logger;
+  /** a session from another client object (e.g. before a reboot onto a new port) to resume() */
+  session?: ClientSession;
 };
 
 export class DtlsHandshakeError extends Error {
@@ -46,6 +48,7 @@ export class DtlsClient implements DatagramTransport {
   lastResumed = false;
 
   private constructor(private socket: dgram.Socket, private readonly opts: DtlsClientOptions) {
+    this.session = opts.session;
     this.listen(socket);
   }
 

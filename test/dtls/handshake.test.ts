@@ -57,6 +57,13 @@ describe('DTLS client and server', () => {
     });
   }
 
+  it('a PSK identity hint in a ServerKeyExchange (RFC 4279 §2) is skipped by the client', async () => {
+    const { dtls, seen } = await coapServer({ ...pskServer, pskHint: Buffer.from('CoAP') });
+    const { ep } = await coapClient(dtls.address(), { credentials: { mode: 'psk', ...PSK } });
+    await ep.request(dtls.address(), { method: Method.GET, path: ['hint'] });
+    expect(seen[0]!.identity).toEqual({ mode: 'psk', identity: 'sim-1' });
+  });
+
   it('server preference picks CCM_8 when the client lists CBC first', async () => {
     const { dtls } = await coapServer(pskServer);
     const { client } = await coapClient(dtls.address(), {
