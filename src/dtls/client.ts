@@ -42,6 +42,8 @@ export class DtlsClient implements DatagramTransport {
   private readonly listeners: ((data: Buffer, peer: Peer) => void)[] = [];
   private queued: Buffer[] = [];
   private closed = false;
+  /** the last datagram handed to the socket: close() waits for it, or a final flight sent just before is lost */
+  private lastSend: Promise<void> = Promise.resolve();
   /** the session to resume with, from the last full handshake */
   session: ClientSession | undefined;
   /** whether the last handshake was abbreviated */
@@ -93,7 +95,8 @@ export class DtlsClient implements DatagramTransport {
       const server = this.opts.server;
       const conn: DtlsConnection = new DtlsConnection('client', {
         sendDatagram: (d) => {
-          if (!this.closed) this.socket.send(d, server.port, server.address);
+          if (this.closed) return;
+          this.lastSend = new Promise((resolve) => this.socket.send(d, server.port, server.address, () => resolve()));
         },
         applicationData: (data) => {
           const peer: Peer = { address: server.address, port: server.port, identity: conn.identity, session: conn.sessionName };
@@ -157,6 +160,7 @@ export class DtlsClient implements DatagramTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.established) this.conn!.sendAlert(1, 0); // close_notify
+    await this.lastSend;
     this.closed = true;
     this.conn?.close('client closing');
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));

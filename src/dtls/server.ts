@@ -73,6 +73,8 @@ export class DtlsServer implements DatagramTransport {
   private readonly mtu: number;
   private readonly cidLength: number;
   private closed = false;
+  /** the last datagram handed to the socket: close() waits for it (the close_notify alerts) */
+  private lastSend: Promise<void> = Promise.resolve();
 
   private constructor(private readonly socket: dgram.Socket, private readonly opts: DtlsServerOptions) {
     this.limits = { ...defaultDtlsLimits, ...opts.limits };
@@ -150,6 +152,7 @@ export class DtlsServer implements DatagramTransport {
       c.close('server closing');
     }
     for (const h of this.handshakes.values()) h.conn.close('server closing');
+    await this.lastSend;
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 
@@ -237,7 +240,7 @@ export class DtlsServer implements DatagramTransport {
   private newConnection(key: string, address: string, port: number): DtlsConnection {
     const conn: DtlsConnection = new DtlsConnection('server', {
       sendDatagram: (d) => {
-        if (!this.closed) this.socket.send(d, conn.port, conn.address);
+        this.lastSend = new Promise((resolve) => this.socket.send(d, conn.port, conn.address, () => resolve()));
       },
       applicationData: (data) => {
         const peer: Peer = { address: conn.address, port: conn.port, identity: conn.identity, session: conn.sessionName };
