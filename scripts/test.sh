@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libcoap3-bin dataset-fashion-mnist libonnx-testdata redis-server mosquitto chromium)
+APT_PACKAGES=(libcoap3-bin openssl dataset-fashion-mnist libonnx-testdata redis-server mosquitto chromium)
 need=()
 command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
+# the DTLS tests: openssl s_client as a peer, and test certificates made with the openssl command
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 [ -d /usr/share/libonnx-testdata/data/node ] || need+=(libonnx-testdata)
 # the Redis store, cluster and MQTT bridge tests start their own instances on free ports

@@ -1,9 +1,11 @@
 // Launches a fleet of simulated devices with distinct endpoints in one process.
 // CLI: tsx simulators/fleet.ts --server 127.0.0.1:5683 --count 100 [--prefix sim-] [--profile esp32]
 //      [--queue] [--loss 5] [--latency 20] [--lifetime 300] [--bind 127.0.0.1]
+//      [--psk-secret S]   (CoAP over DTLS-PSK to a coaps port: identity = endpoint, key = fleetPsk(S, endpoint))
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { loadObjectModels } from '../src/lwm2m/ddf-loader.ts';
 import type { ModelLookup } from '../src/lwm2m/object-model.ts';
@@ -27,12 +29,22 @@ export type FleetOptions = {
   concurrency?: number;
   models?: ModelLookup;
   client?: Partial<ClientOptions>;
+  /** DTLS-PSK for every device: identity = endpoint name, key = fleetPsk(secret, endpoint) */
+  pskSecret?: string;
   /** called with each registration latency in ms */
   onRegistered?: (client: SimulatedClient, ms: number) => void;
 };
 
+/**
+ * A fleet device's PSK, derived from one secret so a server (or a test) can derive the same key
+ * from the identity alone: HMAC-SHA256(secret, endpoint), first 16 bytes.
+ */
+export function fleetPsk(secret: string, endpoint: string): Buffer {
+  return createHmac('sha256', secret).update(endpoint).digest().subarray(0, 16);
+}
+
 export function parseServer(s: string): { address: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(s.replace(/^coap:\/\//, ''));
+  const m = /^(.*):(\d+)$/.exec(s.replace(/^coaps?:\/\//, ''));
   if (!m) throw new Error(`--server must be host:port, got "${s}"`);
   return { address: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
@@ -43,15 +55,19 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const models = o.models ?? loadObjectModels(objectsDir);
   const profile = loadProfile(o.profile ?? 'esp32');
   const server = parseServer(o.server);
-  const clients = Array.from({ length: o.count }, (_, i) => new SimulatedClient({
-    endpoint: `${o.prefix ?? 'sim-'}${String(i).padStart(5, '0')}`,
+  const clients = Array.from({ length: o.count }, (_, i) => {
+    const endpoint = `${o.prefix ?? 'sim-'}${String(i).padStart(5, '0')}`;
+    return new SimulatedClient({
+    endpoint,
     server, models, profile, log: o.log,
+    ...(o.pskSecret !== undefined ? { dtls: { mode: 'psk' as const, identity: Buffer.from(endpoint), key: fleetPsk(o.pskSecret, endpoint) } } : {}),
     bindAddress: o.bindAddresses ? o.bindAddresses[i % o.bindAddresses.length] : '127.0.0.1',
     lifetime: o.lifetime ?? 300,
     queueMode: o.queueMode,
     faults: o.faults,
     ...o.client,
-  }));
+    });
+  });
   let next = 0;
   let failed = 0;
   const worker = async (): Promise<void> => {
@@ -98,6 +114,7 @@ async function cli(): Promise<void> {
       lifetime: { type: 'string', default: '300' },
       bind: { type: 'string', default: '127.0.0.1' },
       help: { type: 'boolean', default: false },
+      'psk-secret': { type: 'string' },
     } });
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]!);
@@ -118,6 +135,7 @@ async function cli(): Promise<void> {
     server: values.server!, count, prefix: values.prefix, profile: values.profile, log,
     queueMode: values.queue, lifetime, bindAddresses: values.bind!.split(','),
     faults: { lossPercent: loss, latencyMs: latency },
+    pskSecret: values['psk-secret'],
   });
   log.info({ registered: fleet.clients.filter((c) => c.registered).length, failed: fleet.failed }, 'fleet up');
   const stop = async (): Promise<void> => {

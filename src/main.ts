@@ -19,8 +19,11 @@ import { MqttBridge } from './mqtt/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
 import { openPackageSigning } from './signing/open-signing.ts';
 import { openRegistrationStore } from './store/open-store.ts';
+import type { DtlsCredentials } from './dtls/credentials.ts';
+import { loadPskFile } from './dtls/psk-file.ts';
 import { RedisCollection } from './store/redis-collection.ts';
 import { openSecurityStore } from './security/open-security-store.ts';
+import { dtlsCredentialsFromStore } from './security/dtls-credentials.ts';
 import { BootstrapServer } from './bootstrap/bootstrap-server.ts';
 import type { BootstrapConfig } from './bootstrap/bootstrap-config.ts';
 import { JsonCollection } from './store/json-collection.ts';
@@ -36,6 +39,7 @@ export const defaultObjectsDir = path.resolve(here, '..', 'objects');
 const USAGE = `Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host]
        [--log-level info] [--log-format auto|json|pretty]
        [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]
+       [--coaps-port 5684] [--psk-file psk.json] [--no-plain]   (CoAP over DTLS 1.2; identities from /security, psk.json: {"identity": "hex key"})
        [--bootstrap-port 5783]   (LwM2M Bootstrap-Server on its own UDP port; configurations at /bootstrap/:endpoint)
        [--shutdown-timeout ms]   (SIGTERM/SIGINT: stop the API, let CoAP exchanges finish for at most ms, close)
 `;
@@ -57,6 +61,9 @@ async function main(): Promise<void> {
   const { values } = parseCli({
       'coap-host': { type: 'string', default: '0.0.0.0' },
       'coap-port': { type: 'string', default: '5683' },
+      'coaps-port': { type: 'string' },
+      'psk-file': { type: 'string' },
+      'no-plain': { type: 'boolean', default: false },
       'http-host': { type: 'string', default: '127.0.0.1' },
       'http-port': { type: 'string', default: '8080' },
       objects: { type: 'string', default: defaultObjectsDir },
@@ -124,8 +131,24 @@ async function main(): Promise<void> {
   const packageSigning = await openPackageSigning({ keyFile: values['signing-key'], dataDir: values['data-dir'], redisUrl: shared ? values.store : undefined, log: log.child({ component: 'signing' }) });
   // security info (issue 12 §2) lives beside the registrations: Redis when shared, else the data dir
   const security = await openSecurityStore({ store: shared ? values.store : undefined, dataDir: values['data-dir'], log });
+  // coaps:// (issue 12): the security store answers the handshakes; --psk-file adds identities of its own
+  let dtls: { port: number; credentials: DtlsCredentials } | undefined;
+  if (values['coaps-port'] !== undefined || values['psk-file'] !== undefined || values['no-plain']) {
+    const fromStore = dtlsCredentialsFromStore(security);
+    const file = values['psk-file'] === undefined ? undefined : loadPskFile(values['psk-file']);
+    if (file && 'error' in file) throw new UsageError(file.error.message);
+    if (file) log.info({ identities: file.identities }, 'PSK identities loaded');
+    dtls = {
+      port: portFlag('coaps-port', values['coaps-port'] ?? '5684'),
+      credentials: {
+        ...(file?.credentials ?? {}),
+        pskKey: async (identity) => (await fromStore.pskKey(identity)) ?? (await file?.credentials.pskKey?.(identity)),
+        rpkTrusted: async (spki) => (await fromStore.rpkTrusted(spki)) || (await file?.credentials.rpkTrusted?.(spki)) === true,
+      },
+    };
+  }
   const platform = await Platform.start({
-    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId, security,
+    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId, security, dtls, plain: !values['no-plain'],
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore,
     registrationLimits: limits.registrationLimits, block1Limits: limits.block1Limits,
     maxPendingPerDevice: limits.maxPendingPerDevice, maxQueuedPerDevice: limits.maxQueuedPerDevice, signing: packageSigning.signing,
@@ -173,7 +196,7 @@ async function main(): Promise<void> {
     portInUse(e, 'TCP', httpPort, 'http-port');
   }
   const httpUrl = `${tls ? 'https' : 'http'}://${httpHost}:${(api.server.address() as { port: number }).port}`;
-  log.info({ node: nodeId, coap: server.coapAddress, http: httpUrl, auth: !values['no-auth'] }, 'TinyMLaaS server started');
+  log.info({ node: nodeId, coap: values['no-plain'] ? undefined : server.coapAddress, coaps: server.coapsAddress, http: httpUrl, auth: !values['no-auth'] }, 'TinyMLaaS server started');
 
   let stopFleet: (() => Promise<void>) | undefined;
   if (values.demo) {

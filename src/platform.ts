@@ -68,7 +68,7 @@ export class Platform {
       packageUri: async (digest, endpoint) => {
         // a device registered over DTLS pulls over coaps (issue 12 §2)
         const secured = (await server.registrations.byEndpoint(endpoint))?.address.identity !== undefined;
-        return secured ? packageUri(host, opts.coapsPort ?? server.coapAddress.port, digest, 'coaps') : packageUri(host, server.coapAddress.port, digest);
+        return secured ? packageUri(host, opts.coapsPort ?? server.coapsAddress?.port ?? server.coapAddress.port, digest, 'coaps') : packageUri(host, server.coapAddress.port, digest);
       },
     });
     const packageItems = opts.packageStore ?? (opts.dataDir ? await JsonCollection.open<PackageEntry>(path.join(opts.dataDir, 'packages.json')) : JsonCollection.memory<PackageEntry>());

@@ -3,7 +3,10 @@
 import type { Logger } from 'pino';
 import { CoapEndpoint, type InboundRequest, type OutboundResponse } from './coap/endpoint.ts';
 import { Code } from './coap/message.ts';
-import { peerKey, UdpTransport, type DatagramTransport } from './coap/transport.ts';
+import { peerKey, UdpTransport, type DatagramTransport, type Peer } from './coap/transport.ts';
+import { CombinedTransport } from './coap/combined-transport.ts';
+import type { DtlsCredentials } from './dtls/credentials.ts';
+import { DtlsServer, type DtlsLimits } from './dtls/server.ts';
 import { EventBus } from './events/server-event.ts';
 import { loadObjectModels, type ObjectModelRegistry } from './lwm2m/ddf-loader.ts';
 import { parseLinks } from './lwm2m/link-format.ts';
@@ -32,8 +35,12 @@ export type ServerOptions = {
   objectsDir: string;
   coapHost?: string;
   coapPort?: number;
-  /** another datagram layer (DTLS later); UDP on coapHost:coapPort when absent */
+  /** another datagram layer; UDP on coapHost:coapPort (and DTLS on coapsPort) when absent */
   transport?: DatagramTransport;
+  /** CoAP over DTLS 1.2 (coaps://) on coapHost:coapsPort, with these credentials */
+  dtls?: { port?: number; credentials: DtlsCredentials; limits?: Partial<DtlsLimits> };
+  /** false: no plain CoAP at all, DTLS only (--no-plain) */
+  plain?: boolean;
   store?: RegistrationStore;
   /** security info per endpoint (issue 12 §2); an empty in-memory store when absent */
   security?: SecurityStore;
@@ -97,10 +104,8 @@ export class LwM2mServer {
   static async start(opts: ServerOptions): Promise<LwM2mServer> {
     const log = opts.log;
     const models = loadObjectModels(opts.objectsDir);
-    const transport = opts.transport ?? await UdpTransport.open({
-      host: opts.coapHost ?? '0.0.0.0', port: opts.coapPort ?? 5683,
-      recvBufferSize: opts.recvBufferSize ?? 8 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024,
-    });
+    const opened = opts.transport ? { transport: opts.transport, dtls: undefined } : await openTransports(opts);
+    const transport = opened.transport;
     const endpoint = new CoapEndpoint({ transport, log: log.child({ component: 'coap' }), maxBodySize: opts.maxBodySize, timing: opts.timing, block1Limits: opts.block1Limits });
     const events = new EventBus();
     const registrations = new RegistrationService({ store: opts.store ?? new MemoryRegistrationStore(), events, log: log.child({ component: 'registration' }), expiryGraceMs: opts.expiryGraceMs, nodeId: opts.nodeId });
@@ -110,6 +115,7 @@ export class LwM2mServer {
     const queue = new RequestQueue(events, log.child({ component: 'queue' }), undefined, opts.maxQueuedPerDevice);
     const security = opts.security ?? MemorySecurityStore.memory();
     const server = new LwM2mServer(events, log, models, endpoint, registrations, sender, observations, presence, queue, security, opts.nodeId);
+    server.dtls = opened.dtls;
     server.maxPendingPerDevice = opts.maxPendingPerDevice ?? 16;
     server.wire({ ...defaultRegistrationLimits(), ...opts.registrationLimits });
     return server;
@@ -117,6 +123,13 @@ export class LwM2mServer {
 
   get coapAddress(): { address: string; port: number } {
     return this.endpoint.address;
+  }
+
+  /** The coaps:// listener, when DTLS runs. */
+  dtls: DtlsServer | undefined;
+
+  get coapsAddress(): Peer | undefined {
+    return this.dtls?.address();
   }
 
   /** Serves an extra CoAP resource under its first path segment (e.g. "fw"). */
@@ -315,4 +328,20 @@ export class LwM2mServer {
     this.presence.stop();
     await this.endpoint.close();
   }
+}
+
+/** Plain UDP, DTLS, or both under one endpoint (issue 12: coaps on 5684 beside coap on 5683). */
+async function openTransports(opts: ServerOptions): Promise<{ transport: DatagramTransport; dtls?: DtlsServer }> {
+  const host = opts.coapHost ?? '0.0.0.0';
+  const buffers = { recvBufferSize: opts.recvBufferSize ?? 8 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 };
+  const dtls = opts.dtls && await DtlsServer.open({
+    host, port: opts.dtls.port ?? 5684, credentials: opts.dtls.credentials, limits: opts.dtls.limits,
+    log: opts.log.child({ component: 'dtls' }), ...buffers,
+  });
+  if (opts.plain === false) {
+    if (!dtls) throw new Error('plain CoAP is off and no DTLS credentials are configured: nothing to listen on');
+    return { transport: dtls, dtls };
+  }
+  const udp = await UdpTransport.open({ host, port: opts.coapPort ?? 5683, ...buffers });
+  return dtls ? { transport: new CombinedTransport(udp, dtls), dtls } : { transport: udp };
 }

@@ -7,6 +7,8 @@ import { CoapEndpoint, CoapRequestError, type InboundRequest, type OutboundRespo
 import { Code, Method, Option, codeText, getOption, getOptions, uriPath } from '../../src/coap/message.ts';
 import { parseMessage } from '../../src/coap/wire.ts';
 import { UdpTransport, type DatagramTransport, type Peer } from '../../src/coap/transport.ts';
+import { DtlsClient } from '../../src/dtls/client.ts';
+import type { DtlsClientCredentials } from '../../src/dtls/credentials.ts';
 import type { CoapTiming } from '../../src/coap/timing.ts';
 import { CodecError, decodeNode, decodePaths, encodeNode, encodeRecords, supportsLevel } from '../../src/lwm2m/codec.ts';
 import { ContentFormat, isContentFormat } from '../../src/lwm2m/content-format.ts';
@@ -89,6 +91,11 @@ export type ClientOptions = {
    * rotation): when given, every package must be signed by one of them (docs/package-signing.md)
    */
   trustedKeys?: readonly Uint8Array[];
+  /**
+   * CoAP over DTLS 1.2 to the server (coaps://) with these credentials, and for coaps:// package
+   * URIs; plain CoAP when absent
+   */
+  dtls?: DtlsClientCredentials;
 };
 
 type Attributes = Partial<Record<'pmin' | 'pmax' | 'gt' | 'lt' | 'st', number>>;
@@ -139,7 +146,8 @@ export class SimulatedClient {
     this.store = new ObjectStore(opts.models);
     if (!opts.server && !opts.bootstrap) throw new Error(`${opts.endpoint}: a client needs a server or bootstrap information`);
     installStandardObjects(this.store, {
-      serverUri: opts.server ? `coap://${opts.server.address}:${opts.server.port}` : '',
+      serverUri: opts.server ? `${opts.dtls ? 'coaps' : 'coap'}://${opts.server.address}:${opts.server.port}` : '',
+      security: opts.dtls,
       shortServerId: 123,
       lifetime: opts.lifetime ?? 300,
       binding: opts.queueMode ? 'UQ' : 'U',
@@ -164,7 +172,7 @@ export class SimulatedClient {
     const fwOnly = opts.firmwareOnly;
     this.ml = !fwOnly && opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
     // a device given a secured transport pulls coaps:// URIs over it (the DTLS session of its account)
-    const download = { openEndpoint: () => this.openEndpoint(false), blockSize: opts.downloadBlockSize ?? 512, coaps: opts.openTransport !== undefined };
+    const download = { openEndpoint: (to: Peer, secure: boolean) => this.openEndpoint(false, secure ? to : undefined), blockSize: opts.downloadBlockSize ?? 512, coaps: opts.dtls !== undefined || opts.openTransport !== undefined };
     if ((opts.trustedKeys?.length ?? 0) > 2) throw new Error('a device holds at most two signing keys');
     const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs, trustedKeys: opts.trustedKeys };
     this.softwareRef = fwOnly ? undefined : new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
@@ -226,9 +234,19 @@ export class SimulatedClient {
    * A new UDP socket with the device's fault filters: the LwM2M socket, or (main false) the one a
    * pull download uses, which a sleeping radio does not mute (it is only open while downloading).
    */
-  private async openEndpoint(main: boolean): Promise<CoapEndpoint> {
+  private async openEndpoint(main: boolean, securedPeer?: Peer): Promise<CoapEndpoint> {
+    const host = this.opts.bindAddress ?? '127.0.0.1';
     const open = this.opts.openTransport;
-    const transport = open ? await open(this.currentAccount()) : await UdpTransport.open({ host: this.opts.bindAddress ?? '127.0.0.1', port: 0 });
+    const dtlsPeer = main && this.opts.dtls ? this.opts.server : securedPeer;
+    let transport: DatagramTransport;
+    if (open) {
+      transport = await open(this.currentAccount());
+    } else if (dtlsPeer) {
+      if (!this.opts.dtls) throw new Error('a coaps:// download needs DTLS credentials');
+      transport = await DtlsClient.open({ server: dtlsPeer, credentials: this.opts.dtls, host, log: this.opts.log });
+    } else {
+      transport = await UdpTransport.open({ host, port: 0 });
+    }
     const lost = (): boolean => Math.random() * 100 < (this.faults.lossPercent ?? 0);
     return new CoapEndpoint({
       transport,

@@ -15,6 +15,8 @@ export type PackageUri = {
   readonly path: readonly string[];
   readonly query: readonly string[];
   readonly digest?: string;
+  /** coaps:// (CoAP over DTLS, RFC 7252 §6.2) */
+  readonly secure?: boolean;
 };
 
 export type UriProblem = 'invalid-uri' | 'unsupported-protocol';
@@ -56,7 +58,7 @@ export function parsePackageUri(text: string, opts: { coaps?: boolean } = {}): P
   }
   const last = path[path.length - 1];
   const digest = last !== undefined && /^[0-9a-fA-F]{64}$/.test(last) ? last.toLowerCase() : undefined;
-  return { ok: true, uri: { host, port, path, query, ...(digest ? { digest } : {}) } };
+  return { ok: true, uri: { host, port, path, query, ...(digest ? { digest } : {}), ...(secure ? { secure } : {}) } };
 }
 
 export type DownloadFailure = 'not-found' | 'connection-lost' | 'cancelled';
@@ -68,8 +70,8 @@ export class DownloadError extends Error {
 }
 
 export type DownloadOptions = {
-  /** opens the device's download socket (a new UDP port, with the device's fault filters) */
-  readonly openEndpoint: () => Promise<CoapEndpoint>;
+  /** opens the device's download socket (a new UDP port, with the device's fault filters; DTLS to `to` when secure) */
+  readonly openEndpoint: (to: Peer, secure: boolean) => Promise<CoapEndpoint>;
   /** Block2 size to ask for: 16..1024, a power of two */
   readonly blockSize: number;
   /** whole-transfer limit; the endpoint's own CON timeouts fail each exchange earlier */
@@ -90,7 +92,7 @@ export function startDownload(uri: PackageUri, opts: DownloadOptions): Download 
     const address = isIP(uri.host) ? uri.host : (await lookup(uri.host, { family: 4 }).catch(() => undefined))?.address;
     if (!address) throw new DownloadError('not-found', `cannot resolve ${uri.host}`);
     if (cancelled) throw new DownloadError('cancelled', 'download cancelled');
-    endpoint = await opts.openEndpoint();
+    endpoint = await opts.openEndpoint({ address, port: uri.port }, uri.secure === true);
     if (cancelled) {
       await endpoint.close();
       throw new DownloadError('cancelled', 'download cancelled');

@@ -1,10 +1,13 @@
 // The standard objects every simulated node carries: 0 Security, 1 Server, 3 Device,
 // 4 Connectivity Monitoring, 5 Firmware Update, 9 Software Management (LwM2M 1.1 registry).
+import type { DtlsClientCredentials } from '../../src/dtls/credentials.ts';
 import type { DeviceProfile } from './device-profile.ts';
 import type { ObjectStore } from './object-store.ts';
 
 export type StandardObjectsOptions = {
   serverUri: string;
+  /** DTLS credentials for Object 0 (Security mode, identity, secret); NoSec when absent */
+  security?: DtlsClientCredentials;
   shortServerId: number;
   lifetime: number;
   binding: string;
@@ -18,7 +21,12 @@ export type StandardObjectsOptions = {
 const BEARER: Record<DeviceProfile['bearer'], number> = { 'lte-m': 6, 'nb-iot': 7, wlan: 21, ble: 23, ethernet: 41 }; // Object 4 resource 0 values
 
 export function installStandardObjects(store: ObjectStore, o: StandardObjectsOptions): void {
-  store.setInstance(0, 0, { 0: o.serverUri, 1: false, 2: 3, 3: new Uint8Array(), 4: new Uint8Array(), 5: new Uint8Array(), 10: o.shortServerId });
+  // Object 0: Security Mode 0 PSK, 1 RPK, 2 Certificate, 3 NoSec (LwM2M 1.1 Core E.1); 3 identity, 5 secret key
+  const sec = o.security;
+  const mode = sec === undefined ? 3 : sec.mode === 'psk' ? 0 : sec.mode === 'rpk' ? 1 : 2;
+  const identity = sec?.mode === 'psk' ? new Uint8Array(sec.identity) : new Uint8Array();
+  const secret = sec?.mode === 'psk' ? new Uint8Array(sec.key) : new Uint8Array();
+  store.setInstance(0, 0, { 0: o.serverUri, 1: false, 2: mode, 3: identity, 4: new Uint8Array(), 5: secret, 10: o.shortServerId });
   store.setInstance(1, 0, { 0: o.shortServerId, 1: o.lifetime, 6: false, 7: o.binding });
   const totalKB = o.profile.sramKB;
   store.setInstance(3, 0, {

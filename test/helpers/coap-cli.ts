@@ -58,12 +58,12 @@ export function optionValues(pdu: PrintedPdu, name: string): string[] {
  * Runs coap-client-notls with -v 6 and a 5 s CoAP wait (-B 5) under a hard process timeout.
  * Never rejects on a non-zero exit: the caller asserts on what came back.
  */
-export function coapClient(args: readonly string[], timeoutMs = 15_000, verbosity = 6): Promise<CoapClientRun> {
+export function coapClient(args: readonly string[], timeoutMs = 15_000, verbosity = 6, binary = COAP_CLIENT): Promise<CoapClientRun> {
   return new Promise((resolve, reject) => {
     // -v 6 prints the PDUs with a code; -v 7 adds empty ACKs (both directions) and debug lines
-    execFile(COAP_CLIENT, ['-v', String(verbosity), '-B', '5', ...args], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(binary, ['-v', String(verbosity), '-B', '5', ...args], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-        reject(new Error(`${COAP_CLIENT} is not installed (Debian: apt-get install libcoap3-bin)`));
+        reject(new Error(`${binary} is not installed (Debian: apt-get install libcoap3-bin)`));
         return;
       }
       const pdus = parsePduLines(stdout);

@@ -1,0 +1,191 @@
+// DTLS 1.2 (PSK, TLS_PSK_WITH_AES_128_CCM_8) figures for issue 12, ours beside libcoap's
+// coap-server-openssl in the same run, each server in its own process:
+//   - full and resumed handshakes per second (our client, C at once, for S seconds)
+//   - memory per established session (server RSS growth over N sessions)
+//   - a 100 KB block-wise GET over coaps (coap-client-openssl, and our client on a live session)
+//   - with --fleet N: N simulated devices register over DTLS-PSK and take a SOTA-push rollout
+// Run: npx tsx bench/dtls.ts [--seconds 5] [--concurrency 8] [--sessions 1000] [--reps 5] [--fleet 0]
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { CoapEndpoint } from '../src/coap/endpoint.ts';
+import { Method } from '../src/coap/message.ts';
+import { DtlsClient } from '../src/dtls/client.ts';
+import type { ClientSession } from '../src/dtls/client-handshaker.ts';
+import { quietLogger } from '../src/log.ts';
+import { startChild } from './support/child.ts';
+
+const run = promisify(execFile);
+const { values } = parseArgs({ options: {
+  seconds: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '8' }, sessions: { type: 'string', default: '1000' },
+  reps: { type: 'string', default: '5' }, fleet: { type: 'string', default: '0' },
+} });
+const seconds = Number(values.seconds);
+const concurrency = Number(values.concurrency);
+const sessions = Number(values.sessions);
+const reps = Number(values.reps);
+const credentials = { mode: 'psk' as const, identity: Buffer.from('bench'), key: Buffer.from('bench-key') };
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const big = Buffer.from(Array.from({ length: 100 * 1024 }, (_, i) => (i * 7919 + 13) % 256));
+
+type Target = { name: string; port: number; rss(): Promise<number>; stop(): Promise<void> };
+
+async function ours(): Promise<Target> {
+  const child = await startChild<{ port: number }>('dtls-server.ts');
+  return {
+    name: 'ours (node:crypto)', port: child.ready.port,
+    rss: async () => (await child.ask<{ rss: number }>('stats')).rss,
+    stop: () => child.stop(),
+  };
+}
+
+async function libcoap(dir: string): Promise<Target> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  // coap-server listens for DTLS on port + 1
+  const proc: ChildProcess = spawn('coap-server-openssl', ['-A', '127.0.0.1', '-p', String(port - 1), '-k', 'bench-key', '-d', '10'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500));
+  const file = path.join(dir, 'big.bin');
+  await writeFile(file, big);
+  await run('coap-client-openssl', ['-k', 'bench-key', '-u', 'bench', '-m', 'put', '-b', '1024', '-f', file, `coaps://127.0.0.1:${port}/big`]);
+  return {
+    name: 'libcoap coap-server-openssl', port,
+    rss: async () => Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024,
+    stop: async () => void proc.kill(),
+  };
+}
+
+async function handshakesPerSecond(port: number, resume?: ClientSession): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const c = await DtlsClient.open({ server: { address: '127.0.0.1', port }, credentials, session: resume });
+      await (resume ? c.resume() : c.connect());
+      if (resume && !c.lastResumed) throw new Error('the server did not resume');
+      await c.close(); // close_notify: the server drops the association
+      done++;
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return done / ((performance.now() - t0) / 1000);
+}
+
+async function firstSession(port: number): Promise<ClientSession> {
+  const c = await DtlsClient.open({ server: { address: '127.0.0.1', port }, credentials });
+  await c.connect();
+  const s = c.session!;
+  await c.close();
+  return s;
+}
+
+async function memoryPerSession(t: Target): Promise<number> {
+  const before = await t.rss();
+  const clients: DtlsClient[] = [];
+  for (let i = 0; i < sessions; i += 50) {
+    const batch = await Promise.all(Array.from({ length: Math.min(50, sessions - i) }, () => DtlsClient.open({ server: { address: '127.0.0.1', port: t.port }, credentials })));
+    await Promise.all(batch.map((c) => c.connect()));
+    clients.push(...batch);
+  }
+  const after = await t.rss();
+  for (const c of clients) await c.close();
+  return (after - before) / sessions;
+}
+
+async function libcoapClientGet(port: number, dir: string): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const out = path.join(dir, 'out.bin');
+    const t = performance.now();
+    await run('coap-client-openssl', ['-k', 'bench-key', '-u', 'bench', '-b', '1024', '-o', out, `coaps://127.0.0.1:${port}/big`]);
+    times.push(performance.now() - t);
+    if (!readFileSync(out).equals(big)) throw new Error('100 KB GET: bytes differ');
+  }
+  return median(times);
+}
+
+async function ourClientGet(port: number): Promise<number> {
+  const client = await DtlsClient.open({ server: { address: '127.0.0.1', port }, credentials });
+  await client.connect();
+  const ep = new CoapEndpoint({ transport: client, log: quietLogger, maxBodySize: 4 << 20 });
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    const res = await ep.request({ address: '127.0.0.1', port }, { method: Method.GET, path: ['big'], blockSize: 1024 });
+    times.push(performance.now() - t);
+    if (!res.payload.equals(big)) throw new Error('100 KB GET: bytes differ');
+  }
+  await ep.close();
+  return median(times);
+}
+
+const dir = await mkdtemp(path.join(tmpdir(), 'dtls-bench-'));
+const rows: string[][] = [];
+for (const make of [ours, () => libcoap(dir)]) {
+  const t = await make();
+  const stage = (s: string): void => void process.stderr.write(`${t.name}: ${s}\n`);
+  try {
+    stage('full handshakes');
+    const full = await handshakesPerSecond(t.port);
+    stage('resumed handshakes');
+    const resumed = await handshakesPerSecond(t.port, await firstSession(t.port));
+    stage('memory per session');
+    const mem = await memoryPerSession(t);
+    stage('100 KB GET');
+    const getLibcoap = await libcoapClientGet(t.port, dir);
+    const getOurs = await ourClientGet(t.port);
+    rows.push([t.name, full.toFixed(0), resumed.toFixed(0), (mem / 1024).toFixed(1), getLibcoap.toFixed(0), getOurs.toFixed(0)]);
+  } finally {
+    await t.stop();
+  }
+}
+process.stdout.write(`\nDTLS 1.2 PSK (c0a8), our client with ${concurrency} handshakes at once for ${seconds} s; ${sessions} sessions for memory; 100 KB GET in 1024-byte blocks, median of ${reps}\n`);
+process.stdout.write('server                         | full hs/s | resumed hs/s | KB/session | 100 KB GET, coap-client-openssl (ms) | 100 KB GET, our client on a live session (ms)\n');
+for (const r of rows) process.stdout.write(`${r[0]!.padEnd(30)} | ${r[1]!.padStart(9)} | ${r[2]!.padStart(12)} | ${r[3]!.padStart(10)} | ${r[4]!.padStart(36)} | ${r[5]!.padStart(45)}\n`);
+const [a, b] = rows;
+if (a && b) process.stdout.write(`ratio ours/libcoap: full ${(Number(a[1]) / Number(b[1])).toFixed(2)}, resumed ${(Number(a[2]) / Number(b[2])).toFixed(2)}, memory ${(Number(a[3]) / Number(b[3])).toFixed(2)}, GET (coap-client) ${(Number(a[4]) / Number(b[4])).toFixed(2)}\n`);
+
+const fleetSize = Number(values.fleet);
+if (fleetSize > 0) await fleetRollout(fleetSize);
+process.exit(0);
+
+/** N devices in a child process register over DTLS-PSK, then a SOTA-push rollout of the MLP module. */
+async function fleetRollout(n: number): Promise<void> {
+  const { Platform } = await import('../src/platform.ts');
+  const { fleetPsk, objectsDir } = await import('../simulators/fleet.ts');
+  const { compile } = await import('../compiler/compile.ts');
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const secret = 'bench-fleet';
+  const platform = await Platform.start({
+    log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0, recvBufferSize: 8 << 20,
+    dtls: { port: 0, credentials: { pskKey: (id) => fleetPsk(secret, id.toString()) } },
+  });
+  const mod = compile(readFileSync(path.join(root, 'compiler/zoo/models/mlp.onnx')), { target: 'esp32', name: 'mlp' }).module;
+  const { digest } = await platform.repo.put(mod);
+  const t0 = performance.now();
+  const fleet = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'simulators/fleet.ts'), '--server', `127.0.0.1:${platform.server.coapsAddress!.port}`, '--count', String(n), '--prefix', 'df-', '--lifetime', '600', '--psk-secret', secret], {
+    stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' },
+  });
+  try {
+    const registered = async (): Promise<number> => (await platform.server.registrations.all()).filter((r) => r.endpoint.startsWith('df-')).length;
+    while ((await registered()) < n) {
+      if (performance.now() - t0 > 300_000) throw new Error(`only ${await registered()} of ${n} registered`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const regS = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const d = await platform.engine.create({ moduleDigest: digest, method: 'sota-push', selector: { prefix: 'df-' }, policy: { maxParallel: 100, batchSize: 1000, deviceTimeoutMs: 600_000 } });
+    await platform.engine.settled(d.id);
+    const rollS = (performance.now() - t1) / 1000;
+    const final = (await platform.engine.get(d.id))!;
+    const done = Object.values(final.devices).filter((r) => r.state === 'done').length;
+    process.stdout.write(`\nfleet over DTLS-PSK: ${n} devices registered in ${regS.toFixed(1)} s (${platform.server.dtls!.stats.handshakes} handshakes, ${platform.server.dtls!.stats.failures} failed); SOTA-push rollout of the ${mod.length}-byte mlp module: ${done}/${n} done in ${rollS.toFixed(1)} s\n`);
+  } finally {
+    fleet.kill('SIGKILL');
+    await platform.stop();
+  }
+}
