@@ -76,6 +76,8 @@ async function main(): Promise<void> {
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
   const rateLimit = { perAddress: Number(values['rate-limit']), perToken: Number(values['rate-limit-token']) };
   if (!Number.isInteger(rateLimit.perAddress) || rateLimit.perAddress < 0 || !Number.isInteger(rateLimit.perToken) || rateLimit.perToken < 0) throw new Error('--rate-limit and --rate-limit-token are whole numbers of changes per minute (0: no limit)');
+  // the demo sets its fleet up through the API, one observation per device, in its first minute
+  if (values.demo) for (const k of ['perAddress', 'perToken'] as const) if (rateLimit[k] > 0) rateLimit[k] = Math.max(rateLimit[k], Number(values.devices) + 20);
   if (values['no-auth'] && values['mqtt-commands']) throw new Error('--mqtt-commands needs tokens (each command carries one with the operator role): drop --no-auth');
   const mqttPassword = values['mqtt-password-file'] === undefined ? undefined : (await readFile(values['mqtt-password-file'], 'utf8')).replace(/\r?\n$/, '');
   const mqttCa = values['mqtt-ca'] === undefined ? undefined : await readFile(values['mqtt-ca']);
