@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { openAccessStores } from './access/access-stores.ts';
 import { ensureAdminToken } from './access/first-admin.ts';
+import { bearerVerifier, createJwtVerifier } from './access/jwt-verifier.ts';
 import { allowedHosts, isLoopback } from './api/allowed-hosts.ts';
 import { buildApi } from './api/app.ts';
 import { createServerMetrics } from './api/metrics.ts';
@@ -55,6 +56,10 @@ async function main(): Promise<void> {
       'rate-limit': { type: 'string', default: '120' },
       'rate-limit-token': { type: 'string', default: '600' },
       'signing-key': { type: 'string' },
+      'jwt-jwks': { type: 'string' },
+      'jwt-issuer': { type: 'string' },
+      'jwt-audience': { type: 'string' },
+      'jwt-role-claim': { type: 'string', default: 'role' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -65,6 +70,7 @@ async function main(): Promise<void> {
       `       [--mqtt-username u --mqtt-password-file f] [--mqtt-ca ca.pem (mqtts:// with a private CA)]\n` +
       `       [--admin-token-file f] [--no-auth (loopback only)] [--cors-origin https://dash.example]... [--tls-cert pem --tls-key pem]\n` +
       `       [--signing-key ed25519.pem (default: <data dir>/signing-key.pem, created at the first start)]\n` +
+      `       [--jwt-jwks keys.json [--jwt-issuer iss] [--jwt-audience aud] [--jwt-role-claim role]]   (RS256/ES256 JWTs beside API tokens)\n` +
       `       [--metrics-public] [--rate-limit 120 (changes/min per address)] [--rate-limit-token 600 (per token)]\n`);
     return;
   }
@@ -100,10 +106,12 @@ async function main(): Promise<void> {
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
   // operator access (docs/security.md): tokens and audit trail beside the other records
   const accessStores = await openAccessStores({ dataDir: values['data-dir'], redisUrl: shared ? values.store : undefined, log });
+  const jwt = values['jwt-jwks'] === undefined ? undefined : await createJwtVerifier({ jwksFile: values['jwt-jwks'], issuer: values['jwt-issuer'], audience: values['jwt-audience'], roleClaim: values['jwt-role-claim'] });
+  const verifyBearer = bearerVerifier(accessStores.tokens, jwt);
   // northbound MQTT (docs/mqtt.md): publishes in the background, reconnects by itself; commands carry a token
   const mqtt = values.mqtt === undefined ? undefined : new MqttBridge({
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
-    commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models, authorize: (t) => accessStores.tokens.verify(t), audit: accessStores.audit } : undefined,
+    commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models, authorize: verifyBearer, audit: accessStores.audit } : undefined,
     client: { username: values['mqtt-username'], password: mqttPassword, ...(mqttCa ? { ca: mqttCa } : {}) },
   });
   if (values['no-auth']) {
@@ -113,6 +121,7 @@ async function main(): Promise<void> {
   }
   const access = {
     tokens: values['no-auth'] ? undefined : accessStores.tokens,
+    jwt,
     audit: accessStores.audit,
     allowedHosts: allowedHosts(httpHost, [values['public-host']]),
     corsOrigins: values['cors-origin'],
