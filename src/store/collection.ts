@@ -4,4 +4,6 @@ export type Collection<T extends { id: string }> = {
   save(item: T): Promise<void>;
   get(id: string): Promise<T | undefined>;
   all(): Promise<T[]>;
+  /** removes records (the audit trail's retention); unknown ids are ignored */
+  delete(ids: readonly string[]): Promise<void>;
 };

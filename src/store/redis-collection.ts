@@ -18,6 +18,10 @@ export class RedisCollection<T extends { id: string }> implements Collection<T> 
     await this.redis.hset(this.key, item.id, JSON.stringify(item));
   }
 
+  async delete(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.hdel(this.key, ...ids);
+  }
+
   async get(id: string): Promise<T | undefined> {
     const v = await this.redis.hget(this.key, id);
     return v === null ? undefined : (JSON.parse(v) as T);

@@ -48,6 +48,16 @@ describe.each(implementations)('Collection contract: %s', (kind, open, reopen) =
     expect((await c.all()).map((i) => i.id).sort()).toEqual(['a', 'b']);
   });
 
+  it('deletes records, ignoring unknown ids, and the deletion persists', async () => {
+    const c = await open(`delete-${kind}`);
+    for (const id of ['a', 'b', 'c']) await c.save({ id, n: 1, tags: [], nested: { ok: true } });
+    await c.delete(['a', 'c', 'nope']);
+    await c.delete([]);
+    expect((await c.all()).map((i) => i.id)).toEqual(['b']);
+    const again = await reopen(`delete-${kind}`);
+    expect((await again.all()).map((i) => i.id)).toEqual(kind === 'memory' ? [] : ['b']);
+  });
+
   it('returns copies: changing a record read back changes nothing stored', async () => {
     const c = await open(`copies-${kind}`);
     await c.save({ id: 'a', n: 1, tags: ['x'], nested: { ok: true } });
