@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { openAccessStores } from './access/access-stores.ts';
 import { ensureAdminToken } from './access/first-admin.ts';
+import { bearerVerifier, createJwtVerifier } from './access/jwt-verifier.ts';
 import { allowedHosts, isLoopback } from './api/allowed-hosts.ts';
 import { buildApi } from './api/app.ts';
 import { HttpDrain } from './api/http-drain.ts';
@@ -92,6 +93,10 @@ async function main(): Promise<void> {
       'rate-limit': { type: 'string', default: '120' },
       'rate-limit-token': { type: 'string', default: '600' },
       'signing-key': { type: 'string' },
+      'jwt-jwks': { type: 'string' },
+      'jwt-issuer': { type: 'string' },
+      'jwt-audience': { type: 'string' },
+      'jwt-role-claim': { type: 'string', default: 'role' },
       help: { type: 'boolean', default: false },
       ...limitFlagOptions,
   });
@@ -113,6 +118,8 @@ async function main(): Promise<void> {
   if (values['no-auth'] && !isLoopback(httpHost)) throw new UsageError(`--no-auth is for a loopback API only (the demo); --http-host is ${httpHost}`);
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   const rateLimit = { perAddress: intFlag('rate-limit', values['rate-limit'], 0), perToken: intFlag('rate-limit-token', values['rate-limit-token'], 0) };
+  // the demo sets its fleet up through the API, one observation per device, in its first minute
+  if (values.demo) for (const k of ['perAddress', 'perToken'] as const) if (rateLimit[k] > 0) rateLimit[k] = Math.max(rateLimit[k], devices + 20);
   if (values['no-auth'] && values['mqtt-commands']) throw new UsageError('--mqtt-commands needs tokens (each command carries one with the operator role): drop --no-auth');
   const mqttPassword = values['mqtt-password-file'] === undefined ? undefined : (await readFile(values['mqtt-password-file'], 'utf8')).replace(/\r?\n$/, '');
   const mqttCa = values['mqtt-ca'] === undefined ? undefined : await readFile(values['mqtt-ca']);
@@ -157,10 +164,12 @@ async function main(): Promise<void> {
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
   // operator access (docs/security.md): tokens and audit trail beside the other records
   const accessStores = await openAccessStores({ dataDir: values['data-dir'], redisUrl: shared ? values.store : undefined, log });
+  const jwt = values['jwt-jwks'] === undefined ? undefined : await createJwtVerifier({ jwksFile: values['jwt-jwks'], issuer: values['jwt-issuer'], audience: values['jwt-audience'], roleClaim: values['jwt-role-claim'] });
+  const verifyBearer = bearerVerifier(accessStores.tokens, jwt);
   // northbound MQTT (docs/mqtt.md): publishes in the background, reconnects by itself; commands carry a token
   const mqtt = values.mqtt === undefined ? undefined : new MqttBridge({
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
-    commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models, authorize: (t) => accessStores.tokens.verify(t), audit: accessStores.audit } : undefined,
+    commands: values['mqtt-commands'] ? { request: (ep, req) => server.request(ep, req), models: server.models, authorize: verifyBearer, audit: accessStores.audit } : undefined,
     client: { username: values['mqtt-username'], password: mqttPassword, ...(mqttCa ? { ca: mqttCa } : {}) },
   });
   // the Bootstrap-Server (issue 12 §3): its configurations are stored like the security info
@@ -182,6 +191,7 @@ async function main(): Promise<void> {
   }
   const access = {
     tokens: values['no-auth'] ? undefined : accessStores.tokens,
+    jwt,
     audit: accessStores.audit,
     allowedHosts: allowedHosts(httpHost, [values['public-host']]),
     corsOrigins: values['cors-origin'],

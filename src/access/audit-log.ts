@@ -30,10 +30,20 @@ export function actorOf(p: Principal | null | undefined): AuditEntry['actor'] {
   return p.kind === 'token' ? { tokenId: p.tokenId, name: p.name, role: p.role } : { tokenId: null, name: 'open', role: p.role };
 }
 
+/** Entries kept by default; past it the oldest go (in batches of a tenth, so pruning stays rare). */
+export const DEFAULT_AUDIT_RETENTION = 100_000;
+
 export class AuditLog {
   private seq = 0;
+  private sincePrune = 0;
+  private pruning: Promise<void> | undefined;
 
-  constructor(private readonly entries: Collection<AuditEntry>, private readonly log: Logger, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly entries: Collection<AuditEntry>,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    private readonly maxEntries = DEFAULT_AUDIT_RETENTION,
+  ) {}
 
   async record(e: Omit<AuditEntry, 'id' | 'at'>): Promise<AuditEntry> {
     const at = this.now();
@@ -41,7 +51,21 @@ export class AuditLog {
     const entry: AuditEntry = { id: `${at.toString(36).padStart(9, '0')}-${this.seq.toString(36).padStart(4, '0')}-${randomBytes(3).toString('hex')}`, at, ...e };
     this.log.info({ audit: true, via: entry.via, actor: entry.actor, source: entry.source, action: entry.action, target: entry.target, outcome: entry.outcome }, 'audit');
     await this.entries.save(entry);
+    // the trail is bounded: every tenth of the limit, look and drop the oldest past it
+    if (++this.sincePrune >= Math.max(1, Math.floor(this.maxEntries / 10)) && !this.pruning) {
+      this.sincePrune = 0;
+      this.pruning = this.prune().finally(() => (this.pruning = undefined));
+      await this.pruning;
+    }
     return entry;
+  }
+
+  private async prune(): Promise<void> {
+    const all = await this.entries.all();
+    if (all.length <= this.maxEntries) return;
+    const oldest = all.map((e) => e.id).sort().slice(0, all.length - this.maxEntries);
+    await this.entries.deleteMany(oldest);
+    this.log.info({ removed: oldest.length, kept: this.maxEntries }, 'audit trail pruned');
   }
 
   /** Newest first; `token` matches a token id or name. */

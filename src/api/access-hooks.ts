@@ -13,6 +13,7 @@ import type { AuditLog, AuditTarget } from '../access/audit-log.ts';
 import { actorOf } from '../access/audit-log.ts';
 import { roleAllows, type Principal, type RouteRole } from '../access/roles.ts';
 import type { TokenStore } from '../access/token-store.ts';
+import { bearerVerifier, type JwtVerifier } from '../access/jwt-verifier.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,6 +27,8 @@ declare module 'fastify' {
 export type ApiAccess = {
   /** bearer tokens; undefined means --no-auth (every caller is an anonymous admin) */
   tokens?: TokenStore;
+  /** JWTs of an identity provider, accepted beside our tokens (--jwt-jwks) */
+  jwt?: JwtVerifier;
   audit?: AuditLog;
   /** Host header names allowed (lowercase, without port); undefined skips the check */
   allowedHosts?: readonly string[];
@@ -80,6 +83,7 @@ export async function installAccessHooks(app: FastifyInstance, access: ApiAccess
   app.decorateRequest('auditTarget', null);
   const allowed = access.allowedHosts && new Set(access.allowedHosts.map((h) => h.toLowerCase()));
   const corsOrigins = new Set(access.corsOrigins ?? []);
+  const verifyBearer = access.tokens && bearerVerifier(access.tokens, access.jwt);
 
   app.addHook('onRequest', async (req, reply) => {
     if (allowed) {
@@ -109,7 +113,7 @@ export async function installAccessHooks(app: FastifyInstance, access: ApiAccess
           return refuse(reply, { status: 401, error: 'UNAUTHENTICATED', message: token === '' ? 'the Authorization header is not "Bearer <token>"' : 'this route needs a bearer token (Authorization: Bearer <token>)', headers: { 'www-authenticate': 'Bearer realm="tinymlaas"' } });
         }
       } else {
-        const check = await access.tokens.verify(token);
+        const check = await verifyBearer!(token);
         if (!check.ok) {
           req.log.warn({ source: req.ip, url: req.url, reason: check.code }, 'API token refused');
           return refuse(reply, { status: 401, error: 'UNAUTHENTICATED', message: `the token is ${check.code.toLowerCase()}`, details: { reason: check.code }, headers: { 'www-authenticate': 'Bearer realm="tinymlaas", error="invalid_token"' } });

@@ -14,6 +14,8 @@ export type DeviceModel = {
   moduleBytes: number | null;
   arenaBytes: number | null;
   lastError: string | null;
+  /** 32001/14: the key whose signature the device verified before installing (docs/package-signing.md) */
+  signerKeyId: string | null;
 };
 
 export type InferenceStatus = {
@@ -47,7 +49,7 @@ export function modelsFrom(node: LwM2mNode | undefined): DeviceModel[] {
   return instances(node).map((i) => ({
     instance: i.id, name: str(val(i, 0)), version: str(val(i, 1)), digest: str(val(i, 2)), target: str(val(i, 3)),
     state: STATES[num(val(i, 9)) ?? -1] ?? 'unknown', moduleBytes: num(val(i, 4)), arenaBytes: num(val(i, 5)),
-    lastError: str(val(i, 13)) || null,
+    lastError: str(val(i, 13)) || null, signerKeyId: str(val(i, 14)) || null,
   }));
 }
 

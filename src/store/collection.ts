@@ -6,4 +6,6 @@ export type Collection<T extends { id: string }> = {
   all(): Promise<T[]>;
   /** true when there was a record to remove */
   delete(id: string): Promise<boolean>;
+  /** removes records (the audit trail's retention); unknown ids are ignored */
+  deleteMany(ids: readonly string[]): Promise<void>;
 };

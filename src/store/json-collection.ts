@@ -45,6 +45,15 @@ export class JsonCollection<T extends { id: string }> implements Collection<T> {
     return true;
   }
 
+  async deleteMany(ids: readonly string[]): Promise<void> {
+    let changed = false;
+    for (const id of ids) changed = this.items.delete(id) || changed;
+    if (!changed || !this.file) return;
+    this.dirty = true;
+    this.writing = this.writing.then(() => this.flush());
+    await this.writing;
+  }
+
   async get(id: string): Promise<T | undefined> {
     const v = this.items.get(id);
     return v ? structuredClone(v) : undefined;

@@ -37,6 +37,10 @@ export class RedisCollection<T extends { id: string }> implements Collection<T> 
     await this.call('save', () => this.redis.hset(this.key, item.id, json));
   }
 
+  async deleteMany(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.hdel(this.key, ...ids);
+  }
+
   async get(id: string): Promise<T | undefined> {
     const v = await this.call('get', () => this.redis.hget(this.key, id));
     return v === null ? undefined : (JSON.parse(v) as T);

@@ -3,8 +3,11 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog, type AuditEntry } from '../../src/access/audit-log.ts';
+import { quietLogger } from '../../src/log.ts';
+import { JsonCollection } from '../../src/store/json-collection.ts';
 import { startOtaHarness, type OtaHarness } from '../e2e/ota-harness.ts';
-import { testAccess, type TestAccess } from '../helpers/access.ts';
+import { testAccess, type TestAccess, secretOf } from '../helpers/access.ts';
 
 let h: OtaHarness;
 let t: TestAccess;
@@ -55,7 +58,20 @@ describe('audit trail', () => {
     const everything = JSON.stringify(all) + lines.join('');
     for (const s of [...Object.values(t.token), secret]) {
       expect(everything).not.toContain(s);
-      expect(everything).not.toContain(s.split('_')[2]);
+      expect(everything).not.toContain(secretOf(s));
     }
+  });
+});
+
+describe('audit retention', () => {
+  it('keeps the newest entries up to its limit', async () => {
+    const store = JsonCollection.memory<AuditEntry>();
+    let now = 1_000;
+    const log = new AuditLog(store, quietLogger, () => now++, 20);
+    for (let i = 0; i < 57; i++) await log.record({ via: 'api', actor: null, source: 'x', action: `call ${i}`, target: {}, outcome: { status: 200, ok: true } });
+    const kept = await log.query();
+    expect((await store.all()).length).toBeLessThanOrEqual(22);
+    expect(kept[0]!.action).toBe('call 56');
+    expect(kept.map((e) => Number(e.action.split(' ')[1]))).toEqual(Array.from({ length: kept.length }, (_, k) => 56 - k));
   });
 });

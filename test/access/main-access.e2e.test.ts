@@ -2,11 +2,13 @@
 // `tokens create|list|revoke`, roles enforced over HTTP, and --no-auth refused off loopback.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMain, type Started } from '../support/main-process.ts';
+import { secretOf } from '../helpers/access.ts';
 
 const run = promisify(execFile);
 let main: Started;
@@ -41,7 +43,7 @@ describe('operator access in the server process', () => {
     expect(denied.status).toBe(403);
     const list = (await cli('tokens', 'list', '--token', admin)).stdout;
     expect(list).toMatch(/operator\s+night-shift/);
-    expect(list).not.toContain(ops.split('_')[2]);
+    expect(list).not.toContain(secretOf(ops));
     const id = ops.split('_')[1]!;
     await cli('tokens', 'revoke', id, '--token', admin);
     expect((await fetch(`${main.http}/devices`, { headers: auth })).status).toBe(401);
@@ -49,9 +51,31 @@ describe('operator access in the server process', () => {
     const r = await cli('tokens', 'list').catch((e: { code: number; stderr: string }) => e);
     expect((r as { stderr: string }).stderr).toMatch(/401 UNAUTHENTICATED/);
     // the secret never reaches the log
-    expect(JSON.stringify(main.lines)).not.toContain(admin.split('_')[2]);
-    expect(JSON.stringify(main.lines)).not.toContain(ops.split('_')[2]);
+    expect(JSON.stringify(main.lines)).not.toContain(secretOf(admin));
+    expect(JSON.stringify(main.lines)).not.toContain(secretOf(ops));
   }, 120_000);
+
+  it('with --no-auth on loopback says so loudly and keeps the other guards', async () => {
+    const open = await startMain([]); // startMain adds --no-auth
+    try {
+      expect(open.lines.some((l) => l.level === 40 && String(l.msg).includes('WITHOUT A TOKEN'))).toBe(true);
+      expect(open.lines.find((l) => l.msg === 'TinyMLaaS server started')).toMatchObject({ auth: false });
+      expect((await fetch(`${open.http}/devices`)).status).toBe(200);
+      const plain = await fetch(`${open.http}/devices/x/execute/3/0/4`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '' });
+      expect(plain.status).toBe(415);
+      // fetch may not set Host (a forbidden header): a plain HTTP request, as a rebinding page's browser sends it
+      const rebound = await new Promise<number>((resolve, reject) => {
+        http.get(`${open.http}/health`, { headers: { host: 'rebound.example:8080' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+      expect(rebound).toBe(421);
+    } finally {
+      open.proc.kill('SIGTERM');
+      await open.exited;
+    }
+  }, 60_000);
 
   it('refuses --no-auth on a non-loopback API', async () => {
     const r = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', '--no-auth', '--http-host', '0.0.0.0', '--coap-port', '0', '--http-port', '0'], { timeout: 60_000 }).catch((e: { code: number; stderr: string }) => e);

@@ -21,3 +21,10 @@ export async function testAccess(extra: Partial<ApiAccess> = {}, log: Logger = q
     bearer: (role) => ({ authorization: `Bearer ${token[role]}` }),
   };
 }
+
+/** The secret part of a token (tmla_<16 hex>_<secret>; the secret itself may contain "_"). */
+export function secretOf(token: string): string {
+  const m = /^tmla_[0-9a-f]{16}_(.{43})$/.exec(token);
+  if (!m) throw new Error(`not a token: ${token.slice(0, 8)}...`);
+  return m[1]!;
+}

@@ -71,6 +71,8 @@ describe('signed packages', () => {
       expect(c.store.get([32001, id, 2])).toBe(digest);
       const keyId = await h.api.inject({ method: 'GET', url: `/devices/${ep}/data/32001/${id}/14`, headers: t.bearer('viewer') });
       expect(keyId.json().node.value).toBe(signing.key.keyId);
+      const ml = (await h.api.inject({ method: 'GET', url: `/devices/${ep}/ml`, headers: t.bearer('viewer') })).json() as { models: { digest: string; signerKeyId: string | null }[] };
+      expect(ml.models.find((m) => m.digest === digest)?.signerKeyId).toBe(signing.key.keyId);
     }
     const status = await h.api.inject({ method: 'GET', url: `/packages/${digest}/signature`, headers: t.bearer('viewer') });
     expect(status.json()).toMatchObject({ state: 'signed', keyId: signing.key.keyId, signer: 'server', manifest: { digest, name: 'mlp', kind: 'ml-module' } });

@@ -55,6 +55,13 @@ describe.each(implementations)('Collection contract: %s', (kind, open, reopen) =
     expect(await c.delete('a')).toBe(true);
     expect(await c.delete('a')).toBe(false);
     expect(await c.get('a')).toBeUndefined();
+  });
+
+  it('deleteMany removes records, ignoring unknown ids, and the deletion persists', async () => {
+    const c = await open(`delete-${kind}`);
+    for (const id of ['a', 'b', 'c']) await c.save({ id, n: 1, tags: [], nested: { ok: true } });
+    await c.deleteMany(['a', 'c', 'nope']);
+    await c.deleteMany([]);
     expect((await c.all()).map((i) => i.id)).toEqual(['b']);
     const again = await reopen(`delete-${kind}`);
     expect((await again.all()).map((i) => i.id)).toEqual(kind === 'memory' ? [] : ['b']);
