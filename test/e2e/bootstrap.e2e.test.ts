@@ -99,6 +99,7 @@ describe('client-initiated bootstrap, then registration with the provisioned PSK
     // downlink requests reach the device over its secured session
     const read = await api.inject({ method: 'GET', url: '/devices/bs-dev-1/data/3/0/2' });
     expect(read.json()).toMatchObject({ success: true, node: { value: 'SN-bs-dev-1' } });
+    expect((await api.inject({ method: 'GET', url: '/devices/bs-dev-1' })).json().security).toEqual({ mode: 'psk', identity: 'bs-dev-1' });
     const view = await api.inject({ method: 'GET', url: '/bootstrap/bs-dev-1' });
     expect(view.json().lastSession).toMatchObject({ ok: true, error: null });
   });
