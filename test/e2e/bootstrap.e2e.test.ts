@@ -109,7 +109,8 @@ describe('client-initiated bootstrap, then registration with the provisioned PSK
     const c = device('bs-dev-tlv', { bootstrap: { server: bootstrap.address }, lwm2mVersion: '1.0' });
     await c.start();
     const session = sessions.find((s) => s.endpoint === 'bs-dev-tlv')!;
-    expect(session.steps.map((s) => s.operation)).toEqual(['delete', 'delete', 'write', 'write', 'finish']);
+    expect(session.steps.map((s) => `${s.operation} ${s.path}`)).toEqual(['delete /0', 'delete /1', 'write /1/0', 'write /0/1', 'finish /bs']);
+    expect(c.store.get([0, 0, 1])).toBe(true); // /0/0 is left to the Bootstrap-Server account
     expect((await server.registrations.byEndpoint('bs-dev-tlv'))?.address.identity).toEqual({ mode: 'psk', identity: 'bs-dev-tlv' });
   });
 
