@@ -83,6 +83,8 @@ async function cli(): Promise<void> {
       latency: { type: 'string', default: '0' },
       lifetime: { type: 'string', default: '300' },
       bind: { type: 'string', default: '127.0.0.1' },
+      // factory bootstrap information: each device bootstraps here first (its LwM2M server comes from the Bootstrap-Server)
+      bootstrap: { type: 'string' },
     },
   });
   const { pino } = await import('pino');
@@ -91,6 +93,7 @@ async function cli(): Promise<void> {
     server: values.server!, count: Number(values.count), prefix: values.prefix, profile: values.profile, log,
     queueMode: values.queue, lifetime: Number(values.lifetime), bindAddresses: values.bind!.split(','),
     faults: { lossPercent: Number(values.loss), latencyMs: Number(values.latency) },
+    ...(values.bootstrap ? { client: { bootstrap: { server: parseServer(values.bootstrap), preferredFormat: 112 } } } : {}),
   });
   log.info({ registered: fleet.clients.filter((c) => c.registered).length, failed: fleet.failed }, 'fleet up');
   const stop = async (): Promise<void> => {
