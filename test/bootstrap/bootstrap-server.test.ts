@@ -23,6 +23,7 @@ import { loadProfile } from '../../simulators/client/device-profile.ts';
 import { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
 import { objectsDir } from '../../simulators/fleet.ts';
 import { fastTiming } from '../e2e/harness.ts';
+import { coapClient } from '../helpers/coap-cli.ts';
 import { PskFramedClientTransport, PskFramedServerTransport } from '../helpers/psk-framed-transport.ts';
 import { createRng } from '../helpers/prng.ts';
 
@@ -106,6 +107,19 @@ describe('Bootstrap-Request validation and authorization', () => {
     const ended = await Promise.all([bs.session('slow-1'), bs.session('slow-2')]);
     expect(ended.map((r) => r?.ok)).toEqual([false, false]);
     expect(ended[0]!.error).toMatch(/no (ACK|response)/);
+  });
+});
+
+describe('Bootstrap-Request from an independent CoAP implementation (libcoap coap-client)', () => {
+  it('answers 2.04 to POST /bs?ep= of a configured endpoint and 4.00 to an unknown one', async () => {
+    await configs.save({ id: 'libcoap-dev', serverUri: 'coap://127.0.0.1:5683', shortServerId: 1, lifetime: 60, binding: 'U', credentials: 'nosec', updatedAt: 0 });
+    // the bootstrap port here runs the PSK-framed transport, which passes plain CoAP through
+    const base = `coap://127.0.0.1:${bs.address.port}`;
+    expect((await coapClient(['-m', 'post', `${base}/bs?ep=libcoap-dev&pct=112`])).finalCode).toBe('2.04');
+    expect((await coapClient(['-m', 'post', `${base}/bs?ep=nobody`])).finalCode).toBe('4.00');
+    // coap-client is gone: the session's first request finds nobody, and the session ends as failed
+    const ended = (await bs.session('libcoap-dev')) ?? bs.lastSession('libcoap-dev');
+    expect(ended?.ok).toBe(false);
   });
 });
 
