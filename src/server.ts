@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { CoapEndpoint, type InboundRequest, type OutboundResponse } from './coap/endpoint.ts';
 import { Code } from './coap/message.ts';
-import { peerKey, UdpTransport, type DatagramTransport } from './coap/transport.ts';
+import { peerKey, UdpTransport, type DatagramTransport, type Peer, type PeerIdentity } from './coap/transport.ts';
 import { EventBus } from './events/server-event.ts';
 import { loadObjectModels, type ObjectModelRegistry } from './lwm2m/ddf-loader.ts';
 import { parseLinks } from './lwm2m/link-format.ts';
@@ -65,6 +65,7 @@ export class LwM2mServer {
   readonly events: EventBus;
   readonly sendStore = new SendStore();
   private readonly addressIndex = new Map<string, string>(); // peerKey -> endpoint
+  private readonly identityIndex = new Map<string, string>(); // authenticated identity -> endpoint
   private readonly resources = new Map<string, ResourceHandler>();
   private remote: RemoteNodes | undefined;
 
@@ -118,7 +119,7 @@ export class LwM2mServer {
     const rd = createRegistrationHandler({ service: this.registrations, parseLinks, log: this.log.child({ component: 'rd' }), onContact, authorize: registrationAuthorizer(this.security) });
     const dp = createSendHandler({
       models: this.models, events: this.events, log: this.log.child({ component: 'send' }), onContact,
-      registrationAt: (key) => this.registrationAtSync(key),
+      registrationAt: (peer) => this.registrationAtSync(peer),
     }, this.sendStore);
     this.resources.set('rd', rd);
     this.resources.set('dp', dp);
@@ -167,17 +168,20 @@ export class LwM2mServer {
 
   private indexAddress(reg: Registration): void {
     this.addressIndex.set(peerKey(reg.address), reg.endpoint);
+    if (reg.address.identity) this.identityIndex.set(identityKey(reg.address.identity), reg.endpoint);
     this.registrationCache.set(reg.endpoint, reg);
   }
 
   private unindexAddress(reg: Registration): void {
     const key = peerKey(reg.address);
     if (this.addressIndex.get(key) === reg.endpoint) this.addressIndex.delete(key);
+    const id = reg.address.identity ? identityKey(reg.address.identity) : undefined;
+    if (id !== undefined && this.identityIndex.get(id) === reg.endpoint) this.identityIndex.delete(id);
     if (this.registrationCache.get(reg.endpoint)?.id === reg.id) this.registrationCache.delete(reg.endpoint);
   }
 
-  private registrationAtSync(key: string): Registration | undefined {
-    const ep = this.addressIndex.get(key);
+  private registrationAtSync(peer: Peer): Registration | undefined {
+    const ep = (peer.identity ? this.identityIndex.get(identityKey(peer.identity)) : undefined) ?? this.addressIndex.get(peerKey(peer));
     return ep === undefined ? undefined : this.registrationCache.get(ep);
   }
 
@@ -258,4 +262,9 @@ export class LwM2mServer {
     this.presence.stop();
     await this.endpoint.close();
   }
+}
+
+/** One key per authenticated identity (the Send lookup of a DTLS device that changed address). */
+function identityKey(id: PeerIdentity): string {
+  return id.mode === 'psk' ? `psk:${id.identity}` : id.mode === 'rpk' ? `rpk:${id.publicKey}` : `x509:${id.commonName}`;
 }

@@ -186,6 +186,11 @@ describe('refusals over the wire (issue 12 §2)', () => {
     await victim.update({ lifetime: 90 });
     expect((await server.registrations.byId(victimId))?.lifetime).toBe(90);
     expect(await victim.send([[3, 0, 9]], ContentFormat.SENML_JSON)).toBe(Code.CHANGED);
+    // the same identity from a new address (a DTLS Connection ID after a NAT rebinding) is the device
+    const victimKey = Buffer.from(((await security.get('victim')) as { key: string }).key, 'hex');
+    const moved = await endpointFor(await PskFramedClientTransport.open({ identity: 'victim', key: victimKey }));
+    expect(codeText((await moved.request(serverPeer(), { method: Method.POST, path: ['dp'], contentFormat: ContentFormat.SENML_JSON, payload: send })).code)).toBe('2.04');
+    await moved.close();
     await attacker.close();
     await plain.close();
   });
