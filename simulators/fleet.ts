@@ -115,6 +115,8 @@ async function cli(): Promise<void> {
       bind: { type: 'string', default: '127.0.0.1' },
       help: { type: 'boolean', default: false },
       'psk-secret': { type: 'string' },
+      // factory bootstrap information: each device bootstraps here first (its LwM2M server comes from the Bootstrap-Server)
+      bootstrap: { type: 'string' },
     } });
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]!);
@@ -136,6 +138,7 @@ async function cli(): Promise<void> {
     queueMode: values.queue, lifetime, bindAddresses: values.bind!.split(','),
     faults: { lossPercent: loss, latencyMs: latency },
     pskSecret: values['psk-secret'],
+    ...(values.bootstrap ? { client: { bootstrap: { server: parseServer(values.bootstrap), preferredFormat: 112 } } } : {}),
   });
   log.info({ registered: fleet.clients.filter((c) => c.registered).length, failed: fleet.failed }, 'fleet up');
   const stop = async (): Promise<void> => {

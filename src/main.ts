@@ -175,11 +175,13 @@ async function main(): Promise<void> {
   // the Bootstrap-Server (issue 12 §3): its configurations are stored like the security info
   let bootstrapConfigs: (Collection<BootstrapConfig> & { close?(): Promise<void> }) | undefined;
   let bootstrap: BootstrapServer | undefined;
+  let bootstrapSecurity: Awaited<ReturnType<typeof openSecurityStore>> | undefined;
   if (values['bootstrap-port'] !== undefined) {
+    bootstrapSecurity = await openSecurityStore({ store: shared ? values.store : undefined, dataDir: values['data-dir'], log, of: 'bootstrap' });
     bootstrapConfigs = shared ? await RedisCollection.open<BootstrapConfig>(values.store!, 'bootstrap')
       : values['data-dir'] ? await JsonCollection.open<BootstrapConfig>(path.join(values['data-dir'], 'bootstrap.json')) : JsonCollection.memory<BootstrapConfig>();
     bootstrap = await BootstrapServer.start({
-      log: log.child({ component: 'bootstrap' }), models: server.models, configs: bootstrapConfigs, security,
+      log: log.child({ component: 'bootstrap' }), models: server.models, configs: bootstrapConfigs, security, bootstrapSecurity,
       host: values['coap-host'], port: portFlag('bootstrap-port', values['bootstrap-port']),
     });
     log.info({ bootstrap: bootstrap.address }, 'Bootstrap-Server started');
@@ -255,6 +257,7 @@ async function main(): Promise<void> {
       await store.close?.();
       await security.close?.();
       await bootstrapConfigs?.close?.();
+      await bootstrapSecurity?.close?.();
       await deploymentStore?.close();
       await modelStore?.close();
       await packageStore?.close();

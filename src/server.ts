@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { CoapEndpoint, type InboundRequest, type OutboundResponse } from './coap/endpoint.ts';
 import { Code } from './coap/message.ts';
-import { peerKey, UdpTransport, type DatagramTransport, type Peer } from './coap/transport.ts';
+import { peerKey, UdpTransport, type DatagramTransport, type Peer, type PeerIdentity } from './coap/transport.ts';
 import { CombinedTransport } from './coap/combined-transport.ts';
 import type { DtlsCredentials } from './dtls/credentials.ts';
 import { DtlsServer, type DtlsLimits } from './dtls/server.ts';
@@ -82,6 +82,7 @@ export class LwM2mServer {
   readonly events: EventBus;
   readonly sendStore = new SendStore();
   private readonly addressIndex = new Map<string, string>(); // peerKey -> endpoint
+  private readonly identityIndex = new Map<string, string>(); // authenticated identity -> endpoint
   private readonly resources = new Map<string, ResourceHandler>();
   private remote: RemoteNodes | undefined;
 
@@ -155,7 +156,7 @@ export class LwM2mServer {
     });
     const dp = createSendHandler({
       models: this.models, events: this.events, log: this.log.child({ component: 'send' }), onContact,
-      registrationAt: (key) => this.registrationAtSync(key),
+      registrationAt: (peer) => this.registrationAtSync(peer),
     }, this.sendStore);
     this.resources.set('rd', rd);
     this.endpoint.limitBody('rd', limits.maxLinkBytes);
@@ -205,17 +206,20 @@ export class LwM2mServer {
 
   private indexAddress(reg: Registration): void {
     this.addressIndex.set(peerKey(reg.address), reg.endpoint);
+    if (reg.address.identity) this.identityIndex.set(identityKey(reg.address.identity), reg.endpoint);
     this.registrationCache.set(reg.endpoint, reg);
   }
 
   private unindexAddress(reg: Registration): void {
     const key = peerKey(reg.address);
     if (this.addressIndex.get(key) === reg.endpoint) this.addressIndex.delete(key);
+    const id = reg.address.identity ? identityKey(reg.address.identity) : undefined;
+    if (id !== undefined && this.identityIndex.get(id) === reg.endpoint) this.identityIndex.delete(id);
     if (this.registrationCache.get(reg.endpoint)?.id === reg.id) this.registrationCache.delete(reg.endpoint);
   }
 
-  private registrationAtSync(key: string): Registration | undefined {
-    const ep = this.addressIndex.get(key);
+  private registrationAtSync(peer: Peer): Registration | undefined {
+    const ep = (peer.identity ? this.identityIndex.get(identityKey(peer.identity)) : undefined) ?? this.addressIndex.get(peerKey(peer));
     return ep === undefined ? undefined : this.registrationCache.get(ep);
   }
 
@@ -344,4 +348,9 @@ async function openTransports(opts: ServerOptions): Promise<{ transport: Datagra
   }
   const udp = await UdpTransport.open({ host, port: opts.coapPort ?? 5683, ...buffers });
   return dtls ? { transport: new CombinedTransport(udp, dtls), dtls } : { transport: udp };
+}
+
+/** One key per authenticated identity (the Send lookup of a DTLS device that changed address). */
+function identityKey(id: PeerIdentity): string {
+  return id.mode === 'psk' ? `psk:${id.identity}` : id.mode === 'rpk' ? `rpk:${id.publicKey}` : `x509:${id.commonName}`;
 }

@@ -44,7 +44,8 @@ const MAX_RESULTS = 10_000;
 export class BootstrapServer {
   private readonly running = new Map<string, Promise<BootstrapSessionResult>>();
   private readonly results = new Map<string, BootstrapSessionResult>();
-  private readonly bootstrapSecurity: SecurityStore;
+  /** who may bootstrap: the factory bootstrap credentials per endpoint */
+  readonly bootstrapSecurity: SecurityStore;
 
   private constructor(private readonly opts: BootstrapServerOptions, readonly coap: CoapEndpoint) {
     this.bootstrapSecurity = opts.bootstrapSecurity ?? MemorySecurityStore.memory();

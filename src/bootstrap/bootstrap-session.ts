@@ -70,7 +70,9 @@ export async function runBootstrapSession(ctx: SessionContext, endpoint: string,
     }
     await call('delete', ['0'], { method: Method.DELETE }, [Code.DELETED]);
     await call('delete', ['1'], { method: Method.DELETE }, [Code.DELETED]);
-    securityInstance = 0;
+    // without Discover (1.0) the Bootstrap-Server account's instance is unknown: keep clear of
+    // /0/0, where clients conventionally keep it (Leshan's and Wakaama's sample clients do)
+    securityInstance = ctx.v11 ? 0 : 1;
     while (reserved.has(securityInstance)) securityInstance++;
     await write(ctx, call, SERVER, serverInstance, { 0: config.shortServerId, 1: config.lifetime, 6: false, 7: config.binding });
     await write(ctx, call, SECURITY, securityInstance, {

@@ -21,6 +21,11 @@ export function registrationToJson(r: Registration, awake?: boolean): Record<str
     expiresAt: new Date(r.expiresAt).toISOString(),
     additionalAttributes: r.additional,
     node: r.node ?? null,
+    // how the device authenticated (issue 12 §2): the identity, never a key
+    security: r.address.identity === undefined ? { mode: 'nosec' }
+      : r.address.identity.mode === 'psk' ? { mode: 'psk', identity: r.address.identity.identity }
+      : r.address.identity.mode === 'rpk' ? { mode: 'rpk', publicKey: r.address.identity.publicKey }
+      : { mode: 'x509', commonName: r.address.identity.commonName },
   };
 }
 
@@ -36,5 +41,9 @@ export const registrationSchema = {
     registeredAt: { type: 'string' }, lastUpdate: { type: 'string' }, expiresAt: { type: 'string' },
     additionalAttributes: { type: 'object', additionalProperties: { type: 'string' } },
     node: { type: ['string', 'null'], description: 'server node serving the device (several nodes sharing Redis)' },
+    security: {
+      type: 'object', description: 'how the device authenticated: nosec (plain CoAP), psk identity, rpk public key, x509 common name',
+      properties: { mode: { type: 'string' }, identity: { type: 'string' }, publicKey: { type: 'string' }, commonName: { type: 'string' } },
+    },
   },
 } as const;

@@ -6,8 +6,10 @@ import { MemorySecurityStore } from './memory-security-store.ts';
 import { RedisSecurityStore } from './redis-security-store.ts';
 import type { SecurityStore } from './security-store.ts';
 
-export async function openSecurityStore(opts: { store?: string; dataDir?: string; log: Logger }): Promise<SecurityStore> {
-  if (opts.store !== undefined && /^rediss?:\/\//.test(opts.store)) return RedisSecurityStore.open(opts.store, { log: opts.log.child({ component: 'security-store' }) });
-  if (opts.dataDir !== undefined) return MemorySecurityStore.open(path.join(opts.dataDir, 'security.json'));
+/** `bootstrap`: the Bootstrap-Server's factory credentials, kept apart from the LwM2M server's. */
+export async function openSecurityStore(opts: { store?: string; dataDir?: string; log: Logger; of?: 'lwm2m' | 'bootstrap' }): Promise<SecurityStore> {
+  const bootstrap = opts.of === 'bootstrap';
+  if (opts.store !== undefined && /^rediss?:\/\//.test(opts.store)) return RedisSecurityStore.open(opts.store, { keyPrefix: bootstrap ? 'lwm2m:bs:' : 'lwm2m:', log: opts.log.child({ component: 'security-store' }) });
+  if (opts.dataDir !== undefined) return MemorySecurityStore.open(path.join(opts.dataDir, bootstrap ? 'bootstrap-security.json' : 'security.json'));
   return MemorySecurityStore.memory();
 }

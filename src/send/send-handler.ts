@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { InboundRequest, OutboundResponse } from '../coap/endpoint.ts';
 import { Code, Method } from '../coap/message.ts';
-import { peerKey } from '../coap/transport.ts';
+import type { Peer } from '../coap/transport.ts';
 import type { EventBus } from '../events/server-event.ts';
 import { CodecError, decodeRecords } from '../lwm2m/codec.ts';
 import { ContentFormat } from '../lwm2m/content-format.ts';
@@ -19,8 +19,11 @@ export type SendDeps = {
   models: ModelLookup;
   events: EventBus;
   log: Logger;
-  /** Send is only accepted from a registered device, identified by its address */
-  registrationAt: (peerKey: string) => Registration | undefined;
+  /**
+   * Send is only accepted from a registered device: found by its authenticated identity (a DTLS
+   * device keeps it across an address change, RFC 9146), else by its address
+   */
+  registrationAt: (peer: Peer) => Registration | undefined;
   onContact?: (endpoint: string) => void;
 };
 
@@ -46,7 +49,7 @@ export class SendStore {
 export function createSendHandler(deps: SendDeps, store: SendStore): (req: InboundRequest) => OutboundResponse {
   return (req) => {
     if (req.method !== Method.POST) return { code: Code.METHOD_NOT_ALLOWED, payload: Buffer.from('Send is POST /dp') };
-    const reg = deps.registrationAt(peerKey(req.peer));
+    const reg = deps.registrationAt(req.peer);
     if (!reg) return { code: Code.FORBIDDEN, payload: Buffer.from('Send from an unregistered address') };
     // the same address with another identity (or a plain peer where a DTLS one registered) is someone else
     if (!isSameClient(reg.address, req.peer)) return { code: Code.FORBIDDEN, payload: Buffer.from('Send from another client than the one that registered') };

@@ -1,6 +1,8 @@
 // The Bootstrap-Server on its own port: Bootstrap-Request validation and authorization (factory
 // bootstrap credentials, judged as registrations are), hostile requests, the session limit, a
 // client-initiated bootstrap over the PSK-framed stand-in for DTLS, and the /bootstrap REST routes.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/app.ts';
@@ -21,6 +23,7 @@ import { loadProfile } from '../../simulators/client/device-profile.ts';
 import { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
 import { objectsDir } from '../../simulators/fleet.ts';
 import { fastTiming } from '../e2e/harness.ts';
+import { coapClient } from '../helpers/coap-cli.ts';
 import { PskFramedClientTransport, PskFramedServerTransport } from '../helpers/psk-framed-transport.ts';
 import { createRng } from '../helpers/prng.ts';
 
@@ -107,6 +110,19 @@ describe('Bootstrap-Request validation and authorization', () => {
   });
 });
 
+describe('Bootstrap-Request from an independent CoAP implementation (libcoap coap-client)', () => {
+  it('answers 2.04 to POST /bs?ep= of a configured endpoint and 4.00 to an unknown one', async () => {
+    await configs.save({ id: 'libcoap-dev', serverUri: 'coap://127.0.0.1:5683', shortServerId: 1, lifetime: 60, binding: 'U', credentials: 'nosec', updatedAt: 0 });
+    // the bootstrap port here runs the PSK-framed transport, which passes plain CoAP through
+    const base = `coap://127.0.0.1:${bs.address.port}`;
+    expect((await coapClient(['-m', 'post', `${base}/bs?ep=libcoap-dev&pct=112`])).finalCode).toBe('2.04');
+    expect((await coapClient(['-m', 'post', `${base}/bs?ep=nobody`])).finalCode).toBe('4.00');
+    // coap-client is gone: the session's first request finds nobody, and the session ends as failed
+    const ended = (await bs.session('libcoap-dev')) ?? bs.lastSession('libcoap-dev');
+    expect(ended?.ok).toBe(false);
+  });
+});
+
 describe('client-initiated bootstrap with factory PSK credentials', () => {
   it('bootstraps over the secured session and provisions a nosec account', async () => {
     await configs.save({ id: 'factory-dev', serverUri: `coap://127.0.0.1:${server.coapAddress.port}`, shortServerId: 7, lifetime: 77, binding: 'UQ', credentials: 'nosec', updatedAt: 0 });
@@ -142,6 +158,19 @@ describe('REST /bootstrap/:endpoint', () => {
     expect((await api.inject({ method: 'GET', url: '/bootstrap/r2' })).statusCode).toBe(404);
   });
 
+  it('manages the factory bootstrap credentials at /bootstrap-security/:endpoint; the Bootstrap-Server judges by them', async () => {
+    await configs.save({ id: 'factory-2', serverUri: 'coap://127.0.0.1:5683', shortServerId: 1, lifetime: 60, binding: 'U', credentials: 'nosec', updatedAt: 0 });
+    const key = rng.bytes(16);
+    const r = await api.inject({ method: 'PUT', url: '/bootstrap-security/factory-2', payload: { mode: 'psk', identity: 'factory-2-id', key: key.toString('hex') } });
+    expect(r.statusCode).toBe(201);
+    expect(r.json()).toEqual({ endpoint: 'factory-2', mode: 'psk', identity: 'factory-2-id', keyLength: 16 });
+    expect(await security.get('factory-2')).toBeUndefined(); // apart from the LwM2M server's store
+    expect(await post(await endpoint(), ['ep=factory-2'])).toBe('4.03');
+    expect((await api.inject({ method: 'DELETE', url: '/bootstrap-security/factory-2' })).statusCode).toBe(204);
+    const silent = await endpoint(undefined, false);
+    expect(await post(silent, ['ep=factory-2'])).toBe('2.04');
+  });
+
   it('stores, shows, lists and removes a configuration; psk reuses the stored identity', async () => {
     await security.put(securityInfo('r3', { mode: 'psk', identity: 'r3-id', key: '00112233' }));
     const r = await put('r3', { serverUri: 'coaps://h:5684', credentials: 'psk', lifetime: 600, binding: 'U' });
@@ -153,4 +182,17 @@ describe('REST /bootstrap/:endpoint', () => {
     expect((await api.inject({ method: 'DELETE', url: '/bootstrap/r3' })).statusCode).toBe(404);
     expect(await security.get('r3')).toBeDefined(); // the security info stays
   });
+
+  it('tinymlaas bootstrap set generates a PSK; get shows the configuration without the key', async () => {
+    await api.listen({ host: '127.0.0.1', port: 0 });
+    const addr = api.server.address();
+    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    const cli = async (...args: string[]): Promise<string> => (await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/tinymlaas.ts', '--api', url, ...args], { timeout: 60_000 })).stdout;
+    const set = JSON.parse(await cli('bootstrap', 'set', 'cli-bs', '--server-uri', 'coaps://10.0.0.1:5684', '--lifetime', '900'));
+    expect(set).toMatchObject({ endpoint: 'cli-bs', identity: 'cli-bs', generated: true, lifetime: 900, credentials: 'psk' });
+    const key = ((await security.get('cli-bs')) as { key: string }).key;
+    const got = await cli('bootstrap', 'get', 'cli-bs');
+    expect(got.includes(key)).toBe(false);
+    expect(JSON.parse(got).serverUri).toBe('coaps://10.0.0.1:5684');
+  }, 120_000);
 });

@@ -99,6 +99,7 @@ describe('client-initiated bootstrap, then registration with the provisioned PSK
     // downlink requests reach the device over its secured session
     const read = await api.inject({ method: 'GET', url: '/devices/bs-dev-1/data/3/0/2' });
     expect(read.json()).toMatchObject({ success: true, node: { value: 'SN-bs-dev-1' } });
+    expect((await api.inject({ method: 'GET', url: '/devices/bs-dev-1' })).json().security).toEqual({ mode: 'psk', identity: 'bs-dev-1' });
     const view = await api.inject({ method: 'GET', url: '/bootstrap/bs-dev-1' });
     expect(view.json().lastSession).toMatchObject({ ok: true, error: null });
   });
@@ -108,7 +109,8 @@ describe('client-initiated bootstrap, then registration with the provisioned PSK
     const c = device('bs-dev-tlv', { bootstrap: { server: bootstrap.address }, lwm2mVersion: '1.0' });
     await c.start();
     const session = sessions.find((s) => s.endpoint === 'bs-dev-tlv')!;
-    expect(session.steps.map((s) => s.operation)).toEqual(['delete', 'delete', 'write', 'write', 'finish']);
+    expect(session.steps.map((s) => `${s.operation} ${s.path}`)).toEqual(['delete /0', 'delete /1', 'write /1/0', 'write /0/1', 'finish /bs']);
+    expect(c.store.get([0, 0, 1])).toBe(true); // /0/0 is left to the Bootstrap-Server account
     expect((await server.registrations.byEndpoint('bs-dev-tlv'))?.address.identity).toEqual({ mode: 'psk', identity: 'bs-dev-tlv' });
   });
 
@@ -184,6 +186,11 @@ describe('refusals over the wire (issue 12 §2)', () => {
     await victim.update({ lifetime: 90 });
     expect((await server.registrations.byId(victimId))?.lifetime).toBe(90);
     expect(await victim.send([[3, 0, 9]], ContentFormat.SENML_JSON)).toBe(Code.CHANGED);
+    // the same identity from a new address (a DTLS Connection ID after a NAT rebinding) is the device
+    const victimKey = Buffer.from(((await security.get('victim')) as { key: string }).key, 'hex');
+    const moved = await endpointFor(await PskFramedClientTransport.open({ identity: 'victim', key: victimKey }));
+    expect(codeText((await moved.request(serverPeer(), { method: Method.POST, path: ['dp'], contentFormat: ContentFormat.SENML_JSON, payload: send })).code)).toBe('2.04');
+    await moved.close();
     await attacker.close();
     await plain.close();
   });

@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 
 export type CapturedLog = { log: Logger; lines: string[]; text(): string };
 
+/** Without the production logger's redaction: the tests prove our code never logs a key at all. */
 export function capturedLog(level: pino.LevelWithSilent = 'trace'): CapturedLog {
   const lines: string[] = [];
   const sink = new Writable({

@@ -147,7 +147,7 @@ describe('Send only from the client that registered', () => {
     const models = loadObjectModels(objectsDir);
     const { id } = await register('dev-a', pskPeer('identity-a'));
     const reg = (await service.byId(id!))!;
-    const send = createSendHandler({ models, events: new EventBus(), log: logs.log, registrationAt: (k) => (k === '10.0.0.9:50000' ? reg : undefined) }, new SendStore());
+    const send = createSendHandler({ models, events: new EventBus(), log: logs.log, registrationAt: (p) => (`${p.address}:${p.port}` === '10.0.0.9:50000' ? reg : undefined) }, new SendStore());
     const payload = Buffer.from(encodeRecords([{ path: [3, 0, 9], value: 80 }], ContentFormat.SENML_JSON));
     const post = (peer: Peer): InboundRequest => ({ peer, method: Method.POST, path: ['dp'], query: [], options: [], payload, token: Buffer.from([2]), confirmable: true, contentFormat: ContentFormat.SENML_JSON });
     expect(codeText(send(post(pskPeer('identity-b'))).code)).toBe('4.03');

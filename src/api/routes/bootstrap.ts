@@ -9,7 +9,7 @@ import type { BootstrapSessionResult } from '../../bootstrap/bootstrap-session.t
 import { NonUniqueSecurityInfoError } from '../../security/security-store.ts';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { retireRegistration } from './security.ts';
+import { retireRegistration, securityInfoRoutes } from './security.ts';
 
 const endpointParam = { type: 'object', properties: { endpoint: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['endpoint'] } as const;
 
@@ -44,6 +44,9 @@ export async function bootstrapRoutes(app: FastifyInstance, opts: { server: LwM2
     endpoint: c.id, serverUri: c.serverUri, shortServerId: c.shortServerId, lifetime: c.lifetime, binding: c.binding, credentials: c.credentials,
     updatedAt: new Date(c.updatedAt).toISOString(), lastSession: sessionJson(bootstrap.lastSession(c.id)), ...extra,
   });
+
+  // the factory bootstrap credentials the Bootstrap-Server judges Bootstrap-Requests against
+  await securityInfoRoutes(app, { path: '/bootstrap-security', what: 'Bootstrap-Server', store: bootstrap.bootstrapSecurity, log });
 
   app.get('/bootstrap', {
     config: { role: 'admin' },

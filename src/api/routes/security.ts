@@ -2,9 +2,10 @@
 // write-only: a PUT takes the PSK, no answer ever returns it (only its length), and logs name the
 // identity alone.
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { judge } from '../../security/registration-authorizer.ts';
 import { publicView, securityInfo, SecurityInfoError, type SecurityInfo, type SecurityInfoInput } from '../../security/security-info.ts';
-import { NonUniqueSecurityInfoError } from '../../security/security-store.ts';
+import { NonUniqueSecurityInfoError, type SecurityStore } from '../../security/security-store.ts';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 
@@ -58,22 +59,10 @@ export function toSecurityInput(body: Record<string, string | undefined>): Secur
 }
 
 /**
- * Stores security info. A registration made with credentials that changed (a new key, another
- * identity) or that the new info no longer admits is removed: the old credentials are retired or
- * compromised (Leshan does the same when security info changes).
+ * A registration made with credentials that changed (a new key, another identity) or that the new
+ * info no longer admits is removed: the old credentials are retired or compromised (Leshan does the
+ * same when security info changes).
  */
-export async function storeSecurityInfo(server: LwM2mServer, info: SecurityInfo): Promise<SecurityInfo | undefined> {
-  let previous: SecurityInfo | undefined;
-  try {
-    previous = await server.security.put(info);
-  } catch (e) {
-    if (e instanceof NonUniqueSecurityInfoError) throw new ApiError(409, e.code, e.message, { owner: e.owner });
-    throw e;
-  }
-  await retireRegistration(server, info.endpoint, previous, info);
-  return previous;
-}
-
 export async function retireRegistration(server: LwM2mServer, endpoint: string, previous: SecurityInfo | undefined, next: SecurityInfo | undefined): Promise<void> {
   const reg = await server.registrations.byEndpoint(endpoint);
   if (!reg) return;
@@ -86,26 +75,40 @@ export async function retireRegistration(server: LwM2mServer, endpoint: string, 
 
 export async function securityRoutes(app: FastifyInstance, opts: { server: LwM2mServer }): Promise<void> {
   const { server } = opts;
-  const log = server.log.child({ component: 'security' });
+  await securityInfoRoutes(app, {
+    path: '/security', what: 'LwM2M server', store: server.security, log: server.log.child({ component: 'security' }),
+    afterChange: (endpoint, previous, next) => retireRegistration(server, endpoint, previous, next),
+  });
+}
 
-  app.get('/security', {
-    config: { role: 'admin' },
-    schema: { summary: 'Security info of every endpoint (keys never returned)', response: { 200: { type: 'array', items: securityInfoSchema } } },
-  }, async () => (await server.security.all()).map(publicView).sort((a, b) => a.endpoint.localeCompare(b.endpoint)));
+/**
+ * GET/PUT/DELETE of security info under `path`, for one store: the LwM2M server's (/security) or
+ * the Bootstrap-Server's factory credentials (/bootstrap-security).
+ */
+export async function securityInfoRoutes(app: FastifyInstance, opts: {
+  path: string; what: string; store: SecurityStore; log: Logger;
+  afterChange?: (endpoint: string, previous: SecurityInfo | undefined, next: SecurityInfo | undefined) => Promise<void>;
+}): Promise<void> {
+  const { store, log, path } = opts;
 
-  app.get<{ Params: { endpoint: string } }>('/security/:endpoint', {
+  app.get(path, {
     config: { role: 'admin' },
-    schema: { summary: 'Security info of one endpoint (the key is never returned)', params: endpointParam, response: { 200: securityInfoSchema, 404: errorSchema } },
+    schema: { summary: `Security info of every endpoint for the ${opts.what} (keys never returned)`, response: { 200: { type: 'array', items: securityInfoSchema } } },
+  }, async () => (await store.all()).map(publicView).sort((a, b) => a.endpoint.localeCompare(b.endpoint)));
+
+  app.get<{ Params: { endpoint: string } }>(`${path}/:endpoint`, {
+    config: { role: 'admin' },
+    schema: { summary: `Security info of one endpoint for the ${opts.what} (the key is never returned)`, params: endpointParam, response: { 200: securityInfoSchema, 404: errorSchema } },
   }, async (req) => {
-    const info = await server.security.get(req.params.endpoint);
+    const info = await store.get(req.params.endpoint);
     if (!info) throw new ApiError(404, 'NOT_FOUND', `no security info for "${req.params.endpoint}"`);
     return publicView(info);
   });
 
-  app.put<{ Params: { endpoint: string }; Body: Record<string, string | undefined> }>('/security/:endpoint', {
+  app.put<{ Params: { endpoint: string }; Body: Record<string, string | undefined> }>(`${path}/:endpoint`, {
     config: { role: 'admin' },
     schema: {
-      summary: 'Set how an endpoint authenticates: psk (identity, key), rpk (publicKey), x509 (subject), nosec',
+      summary: `Set how an endpoint authenticates to the ${opts.what}: psk (identity, key), rpk (publicKey), x509 (subject), nosec`,
       params: endpointParam, body: securityInputSchema,
       response: { 200: securityInfoSchema, 201: securityInfoSchema, 400: errorSchema, 409: errorSchema },
     },
@@ -117,20 +120,27 @@ export async function securityRoutes(app: FastifyInstance, opts: { server: LwM2m
       if (e instanceof SecurityInfoError) throw new ApiError(400, e.code, e.message);
       throw e;
     }
-    const previous = await storeSecurityInfo(server, info);
+    let previous: SecurityInfo | undefined;
+    try {
+      previous = await store.put(info);
+    } catch (e) {
+      if (e instanceof NonUniqueSecurityInfoError) throw new ApiError(409, e.code, e.message, { owner: e.owner });
+      throw e;
+    }
+    await opts.afterChange?.(info.endpoint, previous, info);
     const view = publicView(info);
     log.info({ endpoint: info.endpoint, mode: info.mode, ...(view.mode === 'psk' ? { identity: view.identity } : {}) }, 'security info stored');
     return reply.status(previous ? 200 : 201).send(view);
   });
 
-  app.delete<{ Params: { endpoint: string } }>('/security/:endpoint', {
+  app.delete<{ Params: { endpoint: string } }>(`${path}/:endpoint`, {
     config: { role: 'admin' },
-    schema: { summary: 'Remove the security info of an endpoint', params: endpointParam, response: { 204: { type: 'null' }, 404: errorSchema } },
+    schema: { summary: `Remove the security info of an endpoint for the ${opts.what}`, params: endpointParam, response: { 204: { type: 'null' }, 404: errorSchema } },
   }, async (req, reply) => {
-    const gone = await server.security.remove(req.params.endpoint);
+    const gone = await store.remove(req.params.endpoint);
     if (!gone) throw new ApiError(404, 'NOT_FOUND', `no security info for "${req.params.endpoint}"`);
     log.info({ endpoint: gone.endpoint, mode: gone.mode }, 'security info removed');
-    await retireRegistration(server, gone.endpoint, gone, undefined);
+    await opts.afterChange?.(gone.endpoint, gone, undefined);
     return reply.status(204).send();
   });
 }
