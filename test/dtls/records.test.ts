@@ -166,6 +166,19 @@ describe('DTLS limits', () => {
     expect(s.dtls.stats.refusedByLimit).toBeGreaterThanOrEqual(1);
   });
 
+  it('sessions per address are limited: a second device from the same IP is refused while the first holds its session', async () => {
+    const s = await setup({ limits: { maxSessionsPerAddress: 1 } });
+    expect(await get(s, 'a')).toBe('hi a');
+    const other = await DtlsClient.open({ server: s.dtls.address(), credentials: { mode: 'psk', ...PSK }, retransmit: { initialMs: 100, maxMs: 200, maxRetransmits: 2 } });
+    closers.push(() => other.close());
+    await expect(other.connect()).rejects.toThrow(/timed out/);
+    expect(s.dtls.sessionCount).toBe(1);
+    await s.client.close(); // close_notify frees the slot
+    await until(() => s.dtls.sessionCount === 0);
+    await other.connect();
+    expect(s.dtls.sessionCount).toBe(1);
+  });
+
   it('an idle association is evicted, and the device resumes it with an abbreviated handshake', async () => {
     const s = await setup({ limits: { idleTimeoutMs: 200 } });
     expect(await get(s, 'a')).toBe('hi a');
