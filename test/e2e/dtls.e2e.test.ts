@@ -97,6 +97,17 @@ describe('LwM2M over DTLS-PSK (end to end)', () => {
     });
   }
 
+  it('after the server dropped its idle association, the device re-handshakes (resuming) and its Update goes through', async () => {
+    const dev = await h.client('dev-psk-1', { server: coaps, dtls: psk('dev-psk-1'), timing: { ackTimeoutMs: 200, maxRetransmit: 1, requestTimeoutMs: 3000 } });
+    const reg = await h.server.registration('dev-psk-1');
+    const resumptions = h.server.dtls!.stats.resumptions;
+    h.server.dtls!.connection(reg.address)!.close('evicted by the test');
+    await expect(dev.update()).rejects.toThrow(); // lost: the server no longer knows the association
+    await dev.update(); // over the renewed session
+    expect(h.server.dtls!.stats.resumptions).toBe(resumptions + 1);
+    expect(dev.stats.updates).toBeGreaterThanOrEqual(1);
+  });
+
   it('a plain-CoAP device registers beside them on the plain port', async () => {
     await h.client('dev-plain');
     const reg = await h.server.registration('dev-plain');
