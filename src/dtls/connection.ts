@@ -148,10 +148,10 @@ export class DtlsConnection {
     }
     state.replay.mark(r.seq);
     if (state.keys) this.authenticated++;
-    await this.dispatch(type, r.epoch, plaintext, r);
+    await this.dispatch(type, r.epoch, plaintext);
   }
 
-  private async dispatch(type: number, epoch: number, plaintext: Buffer, r: DtlsRecord): Promise<void> {
+  private async dispatch(type: number, epoch: number, plaintext: Buffer): Promise<void> {
     switch (type) {
       case ContentType.handshake: {
         const parsed = parseHandshakeFragments(plaintext);
@@ -196,8 +196,7 @@ export class DtlsConnection {
         this.events.applicationData(plaintext);
         return;
       default:
-        this.dropped++;
-        void r;
+        this.dropped++; // an unknown content type (RFC 5246 §6: unexpected_message; DTLS drops it)
     }
   }
 
