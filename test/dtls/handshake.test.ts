@@ -159,6 +159,22 @@ describe('DTLS with certificates (ECDHE_ECDSA)', () => {
     expect(seen[0]!.identity).toEqual({ mode: 'x509', commonName: 'urn:dev:sim-9', altNames: ['sim-9.example'] });
   });
 
+  it('with a 300-byte MTU both flights are fragmented and reassembled (RFC 6347 §4.2.3)', async () => {
+    const { dtls, seen } = await coapServer({ serverKey: pki.serverKey, serverCertChain: pki.serverChain, trustStore: [pki.ca] }, { mtu: 300 });
+    const relay = await UdpRelay.open(dtls.address());
+    closers.push(() => relay.close());
+    let largest = 0;
+    relay.filter = (d) => {
+      largest = Math.max(largest, d.length);
+      return 'pass';
+    };
+    const { ep } = await coapClient(relay.address(), { credentials: { mode: 'x509', privateKey: pki.deviceKey, certChain: pki.deviceChain, trustStore: [pki.ca] }, mtu: 300 });
+    await ep.request(relay.address(), { method: Method.GET, path: ['small'] });
+    expect(seen[0]!.identity).toMatchObject({ mode: 'x509', commonName: 'urn:dev:sim-9' });
+    expect(largest).toBeLessThanOrEqual(300);
+    expect(pki.serverChain[0]!.raw.length).toBeGreaterThan(300); // so the Certificate had to be cut
+  });
+
   it('a device certificate from another CA is refused with unknown_ca', async () => {
     const other = makePki();
     const { dtls, seen } = await coapServer({ serverKey: pki.serverKey, serverCertChain: pki.serverChain, trustStore: [pki.ca] });
