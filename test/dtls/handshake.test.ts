@@ -86,6 +86,17 @@ describe('DTLS client and server', () => {
     expect(dtls.sessionCount).toBe(1);
   });
 
+  it('without extended master secret (the RFC 5246 §8.1 master secret): full handshake and resumption', async () => {
+    const { dtls, seen } = await coapServer(pskServer);
+    const { client, ep } = await coapClient(dtls.address(), { credentials: { mode: 'psk', ...PSK }, extendedMasterSecret: false });
+    await ep.request(dtls.address(), { method: Method.GET, path: ['plain-ms'] });
+    expect(client.session!.extendedMasterSecret).toBe(false);
+    await client.resume();
+    expect(client.lastResumed).toBe(true);
+    await ep.request(dtls.address(), { method: Method.GET, path: ['again'] });
+    expect(seen).toHaveLength(2);
+  });
+
   it('a wrong key and an unknown identity fail with alerts; nothing reaches CoAP', async () => {
     const { dtls, seen } = await coapServer(pskServer);
     const wrong = await DtlsClient.open({ server: dtls.address(), credentials: { mode: 'psk', identity: PSK.identity, key: Buffer.alloc(16) }, retransmit: fast });
