@@ -43,6 +43,8 @@ export class DtlsConnection {
   /** records dropped, and records that authenticated: for tests, metrics and address updates */
   dropped = 0;
   authenticated = 0;
+  /** the last alert the peer sent (tests, logs) */
+  lastAlert: { level: number; description: number } | undefined;
   private early: DtlsRecord[] = [];
   private chain: Promise<void> = Promise.resolve();
 
@@ -180,6 +182,7 @@ export class DtlsConnection {
         if (!a) return;
         // an unauthenticated (epoch 0) alert on an established association could come from anyone
         if (epoch === 0 && this.established) return;
+        this.lastAlert = a;
         if (a.level === AlertLevel.fatal || a.description === AlertDescription.closeNotify) {
           this.close(`peer sent ${alertName(a.description)}`);
         }

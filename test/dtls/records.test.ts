@@ -149,7 +149,8 @@ describe('DTLS records on a live association', () => {
       version: 0xfefd, random: Buffer.alloc(32, 1), sessionId: Buffer.alloc(0), cookie: Buffer.alloc(0), cipherSuites: [0xc0a8], compressionMethods: Buffer.from([0]), extensions: [],
     }));
     s.client.connection!.sendRecords([{ type: ContentType.handshake, epoch: 1, payload: hello }]);
-    await until(() => alerts === 1);
+    await until(() => alerts === 1 && s.client.connection!.lastAlert !== undefined);
+    expect(s.client.connection!.lastAlert).toEqual({ level: 1, description: 100 }); // warning, no_renegotiation
     expect(await get(s, 'b')).toBe('hi b');
   });
 });
