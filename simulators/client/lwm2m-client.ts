@@ -135,6 +135,8 @@ export class SimulatedClient {
   /** set while the Bootstrap-Server configures the device: its requests go to the bootstrap handler */
   private bootstrapping: ((req: InboundRequest) => OutboundResponse) | undefined;
   private seq = 1;
+  /** the DTLS session under the LwM2M socket, when the device talks coaps */
+  private dtlsTransport: DtlsClient | undefined;
   faults: Faults;
   /** counters a test can assert on */
   readonly stats = { registrations: 0, updates: 0, requestsServed: 0, notificationsSent: 0, reboots: 0, bootstraps: 0 };
@@ -243,7 +245,9 @@ export class SimulatedClient {
       transport = await open(this.currentAccount());
     } else if (dtlsPeer) {
       if (!this.opts.dtls) throw new Error('a coaps:// download needs DTLS credentials');
-      transport = await DtlsClient.open({ server: dtlsPeer, credentials: this.opts.dtls, host, log: this.opts.log });
+      const dtls = await DtlsClient.open({ server: dtlsPeer, credentials: this.opts.dtls, host, log: this.opts.log });
+      if (main) this.dtlsTransport = dtls;
+      transport = dtls;
     } else {
       transport = await UdpTransport.open({ host, port: 0 });
     }
@@ -383,11 +387,21 @@ export class SimulatedClient {
         const lost = e instanceof CoapRequestError && e.code === 'TIMEOUT';
         if (!lost || i >= attempts || this.stopped) throw e;
         await new Promise((r) => setTimeout(r, delayMs * i));
+        await this.renewDtls();
       }
     }
   }
 
   /** Registration Update (Transport §6.2.2); re-registers when the server forgot us (4.04). */
+  /**
+   * After a lost exchange over DTLS the server may have dropped the association (idle eviction, a
+   * restart): a new handshake, resuming the session where the server still knows it (as Anjay
+   * does; Wakaama runs a full one). A failure here leaves the next attempt to try again.
+   */
+  private async renewDtls(): Promise<void> {
+    await this.dtlsTransport?.connect(true).catch(() => undefined);
+  }
+
   async update(opts: { lifetime?: number; withLinks?: boolean } = {}): Promise<void> {
     if (!this.registrationPath) return this.register();
     this.asleep = false; // the radio comes on to send, so the answer is heard
@@ -396,6 +410,9 @@ export class SimulatedClient {
     const res = await this.coap.request(this.server, {
       method: Method.POST, path: this.registrationPath, query,
       ...(links !== undefined ? { contentFormat: ContentFormat.LINK, payload: Buffer.from(links) } : {}),
+    }).catch(async (e: unknown) => {
+      if (e instanceof CoapRequestError && e.code === 'TIMEOUT') await this.renewDtls();
+      throw e;
     });
     if (links !== undefined && res.code === Code.CHANGED) this.linksSent = links;
     if (res.code === Code.NOT_FOUND) {

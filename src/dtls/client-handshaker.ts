@@ -30,6 +30,8 @@ export type ClientHandshakeConfig = {
   /** RFC 9146: offer a connection id of this length (0: an empty one, i.e. only the server's) */
   connectionIdLength?: number;
   retransmit?: RetransmitPolicy;
+  /** offer extended master secret (RFC 7627); default true */
+  extendedMasterSecret?: boolean;
 };
 
 export class ClientHandshaker extends Handshaker {
@@ -62,7 +64,7 @@ export class ClientHandshaker extends Handshaker {
     const suites = this.config.cipherSuites ?? (c.mode === 'psk'
       ? [CipherSuites.PSK_WITH_AES_128_CCM_8.id, CipherSuites.PSK_WITH_AES_128_CBC_SHA256.id]
       : [CipherSuites.ECDHE_ECDSA_WITH_AES_128_CCM_8.id, CipherSuites.ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.id]);
-    const exts: Extension[] = [{ type: ExtensionType.extendedMasterSecret, data: Buffer.alloc(0) }];
+    const exts: Extension[] = this.config.extendedMasterSecret === false ? [] : [{ type: ExtensionType.extendedMasterSecret, data: Buffer.alloc(0) }];
     if (c.mode !== 'psk') {
       exts.push({ type: ExtensionType.supportedGroups, data: vec(2, u16(NAMED_CURVE_SECP256R1)) });
       exts.push({ type: ExtensionType.ecPointFormats, data: vec(1, u8(0)) });

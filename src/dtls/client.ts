@@ -23,6 +23,8 @@ export type DtlsClientOptions = {
   connectionIdLength?: number;
   retransmit?: RetransmitPolicy;
   log?: Logger;
+  /** offer extended master secret (RFC 7627); default true */
+  extendedMasterSecret?: boolean;
   /** a session from another client object (e.g. before a reboot onto a new port) to resume() */
   session?: ClientSession;
 };
@@ -118,7 +120,7 @@ export class DtlsClient implements DatagramTransport {
       }, this.opts.mtu ?? 1200, server.address, server.port);
       const hs = new ClientHandshaker(conn, {
         credentials: this.opts.credentials, cipherSuites: this.opts.cipherSuites, connectionIdLength: this.opts.connectionIdLength,
-        retransmit: this.opts.retransmit, resume: resume ? this.session : undefined,
+        retransmit: this.opts.retransmit, resume: resume ? this.session : undefined, extendedMasterSecret: this.opts.extendedMasterSecret,
       });
       conn.handshaker = hs;
       this.conn = conn;

@@ -43,6 +43,8 @@ export class DtlsConnection {
   /** records dropped, and records that authenticated: for tests, metrics and address updates */
   dropped = 0;
   authenticated = 0;
+  /** the last alert the peer sent (tests, logs) */
+  lastAlert: { level: number; description: number } | undefined;
   private early: DtlsRecord[] = [];
   private chain: Promise<void> = Promise.resolve();
 
@@ -148,10 +150,10 @@ export class DtlsConnection {
     }
     state.replay.mark(r.seq);
     if (state.keys) this.authenticated++;
-    await this.dispatch(type, r.epoch, plaintext, r);
+    await this.dispatch(type, r.epoch, plaintext);
   }
 
-  private async dispatch(type: number, epoch: number, plaintext: Buffer, r: DtlsRecord): Promise<void> {
+  private async dispatch(type: number, epoch: number, plaintext: Buffer): Promise<void> {
     switch (type) {
       case ContentType.handshake: {
         const parsed = parseHandshakeFragments(plaintext);
@@ -180,6 +182,7 @@ export class DtlsConnection {
         if (!a) return;
         // an unauthenticated (epoch 0) alert on an established association could come from anyone
         if (epoch === 0 && this.established) return;
+        this.lastAlert = a;
         if (a.level === AlertLevel.fatal || a.description === AlertDescription.closeNotify) {
           this.close(`peer sent ${alertName(a.description)}`);
         }
@@ -196,8 +199,7 @@ export class DtlsConnection {
         this.events.applicationData(plaintext);
         return;
       default:
-        this.dropped++;
-        void r;
+        this.dropped++; // an unknown content type (RFC 5246 §6: unexpected_message; DTLS drops it)
     }
   }
 

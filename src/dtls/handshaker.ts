@@ -40,9 +40,9 @@ export abstract class Handshaker {
   protected abstract handleMessage(m: Reassembled, epoch: number): Promise<void> | void;
   abstract onChangeCipherSpec(epoch: number): void;
 
-  /** A record that did not authenticate while the handshake runs. */
-  onBadRecord(r: DtlsRecord): void {
-    void r;
+  /** A record that did not authenticate while the handshake runs (the server answers a bad Finished). */
+  onBadRecord(_record: DtlsRecord): void {
+    // dropped by the record layer; nothing more by default
   }
 
   async onFragment(f: HandshakeFragment, epoch: number): Promise<void> {

@@ -23,6 +23,8 @@ export type DtlsLimits = {
   maxHandshakesPerAddress: number;
   /** established associations (default 100,000) */
   maxSessions: number;
+  /** established associations from one IP address (default 20,000: a NAT may hide a fleet) */
+  maxSessionsPerAddress: number;
   /** an association silent this long is dropped (default 2 h); the session cache still resumes it */
   idleTimeoutMs: number;
   /** resumable sessions kept (default 100,000) */
@@ -30,7 +32,7 @@ export type DtlsLimits = {
 };
 
 export const defaultDtlsLimits: DtlsLimits = {
-  maxHandshakes: 1000, maxHandshakesPerAddress: 32, maxSessions: 100_000, idleTimeoutMs: 2 * 3600_000, maxCachedSessions: 100_000,
+  maxHandshakes: 1000, maxHandshakesPerAddress: 32, maxSessions: 100_000, maxSessionsPerAddress: 20_000, idleTimeoutMs: 2 * 3600_000, maxCachedSessions: 100_000,
 };
 
 export type DtlsServerOptions = {
@@ -63,6 +65,7 @@ export class DtlsServer implements DatagramTransport {
   /** handshakes under way by address:port, with the ClientHello random that started each */
   private readonly handshakes = new Map<string, { conn: DtlsConnection; hs: ServerHandshaker; random: Buffer }>();
   private readonly perAddress = new Map<string, number>();
+  private readonly sessionsPerAddress = new Map<string, number>();
   private readonly byCid = new Map<string, DtlsConnection>();
   private readonly listeners: ((data: Buffer, peer: Peer) => void)[] = [];
   private readonly sweeper: NodeJS.Timeout;
@@ -185,12 +188,15 @@ export class DtlsServer implements DatagramTransport {
     void conn.receive(records).then(() => {
       if (conn.closed || conn.authenticated === before || (conn.address === address && conn.port === port)) return;
       const oldKey = `${conn.address}:${conn.port}`;
-      if (this.connections.get(oldKey) === conn) this.connections.delete(oldKey);
+      if (this.connections.get(oldKey) !== conn) return;
+      this.connections.delete(oldKey);
+      this.countSession(conn.address, -1);
       conn.address = address;
       conn.port = port;
       const displaced = this.connections.get(`${address}:${port}`);
       if (displaced && displaced !== conn) this.dropConnection(displaced, 'address taken over by a connection id');
       this.connections.set(`${address}:${port}`, conn);
+      this.countSession(address, 1);
     });
   }
 
@@ -216,7 +222,7 @@ export class DtlsServer implements DatagramTransport {
     }
     const ip = address;
     if (this.handshakes.size >= this.limits.maxHandshakes || (this.perAddress.get(ip) ?? 0) >= this.limits.maxHandshakesPerAddress
-      || (this.connections.size >= this.limits.maxSessions && !this.connections.has(key))) {
+      || (!this.connections.has(key) && (this.connections.size >= this.limits.maxSessions || (this.sessionsPerAddress.get(ip) ?? 0) >= this.limits.maxSessionsPerAddress))) {
       this.stats.refusedByLimit++;
       this.opts.log?.warn({ peer: key, handshakes: this.handshakes.size, sessions: this.connections.size }, 'DTLS handshake refused: limit reached');
       return;
@@ -258,6 +264,7 @@ export class DtlsServer implements DatagramTransport {
     const old = this.connections.get(key);
     if (old && old !== conn) this.dropConnection(old, 'replaced by a new handshake'); // RFC 6347 §4.2.8
     this.connections.set(key, conn);
+    if (old !== conn) this.countSession(conn.address, 1);
     if (conn.recvCid) this.byCid.set(conn.recvCid.toString('hex'), conn);
     this.stats.handshakes++;
     if (h?.hs.isResumption) this.stats.resumptions++;
@@ -272,8 +279,17 @@ export class DtlsServer implements DatagramTransport {
       this.opts.log?.info({ peer: key, reason }, 'DTLS handshake failed');
     }
     const liveKey = `${conn.address}:${conn.port}`;
-    if (this.connections.get(liveKey) === conn) this.connections.delete(liveKey);
+    if (this.connections.get(liveKey) === conn) {
+      this.connections.delete(liveKey);
+      this.countSession(conn.address, -1);
+    }
     if (conn.recvCid && this.byCid.get(conn.recvCid.toString('hex')) === conn) this.byCid.delete(conn.recvCid.toString('hex'));
+  }
+
+  private countSession(ip: string, delta: number): void {
+    const n = (this.sessionsPerAddress.get(ip) ?? 0) + delta;
+    if (n <= 0) this.sessionsPerAddress.delete(ip);
+    else this.sessionsPerAddress.set(ip, n);
   }
 
   private forgetHandshake(key: string): void {

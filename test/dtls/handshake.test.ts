@@ -86,6 +86,17 @@ describe('DTLS client and server', () => {
     expect(dtls.sessionCount).toBe(1);
   });
 
+  it('without extended master secret (the RFC 5246 §8.1 master secret): full handshake and resumption', async () => {
+    const { dtls, seen } = await coapServer(pskServer);
+    const { client, ep } = await coapClient(dtls.address(), { credentials: { mode: 'psk', ...PSK }, extendedMasterSecret: false });
+    await ep.request(dtls.address(), { method: Method.GET, path: ['plain-ms'] });
+    expect(client.session!.extendedMasterSecret).toBe(false);
+    await client.resume();
+    expect(client.lastResumed).toBe(true);
+    await ep.request(dtls.address(), { method: Method.GET, path: ['again'] });
+    expect(seen).toHaveLength(2);
+  });
+
   it('a wrong key and an unknown identity fail with alerts; nothing reaches CoAP', async () => {
     const { dtls, seen } = await coapServer(pskServer);
     const wrong = await DtlsClient.open({ server: dtls.address(), credentials: { mode: 'psk', identity: PSK.identity, key: Buffer.alloc(16) }, retransmit: fast });
@@ -157,6 +168,22 @@ describe('DTLS with certificates (ECDHE_ECDSA)', () => {
     const { ep } = await coapClient(dtls.address(), { credentials: { mode: 'x509', privateKey: pki.deviceKey, certChain: pki.deviceChain, trustStore: [pki.ca] } });
     await ep.request(dtls.address(), { method: Method.GET, path: ['x509'] });
     expect(seen[0]!.identity).toEqual({ mode: 'x509', commonName: 'urn:dev:sim-9', altNames: ['sim-9.example'] });
+  });
+
+  it('with a 300-byte MTU both flights are fragmented and reassembled (RFC 6347 §4.2.3)', async () => {
+    const { dtls, seen } = await coapServer({ serverKey: pki.serverKey, serverCertChain: pki.serverChain, trustStore: [pki.ca] }, { mtu: 300 });
+    const relay = await UdpRelay.open(dtls.address());
+    closers.push(() => relay.close());
+    let largest = 0;
+    relay.filter = (d) => {
+      largest = Math.max(largest, d.length);
+      return 'pass';
+    };
+    const { ep } = await coapClient(relay.address(), { credentials: { mode: 'x509', privateKey: pki.deviceKey, certChain: pki.deviceChain, trustStore: [pki.ca] }, mtu: 300 });
+    await ep.request(relay.address(), { method: Method.GET, path: ['small'] });
+    expect(seen[0]!.identity).toMatchObject({ mode: 'x509', commonName: 'urn:dev:sim-9' });
+    expect(largest).toBeLessThanOrEqual(300);
+    expect(pki.serverChain[0]!.raw.length).toBeGreaterThan(300); // so the Certificate had to be cut
   });
 
   it('a device certificate from another CA is refused with unknown_ca', async () => {

@@ -137,6 +137,15 @@ describe('DTLS interop with libcoap (ECDHE_ECDSA: raw public keys and X.509)', (
     expect(seen.length).toBe(before);
   });
 
+  it('openssl s_client with X.509 both ways: ECDHE_ECDSA CCM_8 and GCM, our certificate verifies against the CA', async () => {
+    for (const cipher of ['ECDHE-ECDSA-AES128-CCM8', 'ECDHE-ECDSA-AES128-GCM-SHA256']) {
+      const out = await sClient(dtls.address().port, ['-cipher', cipher, '-cert', path.join(dir, 'device.pem'), '-key', path.join(dir, 'device.key'), '-CAfile', path.join(dir, 'ca.pem')]);
+      expect(out).toContain(`Cipher is ${cipher}`);
+      expect(out).toMatch(/Verify return code: 0 \(ok\)/);
+      expect(out).toMatch(/subject=CN = lwm2m.example/);
+    }
+  });
+
   for (const client of ['coap-client-openssl', 'coap-client-gnutls']) {
     it(`${client} with an X.509 certificate (-c/-j/-C): GET, the server sees CN and SAN`, async () => {
       const run = await coapClient(['-c', path.join(dir, 'device.pem'), '-j', path.join(dir, 'device.key'), '-C', path.join(dir, 'ca.pem'), `coaps://127.0.0.1:${dtls.address().port}/x509`], 30_000, 6, client);

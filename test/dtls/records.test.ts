@@ -149,7 +149,8 @@ describe('DTLS records on a live association', () => {
       version: 0xfefd, random: Buffer.alloc(32, 1), sessionId: Buffer.alloc(0), cookie: Buffer.alloc(0), cipherSuites: [0xc0a8], compressionMethods: Buffer.from([0]), extensions: [],
     }));
     s.client.connection!.sendRecords([{ type: ContentType.handshake, epoch: 1, payload: hello }]);
-    await until(() => alerts === 1);
+    await until(() => alerts === 1 && s.client.connection!.lastAlert !== undefined);
+    expect(s.client.connection!.lastAlert).toEqual({ level: 1, description: 100 }); // warning, no_renegotiation
     expect(await get(s, 'b')).toBe('hi b');
   });
 });
@@ -164,6 +165,19 @@ describe('DTLS limits', () => {
     closers.push(() => other.close());
     await expect(other.connect()).rejects.toThrow(/timed out/);
     expect(s.dtls.stats.refusedByLimit).toBeGreaterThanOrEqual(1);
+  });
+
+  it('sessions per address are limited: a second device from the same IP is refused while the first holds its session', async () => {
+    const s = await setup({ limits: { maxSessionsPerAddress: 1 } });
+    expect(await get(s, 'a')).toBe('hi a');
+    const other = await DtlsClient.open({ server: s.dtls.address(), credentials: { mode: 'psk', ...PSK }, retransmit: { initialMs: 100, maxMs: 200, maxRetransmits: 2 } });
+    closers.push(() => other.close());
+    await expect(other.connect()).rejects.toThrow(/timed out/);
+    expect(s.dtls.sessionCount).toBe(1);
+    await s.client.close(); // close_notify frees the slot
+    await until(() => s.dtls.sessionCount === 0);
+    await other.connect();
+    expect(s.dtls.sessionCount).toBe(1);
   });
 
   it('an idle association is evicted, and the device resumes it with an abbreviated handshake', async () => {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { coapClient } from '../helpers/coap-cli.ts';
+import { spkiOf } from '../../src/dtls/ecc.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryPackageRepository } from '../../src/ota/package-repository.ts';
 import { createPackageHandler, PACKAGE_PATH } from '../../src/ota/package-server.ts';
@@ -13,6 +14,8 @@ import type { Peer } from '../../src/coap/transport.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { until } from '../simulators/ota-helpers.ts';
 
+const serverKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+const deviceKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
 const KEYS = new Map([['dev-psk-1', crypto.randomBytes(16)], ['dev-psk-2', crypto.randomBytes(16)], ['libcoap-1', Buffer.from('libcoap-secret-1')]]);
 
 describe('LwM2M over DTLS-PSK (end to end)', () => {
@@ -22,7 +25,10 @@ describe('LwM2M over DTLS-PSK (end to end)', () => {
   const repo = new MemoryPackageRepository();
 
   beforeAll(async () => {
-    h = await startHarness({ dtls: { port: 0, credentials: { pskKey: (id) => KEYS.get(id.toString()) } } });
+    h = await startHarness({ dtls: { port: 0, credentials: {
+      pskKey: (id) => KEYS.get(id.toString()),
+      serverKey, rpkTrusted: (spki) => spki.equals(spkiOf(deviceKey)),
+    } } });
     coaps = { address: '127.0.0.1', port: h.server.coapsAddress!.port };
     h.server.addResource(PACKAGE_PATH, createPackageHandler(repo, (_d, bytes) => served.push(bytes)));
   });
@@ -50,6 +56,13 @@ describe('LwM2M over DTLS-PSK (end to end)', () => {
     const n = await h.waitFor((e) => e.type === 'notification' && e.observationId === observation.id);
     expect(n).toMatchObject({ node: { value: 42 } });
     expect(h.server.dtls!.stats.handshakes).toBe(1);
+  });
+
+  it('a device with a raw public key (RFC 7250) registers over coaps and is read', async () => {
+    await h.client('dev-rpk', { server: coaps, dtls: { mode: 'rpk', privateKey: deviceKey, serverPublicKey: spkiOf(serverKey) } });
+    const reg = await h.server.registration('dev-rpk');
+    expect(h.server.dtls!.connection(reg.address)!.identity).toEqual({ mode: 'rpk', publicKey: spkiOf(deviceKey).toString('base64') });
+    expect((await h.api.inject({ method: 'GET', url: '/devices/dev-rpk/data/3/0/2' })).json().node.value).toBe('SN-dev-rpk');
   });
 
   it('pulls a 20 KB package block-wise from a coaps:// URI over its own DTLS session', async () => {
@@ -83,6 +96,17 @@ describe('LwM2M over DTLS-PSK (end to end)', () => {
       fs.rmSync(file);
     });
   }
+
+  it('after the server dropped its idle association, the device re-handshakes (resuming) and its Update goes through', async () => {
+    const dev = await h.client('dev-psk-1', { server: coaps, dtls: psk('dev-psk-1'), timing: { ackTimeoutMs: 200, maxRetransmit: 1, requestTimeoutMs: 3000 } });
+    const reg = await h.server.registration('dev-psk-1');
+    const resumptions = h.server.dtls!.stats.resumptions;
+    h.server.dtls!.connection(reg.address)!.close('evicted by the test');
+    await expect(dev.update()).rejects.toThrow(); // lost: the server no longer knows the association
+    await dev.update(); // over the renewed session
+    expect(h.server.dtls!.stats.resumptions).toBe(resumptions + 1);
+    expect(dev.stats.updates).toBeGreaterThanOrEqual(1);
+  });
 
   it('a plain-CoAP device registers beside them on the plain port', async () => {
     await h.client('dev-plain');

@@ -24,7 +24,8 @@ export async function startMain(args: string[]): Promise<Started> {
         const line = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
         buf = buf.slice(nl + 1);
         lines.push(line);
-        if (line.msg === 'TinyMLaaS server started') resolve((line.coap as { port: number }).port);
+        // with --no-plain only coaps listens
+        if (line.msg === 'TinyMLaaS server started') resolve(((line.coap ?? line.coaps) as { port: number }).port);
       }
     });
     void exited.then((code) => reject(new Error(`main.ts exited with ${code}: ${stderr}`)));
