@@ -25,6 +25,9 @@ export function judge(endpoint: string, peer: Peer, info: SecurityInfo | undefin
     // X.509: the DTLS layer validated the chain against the trust store; the certificate names the
     // device (issue 12 §1: the endpoint name must match the CN or a subjectAltName)
     if (id.mode === 'x509' && (id.commonName === endpoint || id.altNames.includes(endpoint))) return OK;
+    // PSK: the DTLS layer checked the key (the store, or a --psk-file whose convention is identity =
+    // endpoint name); an identity the store does not know may register its own name only
+    if (id.mode === 'psk' && id.identity === endpoint) return OK;
     return deny('no security info for this endpoint name');
   }
   switch (info.mode) {

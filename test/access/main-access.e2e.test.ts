@@ -79,7 +79,7 @@ describe('operator access in the server process', () => {
 
   it('refuses --no-auth on a non-loopback API', async () => {
     const r = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', '--no-auth', '--http-host', '0.0.0.0', '--coap-port', '0', '--http-port', '0'], { timeout: 60_000 }).catch((e: { code: number; stderr: string }) => e);
-    expect((r as { code: number }).code).toBe(1);
+    expect((r as { code: number }).code).toBe(2); // a usage error
     expect((r as { stderr: string }).stderr).toMatch(/--no-auth is for a loopback API only/);
   }, 60_000);
 });

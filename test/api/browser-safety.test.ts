@@ -128,7 +128,7 @@ describe('HTTPS', () => {
     expect((await get('/devices')).status).toBe(401);
     const devices = await get('/devices', t.bearer('viewer'));
     expect(devices.status).toBe(200);
-    expect(JSON.parse(devices.body)).toEqual({ total: 0, devices: [] });
+    expect(JSON.parse(devices.body)).toEqual({ total: 0, devices: [], next: null });
     // a client that does not trust the certificate does not get through
     await expect(new Promise((resolve, reject) => https.get({ host: '127.0.0.1', port, path: '/health' }, resolve).on('error', reject))).rejects.toThrow(/self[- ]signed|unable to verify/);
   });

@@ -12,6 +12,7 @@ import { MemoryPackageRepository } from '../../src/ota/package-repository.ts';
 import { createPackageHandler, PACKAGE_PATH } from '../../src/ota/package-server.ts';
 import type { Peer } from '../../src/coap/transport.ts';
 import { startHarness, type Harness } from './harness.ts';
+import { securityInfo } from '../../src/security/security-info.ts';
 import { until } from '../simulators/ota-helpers.ts';
 
 const serverKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
@@ -30,6 +31,8 @@ describe('LwM2M over DTLS-PSK (end to end)', () => {
       serverKey, rpkTrusted: (spki) => spki.equals(spkiOf(deviceKey)),
     } } });
     coaps = { address: '127.0.0.1', port: h.server.coapsAddress!.port };
+    // a raw public key names no endpoint by itself: the security store binds it to one (issue 12 §2)
+    await h.server.security.put(securityInfo('dev-rpk', { mode: 'rpk', publicKey: spkiOf(deviceKey).toString('base64') }));
     h.server.addResource(PACKAGE_PATH, createPackageHandler(repo, (_d, bytes) => served.push(bytes)));
   });
   afterAll(async () => {
