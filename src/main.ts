@@ -11,6 +11,8 @@ import { createLogger } from './log.ts';
 import { limitFlagOptions, limitFlagsHelp, readLimitFlags } from './limit-flags.ts';
 import { installProcessGuards } from './process-guards.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
+import { DeploymentLeases } from './cluster/deployment-lease.ts';
+import { DeploymentTakeover } from './cluster/deployment-takeover.ts';
 import { MqttBridge } from './events/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
 import { openRegistrationStore } from './store/open-store.ts';
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
       'mqtt-prefix': { type: 'string', default: 'lwm2m' },
       'mqtt-commands': { type: 'boolean', default: false },
       'shutdown-timeout': { type: 'string', default: '10000' },
+      'lease-ms': { type: 'string', default: '15000' },
       help: { type: 'boolean', default: false },
       ...limitFlagOptions,
     },
@@ -72,6 +75,13 @@ async function main(): Promise<void> {
   });
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
+  // deployments by lease: this node renews its own, takes over a dead node's (docs/cluster.md)
+  const leaseMs = Number(values['lease-ms']);
+  if (!Number.isInteger(leaseMs) || leaseMs < 300) throw new Error(`--lease-ms must be an integer >= 300, got "${values['lease-ms']}"`);
+  const leases = shared ? DeploymentLeases.connect(values.store!, { nodeId: nodeId!, ttlMs: leaseMs }) : undefined;
+  const takeover = leases && deploymentStore ? new DeploymentTakeover({
+    nodeId: nodeId!, leases, store: deploymentStore, resume: () => platform.engine.resume(), log: log.child({ component: 'cluster' }),
+  }) : undefined;
   // northbound MQTT (docs/mqtt.md): publishes in the background, reconnects by itself
   const mqtt = values.mqtt === undefined ? undefined : new MqttBridge({
     url: values.mqtt, prefix: values['mqtt-prefix'], events: server.events, log: log.child({ component: 'mqtt' }),
@@ -118,6 +128,10 @@ async function main(): Promise<void> {
       // work was cut off: say so to the supervisor (issue 14 §2)
       if (!http.drained || !drained.drained) exitCode = 1;
       await mqtt?.close();
+      // leases are not released: this node resumes its deployments if it is back within a lease
+      // period, another node takes them over otherwise
+      await takeover?.stop();
+      leases?.close();
       await cluster?.close();
       log.debug('closing CoAP endpoint');
       await platform.stop();
