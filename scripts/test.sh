@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libcoap3-bin dataset-fashion-mnist libonnx-testdata redis-server mosquitto)
+APT_PACKAGES=(libcoap3-bin dataset-fashion-mnist libonnx-testdata redis-server mosquitto nginx-light libnginx-mod-stream)
 need=()
 command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
@@ -12,6 +12,9 @@ command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
 # the Redis store, cluster and MQTT bridge tests start their own instances on free ports
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
+# the load-balancer example of docs/cluster.md (nginx stream, UDP) is run by a test
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""
