@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libcoap3-bin openssl dataset-fashion-mnist libonnx-testdata redis-server mosquitto chromium)
+APT_PACKAGES=(libcoap3-bin openssl dataset-fashion-mnist libonnx-testdata redis-server mosquitto chromium nginx-light libnginx-mod-stream)
 need=()
 command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
 # the DTLS tests: openssl s_client as a peer, and test certificates made with the openssl command
@@ -16,6 +16,9 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
 # the browser test (test/e2e/*.browser.test.ts) drives Debian's chromium with playwright-core
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# the load-balancer example of docs/cluster.md (nginx stream, UDP) is run by a test
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""

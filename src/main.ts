@@ -16,6 +16,8 @@ import { exitOnError, intFlag, parseCli, portFlag, UsageError } from './cli/args
 import { limitFlagOptions, limitFlagsHelp, readLimitFlags } from './limit-flags.ts';
 import { installProcessGuards } from './process-guards.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
+import { DeploymentLeases } from './cluster/deployment-lease.ts';
+import { DeploymentTakeover } from './cluster/deployment-takeover.ts';
 import { MqttBridge } from './mqtt/mqtt-bridge.ts';
 import { Platform } from './platform.ts';
 import { openPackageSigning } from './signing/open-signing.ts';
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
       'jwt-issuer': { type: 'string' },
       'jwt-audience': { type: 'string' },
       'jwt-role-claim': { type: 'string', default: 'role' },
+      'lease-ms': { type: 'string', default: '15000' },
       help: { type: 'boolean', default: false },
       ...limitFlagOptions,
   });
@@ -162,6 +165,13 @@ async function main(): Promise<void> {
   }).catch((e: unknown) => portInUse(e, 'UDP', coapPort, 'coap-port'));
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;
+  // deployments by lease: this node renews its own, takes over a dead node's (docs/cluster.md)
+  const leaseMs = Number(values['lease-ms']);
+  if (!Number.isInteger(leaseMs) || leaseMs < 300) throw new UsageError(`--lease-ms must be an integer >= 300, got "${values['lease-ms']}"`);
+  const leases = shared ? DeploymentLeases.connect(values.store!, { nodeId: nodeId!, ttlMs: leaseMs }) : undefined;
+  const takeover = leases && deploymentStore ? new DeploymentTakeover({
+    nodeId: nodeId!, leases, store: deploymentStore, resume: () => platform.engine.resume(), log: log.child({ component: 'cluster' }),
+  }) : undefined;
   // operator access (docs/security.md): tokens and audit trail beside the other records
   const accessStores = await openAccessStores({ dataDir: values['data-dir'], redisUrl: shared ? values.store : undefined, log });
   const jwt = values['jwt-jwks'] === undefined ? undefined : await createJwtVerifier({ jwksFile: values['jwt-jwks'], issuer: values['jwt-issuer'], audience: values['jwt-audience'], roleClaim: values['jwt-role-claim'] });
@@ -200,7 +210,7 @@ async function main(): Promise<void> {
     rateLimit,
     metricsPublic: values['metrics-public'],
   };
-  const api = await buildApi({ server, log, platform, bootstrap, metrics: createServerMetrics(server, { mqtt, nodeId, cluster }), events: cluster?.fleetEvents, sseLimits: limits.sseLimits, access, tls });
+  const api = await buildApi({ server, log, platform, bootstrap, metrics: createServerMetrics(server, { mqtt, nodeId, cluster, takeover }), events: cluster?.fleetEvents, sseLimits: limits.sseLimits, access, tls });
   try {
     await api.listen({ host: httpHost, port: httpPort });
   } catch (e) {
@@ -249,6 +259,10 @@ async function main(): Promise<void> {
       // work was cut off: say so to the supervisor (issue 14 §2)
       if (!http.drained || !drained.drained) exitCode = 1;
       await mqtt?.close();
+      // leases are not released: this node resumes its deployments if it is back within a lease
+      // period, another node takes them over otherwise
+      await takeover?.stop();
+      leases?.close();
       await cluster?.close();
       log.debug('closing CoAP endpoint');
       await bootstrap?.stop();

@@ -69,6 +69,19 @@ export type ServerOptions = {
 export type RemoteNodes = {
   request(node: string, endpoint: string, req: DownlinkRequest): Promise<RequestOutcome>;
   observe(node: string, endpoint: string, path: LwM2mPath, format?: ContentFormat): ReturnType<ObservationService['observe']>;
+  /** observations of a device held by any node (the shared store) */
+  observationsOf?(endpoint: string): Promise<SharedObservation[]>;
+  /** a request queued at any node, by id (the shared store) */
+  queuedRequest?(id: string): Promise<SharedQueuedRequest | undefined>;
+};
+
+/** An observation as the shared store keeps it: enough for any node to list it or take it over. */
+export type SharedObservation = { id: string; endpoint: string; path: string; format: number | null; createdAt: number; lastNotification: number | null; node: string };
+
+/** A queued request as the shared store keeps it (request and result as wire JSON, src/cluster/wire-json.ts). */
+export type SharedQueuedRequest = {
+  id: string; endpoint: string; kind: string; status: string; createdAt: number; finishedAt: number | null;
+  request: string; result: string | null; error: { code: string; message: string } | null; node: string;
 };
 
 export type RequestOutcome =
@@ -309,6 +322,16 @@ export class LwM2mServer {
     const owner = this.ownerElsewhere(reg, opts);
     if (owner !== undefined) return this.remote!.observe(owner, endpoint, path, format);
     return this.observations.observe(reg, path, format);
+  }
+
+  /** Sends what is queued for a device that is awake (requests taken over from another node). */
+  flushQueue(endpoint: string): void {
+    this.contact(endpoint);
+  }
+
+  /** The other nodes, when several share a store (lookups of what they hold). */
+  get remoteNodes(): RemoteNodes | undefined {
+    return this.remote;
   }
 
   /** Several nodes sharing a store: requests for devices served by another node go through `remote`. */

@@ -3,6 +3,8 @@
 // than incremented on the hot path; registration events are counted from the event bus.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ClusterStats } from '../cluster/cluster-node.ts';
+import type { TakeoverStats } from '../cluster/deployment-takeover.ts';
+import type { SharedRecordsStats } from '../cluster/shared-records.ts';
 import type { BridgeStats } from '../mqtt/mqtt-bridge.ts';
 import type { LwM2mServer } from '../server.ts';
 import { sseStats } from './routes/events.ts';
@@ -14,7 +16,9 @@ export type MetricsOptions = {
   /** label every series with the node id (several nodes sharing Redis) */
   nodeId?: string;
   /** cluster counters (several nodes sharing Redis) */
-  cluster?: { stats: ClusterStats };
+  cluster?: { stats: ClusterStats; records?: { stats: SharedRecordsStats } };
+  /** deployment leases and take-overs (several nodes sharing Redis) */
+  takeover?: { stats: TakeoverStats };
 };
 
 export type ServerMetrics = { registry: Registry; close(): void };
@@ -114,6 +118,17 @@ export function createServerMetrics(server: LwM2mServer, opts: MetricsOptions = 
     mirroredCounter(registry, 'cluster_events_published_total', 'Own events published to the other nodes', () => cluster.stats.eventsOut);
     mirroredCounter(registry, 'cluster_events_received_total', "Other nodes' events received", () => cluster.stats.eventsIn);
     mirroredCounter(registry, 'cluster_publish_failures_total', 'Publishes to Redis that failed', () => cluster.stats.publishFailures);
+    const records = cluster.records;
+    if (records) {
+      mirroredCounter(registry, 'cluster_observations_taken_over_total', 'Observations of another node re-established here (the device registered here)', () => records.stats.observationsTaken);
+      mirroredCounter(registry, 'cluster_requests_taken_over_total', 'Queued requests of another node taken over here', () => records.stats.requestsTaken);
+      mirroredCounter(registry, 'cluster_shared_write_failures_total', 'Writes of observations/queued requests to the shared store that failed', () => records.stats.writeFailures);
+    }
+  }
+  const takeover = opts.takeover;
+  if (takeover) {
+    mirroredCounter(registry, 'cluster_deployments_taken_over_total', 'Running deployments of a node that stopped renewing its lease, taken over here', () => takeover.stats.takenOver);
+    mirroredCounter(registry, 'cluster_deployment_leases_lost_total', 'Lease renewals that found another node holding a deployment this node runs', () => takeover.stats.lost);
   }
 
   return { registry, close: off };

@@ -88,8 +88,15 @@ async function main(): Promise<void> {
   const [cmd, sub, arg] = positionals;
   switch (cmd) {
     case 'devices': {
-      const r = await call<{ total: number; devices: { endpoint: string; address: string; lwm2mVersion: string; queueMode: boolean }[] }>('GET', '/devices');
-      if (values.json) return out(r);
+      type Page = { total: number; devices: { endpoint: string; address: string; lwm2mVersion: string; queueMode: boolean }[]; next: string | null };
+      // GET /devices pages (at most 1,000 a call): follow the cursor to the end
+      const r: Page = await call<Page>('GET', '/devices?limit=1000');
+      for (let next = r.next; next !== null;) {
+        const page: Page = await call<Page>('GET', `/devices?limit=1000&cursor=${next}`);
+        r.devices.push(...page.devices);
+        next = page.next;
+      }
+      if (values.json) return out({ total: r.total, devices: r.devices });
       out(`${r.total} devices`);
       for (const d of r.devices) out(`${d.endpoint.padEnd(24)} ${d.address.padEnd(22)} LwM2M ${d.lwm2mVersion}${d.queueMode ? ' queue' : ''}`);
       return;

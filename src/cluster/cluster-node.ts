@@ -17,9 +17,10 @@ import { EventBus, type ServerEvent } from '../events/server-event.ts';
 import type { ContentFormat } from '../lwm2m/content-format.ts';
 import type { LwM2mPath } from '../lwm2m/path.ts';
 import { RequestError, type DownlinkRequest, type RequestErrorCode } from '../request/downlink-request.ts';
-import type { LwM2mServer, RemoteNodes, RequestOutcome } from '../server.ts';
+import type { LwM2mServer, RemoteNodes, RequestOutcome, SharedObservation, SharedQueuedRequest } from '../server.ts';
 import { redactUrl } from '../store/redis-registration-store.ts';
 import { StoreUnavailableError } from '../store/store-error.ts';
+import { SharedRecords } from './shared-records.ts';
 import { fromWire, toWire } from './wire-json.ts';
 
 export type ClusterOptions = {
@@ -52,10 +53,13 @@ export class ClusterNode implements RemoteNodes {
   private readonly channels: { events: string; calls: string; replies: string };
   private readonly offLocal: () => void;
   private closed = false;
+  /** observations and queued requests in the shared store (shared-records.ts) */
+  readonly records: SharedRecords;
 
   private constructor(private readonly opts: ClusterOptions, private readonly pub: Redis, private readonly sub: Redis) {
     const prefix = opts.keyPrefix ?? 'lwm2m:';
     this.channels = { events: `${prefix}events`, calls: `${prefix}node:${opts.nodeId}`, replies: `${prefix}reply:${opts.nodeId}` };
+    this.records = new SharedRecords({ server: opts.server, redis: pub, nodeId: opts.nodeId, log: opts.log, keyPrefix: prefix });
     this.offLocal = opts.server.events.on((e) => {
       this.fleetEvents.emit(e);
       this.publish(this.channels.events, { origin: opts.nodeId, event: e } satisfies EventMessage);
@@ -103,10 +107,20 @@ export class ClusterNode implements RemoteNodes {
     return (await this.call(node, { op: 'observe', endpoint, path, format })) as Awaited<ReturnType<LwM2mServer['observe']>>;
   }
 
+  observationsOf(endpoint: string): Promise<SharedObservation[]> {
+    return this.records.observationsOf(endpoint);
+  }
+
+  queuedRequest(id: string): Promise<SharedQueuedRequest | undefined> {
+    return this.records.queuedRequest(id);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.offLocal();
+    this.records.close();
+    await this.records.settled();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new RequestError('NODE_UNAVAILABLE', 'cluster node closing'));

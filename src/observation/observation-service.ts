@@ -36,8 +36,27 @@ export type ObservationServiceDeps = {
   timeoutMs?: number;
 };
 
+export type ObservationChange = (change: 'established' | 'ended', obs: Observation) => void;
+
 export class ObservationService {
   private readonly observations = new Map<string, Observation>();
+  private readonly changeListeners = new Set<ObservationChange>();
+
+  /** Observations established and ended (the cluster keeps them in the shared store). */
+  onChange(listener: ObservationChange): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(change: 'established' | 'ended', obs: Observation): void {
+    for (const l of this.changeListeners) {
+      try {
+        l(change, obs);
+      } catch (e) {
+        this.deps.log.warn({ err: (e as Error).message }, 'observation change listener failed');
+      }
+    }
+  }
 
   constructor(private readonly deps: ObservationServiceDeps) {}
 
@@ -76,6 +95,7 @@ export class ObservationService {
         return { result };
       }
       this.observations.set(obs.id, obs);
+      this.changed('established', obs);
       this.deps.log.debug({ endpoint: reg.endpoint, path: formatPath(path), id: obs.id }, 'observation established');
       return { observation: obs, result };
     }
@@ -87,6 +107,7 @@ export class ObservationService {
     const obs = this.observations.get(id);
     if (!obs) return false;
     this.observations.delete(id);
+    this.changed('ended', obs);
     const token = Buffer.from(obs.token, 'hex');
     this.deps.endpoint.cancelObservation(obs.peer, token);
     if (reg) {
@@ -101,6 +122,7 @@ export class ObservationService {
     const gone = [...this.observations.values()].filter((o) => o.registrationId === registrationId);
     for (const o of gone) {
       this.observations.delete(o.id);
+      this.changed('ended', o);
       this.deps.endpoint.cancelObservation(o.peer, Buffer.from(o.token, 'hex'));
     }
     return gone;
@@ -120,6 +142,7 @@ export class ObservationService {
     if (n.code !== Code.CONTENT) {
       // RFC 7641 §3.2: an error response ends the observation
       this.observations.delete(obs.id);
+      this.changed('ended', obs);
       this.deps.log.info({ endpoint: obs.endpoint, id: obs.id, code: codeText(n.code) }, 'observation ended by the device');
       return;
     }

@@ -35,13 +35,14 @@ export class RequestQueue {
     readonly maxPerDevice = 100,
   ) {}
 
-  enqueue(endpoint: string, request: DownlinkRequest): QueuedRequest {
+  /** id: keep the id a request had on another node (the client polls /requests/:id with it). */
+  enqueue(endpoint: string, request: DownlinkRequest, id?: string): QueuedRequest {
     const list = this.pending.get(endpoint) ?? [];
     if (list.length >= this.maxPerDevice) {
       this.refused++;
       throw new RequestError('TOO_MANY_REQUESTS', `${endpoint} is asleep and already has ${list.length} queued requests (limit ${this.maxPerDevice})`);
     }
-    const q: QueuedRequest = { id: randomBytes(8).toString('hex'), endpoint, request, status: 'queued', createdAt: Date.now() };
+    const q: QueuedRequest = { id: id ?? randomBytes(8).toString('hex'), endpoint, request, status: 'queued', createdAt: Date.now() };
     list.push(q);
     this.pending.set(endpoint, list);
     this.byId.set(q.id, q);

@@ -13,6 +13,8 @@ import { StoreUnavailableError } from './store-error.ts';
 export class RedisCollection<T extends { id: string }> implements Collection<T> {
   /** what this node saved: written again when Redis comes back without it */
   private readonly written = new Map<string, string>();
+  /** ids whose last save failed (Redis away): written when it is back */
+  private readonly unsaved = new Set<string>();
   private watch: RedisDataLossWatch | undefined;
 
   private constructor(private readonly redis: Redis, private readonly key: string, private readonly owned: boolean, private readonly log?: Logger) {}
@@ -25,7 +27,7 @@ export class RedisCollection<T extends { id: string }> implements Collection<T> 
     redis.on('error', () => undefined); // surfaced by the failing command instead
     await redis.connect();
     const c = new RedisCollection<T>(redis, `${prefix}:${name}`, true, log);
-    c.watch = new RedisDataLossWatch(redis, `${prefix}:${name}:writers`, () => c.rewrite(), (e) => log?.warn({ err: e.message, collection: name }, 'redis data-loss check failed'));
+    c.watch = new RedisDataLossWatch(redis, `${prefix}:${name}:writers`, () => c.rewrite(), (e) => log?.warn({ err: e.message, collection: name }, 'redis data-loss check failed'), () => c.writeUnsaved());
     await c.watch.mark();
     return c;
   }
@@ -34,7 +36,16 @@ export class RedisCollection<T extends { id: string }> implements Collection<T> 
     const json = JSON.stringify(item);
     // kept before the write: a record saved while Redis is away is written when it returns
     this.written.set(item.id, json);
-    await this.call('save', () => this.redis.hset(this.key, item.id, json));
+    try {
+      await this.call('save', () => this.redis.hset(this.key, item.id, json));
+      this.unsaved.delete(item.id);
+      // Redis answers again: what failed before goes now (a stall does not reconnect, so the
+      // reconnect check alone would not see it)
+      if (this.unsaved.size > 0) await this.writeUnsaved().catch(() => undefined);
+    } catch (e) {
+      this.unsaved.add(item.id);
+      throw e;
+    }
   }
 
   async deleteMany(ids: readonly string[]): Promise<void> {
@@ -65,7 +76,16 @@ export class RedisCollection<T extends { id: string }> implements Collection<T> 
     this.redis.disconnect();
   }
 
+  private async writeUnsaved(): Promise<void> {
+    if (this.unsaved.size === 0) return;
+    const ids = [...this.unsaved];
+    await this.redis.hset(this.key, Object.fromEntries(ids.map((id) => [id, this.written.get(id)!])));
+    for (const id of ids) this.unsaved.delete(id);
+    this.log?.info({ collection: this.key, written: ids.length }, 'redis is back: wrote the records whose saves failed while it was away');
+  }
+
   private async rewrite(): Promise<void> {
+    this.unsaved.clear();
     const n = this.written.size;
     if (n > 0) await this.redis.hset(this.key, Object.fromEntries(this.written));
     this.log?.warn({ collection: this.key, rewritten: n }, 'redis came back without its data: re-wrote the records this node saved; records other nodes saved are theirs to re-write (lost if their node is gone)');

@@ -10,7 +10,11 @@ export class RedisDataLossWatch {
   private disconnected = false;
   private checking: Promise<void> = Promise.resolve();
 
-  constructor(private readonly redis: Redis, private readonly key: string, private readonly onLost: () => Promise<void>, private readonly onError: (e: Error) => void) {
+  constructor(
+    private readonly redis: Redis, private readonly key: string, private readonly onLost: () => Promise<void>, private readonly onError: (e: Error) => void,
+    /** Redis is back with its data: writes that failed while it was away can go now */
+    private readonly onBack?: () => Promise<void>,
+  ) {
     redis.on('close', () => (this.disconnected = true));
     redis.on('ready', () => {
       if (!this.disconnected) return;
@@ -35,7 +39,10 @@ export class RedisDataLossWatch {
   }
 
   private async check(): Promise<void> {
-    if ((await this.redis.hexists(this.key, this.field)) === 1) return;
+    if ((await this.redis.hexists(this.key, this.field)) === 1) {
+      await this.onBack?.();
+      return;
+    }
     await this.onLost();
     await this.mark();
   }

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatPath, parsePath } from '../../lwm2m/path.ts';
 import type { LwM2mServer } from '../../server.ts';
+import { StoreUnavailableError } from '../../store/store-error.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import { resultToJson } from '../../json/result-json.ts';
 import { formatFrom } from './device-management.ts';
@@ -37,7 +38,19 @@ export async function observationRoutes(app: FastifyInstance, opts: { server: Lw
   app.get<{ Params: { endpoint: string } }>('/devices/:endpoint/observations', {
     config: { role: 'viewer' },
     schema: { summary: 'Active observations of a device', params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] }, response: { 200: { type: 'array', items: observationSchema } } },
-  }, async (req) => server.observations.list(req.params.endpoint).map(toJson));
+  }, async (req) => {
+    const local = server.observations.list(req.params.endpoint).map(toJson);
+    // several nodes: the ones other nodes hold, from the shared store (issue 14 §3)
+    const shared = await server.remoteNodes?.observationsOf?.(req.params.endpoint).catch((e: unknown) => {
+      throw new StoreUnavailableError(`shared observations unreadable: ${(e as Error).message}`, e);
+    });
+    const seen = new Set(local.map((o) => o.id));
+    const others = (shared ?? []).filter((o) => !seen.has(o.id)).map((o) => ({
+      id: o.id, endpoint: o.endpoint, path: o.path, format: o.format, createdAt: new Date(o.createdAt).toISOString(),
+      lastNotification: o.lastNotification ? new Date(o.lastNotification).toISOString() : null,
+    }));
+    return [...local, ...others];
+  });
 
   app.delete<{ Params: { endpoint: string; id: string } }>('/devices/:endpoint/observations/:id', {
     config: { role: 'operator' },
