@@ -39,15 +39,20 @@ async function main(): Promise<void> {
       'mqtt-prefix': { type: 'string', default: 'lwm2m' },
       'mqtt-commands': { type: 'boolean', default: false },
       'shutdown-timeout': { type: 'string', default: '10000' },
+      'request-timeout': { type: 'string', default: '60000' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(`Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host] [--log-level info]\n` +
       `       [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]\n` +
-      `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n`);
+      `       [--shutdown-timeout ms]   (SIGTERM: stop the API, let CoAP exchanges finish for at most ms, close)\n` +
+      `       [--request-timeout ms]    (how long a DM request waits for the device, default 60000; ?timeout= per API request)\n`);
     return;
   }
+  // how long a DM request waits for the device (CoAP exchange with retransmissions); ?timeout= per request
+  const requestTimeoutMs = Number(values['request-timeout']);
+  if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 100) throw new Error(`--request-timeout must be a number of milliseconds >= 100, got "${values['request-timeout']}"`);
   const drainMs = Number(values['shutdown-timeout']);
   if (!Number.isInteger(drainMs) || drainMs < 0) throw new Error(`--shutdown-timeout must be a number of milliseconds, got "${values['shutdown-timeout']}"`);
   if (values['node-id'] !== undefined && values.store === 'memory') throw new Error('--node-id needs a shared store: --store redis://host:port');
@@ -61,7 +66,7 @@ async function main(): Promise<void> {
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models') : undefined;
   const packageStore = shared ? await RedisCollection.open<PackageEntry>(values.store!, 'packages') : undefined;
   const platform = await Platform.start({
-    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId,
+    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort: Number(values['coap-port']), store, nodeId, requestTimeoutMs,
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore,
   });
   const server = platform.server;

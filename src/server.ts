@@ -46,11 +46,15 @@ export type ServerOptions = {
  */
 export type RemoteNodes = {
   request(node: string, endpoint: string, req: DownlinkRequest): Promise<RequestOutcome>;
-  observe(node: string, endpoint: string, path: LwM2mPath, format?: ContentFormat): ReturnType<ObservationService['observe']>;
+  observe(node: string, endpoint: string, path: LwM2mPath, format?: ContentFormat): Promise<ObserveOutcome>;
 };
 
 export type RequestOutcome =
   | { queued: false; result: DownlinkResult }
+  | { queued: true; request: QueuedRequest };
+
+export type ObserveOutcome =
+  | ({ queued: false } & Awaited<ReturnType<ObservationService['observe']>>)
   | { queued: true; request: QueuedRequest };
 
 /** Extra CoAP resources served next to /rd and /dp (the package server of issue 4, for one). */
@@ -202,6 +206,14 @@ export class LwM2mServer {
   private async sendNow(endpoint: string, req: DownlinkRequest): Promise<DownlinkResult> {
     const reg = await this.registration(endpoint);
     try {
+      if (req.kind === 'observe') {
+        const { observation, result } = await this.observations.observe(reg, req.path, req.format);
+        return observation ? { ...result, observationId: observation.id } : result;
+      }
+      if (req.kind === 'cancelObservation') {
+        const had = await this.observations.cancel(req.observationId, reg);
+        return had ? { code: '2.05', success: true } : { code: '4.04', success: false, message: `no observation ${req.observationId}` };
+      }
       return await this.sender.send(reg, req);
     } catch (e) {
       if (e instanceof RequestError && e.code === 'DEVICE_TIMEOUT' && reg.queueMode) this.presence.setSleeping(endpoint);
@@ -223,11 +235,23 @@ export class LwM2mServer {
     return { queued: false, result: await this.sendNow(endpoint, req) };
   }
 
-  async observe(endpoint: string, path: LwM2mPath, format?: ContentFormat, opts: { local?: boolean } = {}): ReturnType<ObservationService['observe']> {
+  /**
+   * Observe; for a sleeping queue-mode device the Observe waits in its queue like any request and
+   * goes out when it wakes (Core §6.5 queue mode; the API answers 202 with the request id).
+   */
+  async observe(endpoint: string, path: LwM2mPath, format?: ContentFormat, opts: { local?: boolean } = {}): Promise<ObserveOutcome> {
     const reg = await this.registration(endpoint);
     const owner = this.ownerElsewhere(reg, opts);
     if (owner !== undefined) return this.remote!.observe(owner, endpoint, path, format);
-    return this.observations.observe(reg, path, format);
+    if (reg.queueMode && !this.presence.isAwake(endpoint)) {
+      return { queued: true, request: this.queue.enqueue(endpoint, { kind: 'observe', path, ...(format !== undefined ? { format } : {}) }) };
+    }
+    return { queued: false, ...(await this.observations.observe(reg, path, format)) };
+  }
+
+  /** Cancel Observation (RFC 7641 §3.6): at once, or queued while the device sleeps. */
+  async cancelObservation(endpoint: string, observationId: string): Promise<RequestOutcome> {
+    return this.request(endpoint, { kind: 'cancelObservation', observationId });
   }
 
   /** Several nodes sharing a store: requests for devices served by another node go through `remote`. */

@@ -32,15 +32,15 @@ describe('device management (end to end over UDP)', () => {
     expect(multi.json().node.values).toEqual({ 0: '127.0.0.1' });
   });
 
-  it('reads a single resource as text/plain and as CBOR, an object, and answers 4.06 for text on an instance', async () => {
+  it('reads a single resource as text/plain and as CBOR, an object, and refuses text on an instance before sending it', async () => {
     expect((await get('/devices/dm-1/data/3/0/9?format=text')).json().node.value).toBe(100);
     expect((await get('/devices/dm-1/data/3/0/9?format=cbor')).json().node.value).toBe(100);
     const obj = (await get('/devices/dm-1/data/4?format=senml-json')).json();
     expect(obj.node.kind).toBe('object');
     expect(obj.node.instances[0].id).toBe(0);
-    const bad = (await get('/devices/dm-1/data/3/0?format=text')).json();
-    expect(bad.success).toBe(false);
-    expect(bad.code).toBe('4.06');
+    const bad = await get('/devices/dm-1/data/3/0?format=text');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toBe('FORMAT_CANNOT_CARRY');
   });
 
   it.each(['tlv', 'senml-cbor', 'senml-json', 'lwm2m-json', 'lwm2m-cbor'])('writes (replace and partial update) in %s', async (format) => {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { formatPath, parsePath } from '../../lwm2m/path.ts';
 import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
-import { resultToJson } from '../result-json.ts';
+import { resultToJson, sendOutcome } from '../result-json.ts';
 import { formatFrom } from './device-management.ts';
 
 const observationSchema = {
@@ -23,12 +23,14 @@ export async function observationRoutes(app: FastifyInstance, opts: { server: Lw
       summary: 'Observe a path; notifications go to GET /events',
       params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] },
       body: { type: 'object', properties: { path: { type: 'string', minLength: 2 }, format: { type: 'string' } }, required: ['path'], additionalProperties: false },
-      response: { 201: { type: 'object', additionalProperties: true }, 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 504: errorSchema },
+      response: { 201: { type: 'object', additionalProperties: true }, 200: { type: 'object', additionalProperties: true }, 202: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 504: errorSchema },
     },
   }, async (req, reply) => {
     const path = parsePath(req.body.path);
     if (path.length < 1) throw new ApiError(400, 'BAD_PATH', 'observe needs an object, instance or resource path');
-    const { observation, result } = await server.observe(req.params.endpoint, path, formatFrom(req.body));
+    const out = await server.observe(req.params.endpoint, path, formatFrom(req.body));
+    if (out.queued) return sendOutcome(reply, out); // 202: established when the device wakes (GET /requests/:id)
+    const { observation, result } = out;
     if (!observation) return reply.status(200).send({ observation: null, ...resultToJson(result) });
     return reply.status(201).send({ observation: toJson(observation), ...resultToJson(result) });
   });
@@ -38,12 +40,12 @@ export async function observationRoutes(app: FastifyInstance, opts: { server: Lw
   }, async (req) => server.observations.list(req.params.endpoint).map(toJson));
 
   app.delete<{ Params: { endpoint: string; id: string } }>('/devices/:endpoint/observations/:id', {
-    schema: { summary: 'Cancel an observation', params: { type: 'object', properties: { endpoint: { type: 'string' }, id: { type: 'string' } }, required: ['endpoint', 'id'] }, response: { 204: { type: 'null' }, 404: errorSchema } },
+    schema: { summary: 'Cancel an observation', params: { type: 'object', properties: { endpoint: { type: 'string' }, id: { type: 'string' } }, required: ['endpoint', 'id'] }, response: { 202: { type: 'object', additionalProperties: true }, 204: { type: 'null' }, 404: errorSchema } },
   }, async (req, reply) => {
     const obs = server.observations.get(req.params.id);
     if (!obs || obs.endpoint !== req.params.endpoint) throw new ApiError(404, 'OBSERVATION_NOT_FOUND', `no observation ${req.params.id} on ${req.params.endpoint}`);
-    const reg = await server.registrations.byEndpoint(req.params.endpoint);
-    await server.observations.cancel(req.params.id, reg);
+    const out = await server.cancelObservation(req.params.endpoint, req.params.id);
+    if (out.queued) return sendOutcome(reply, out); // 202: the device is asleep; cancelled when it wakes
     return reply.status(204).send();
   });
 }
