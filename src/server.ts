@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { CoapEndpoint, type InboundRequest, type OutboundResponse } from './coap/endpoint.ts';
 import { Code } from './coap/message.ts';
-import { peerKey, UdpTransport, type DatagramTransport } from './coap/transport.ts';
+import { peerKey, UdpTransport, type DatagramTransport, type Peer } from './coap/transport.ts';
 import { EventBus } from './events/server-event.ts';
 import { loadObjectModels, type ObjectModelRegistry } from './lwm2m/ddf-loader.ts';
 import { parseLinks } from './lwm2m/link-format.ts';
@@ -117,7 +117,24 @@ export class LwM2mServer {
       models: this.models, events: this.events, log: this.log.child({ component: 'send' }), onContact,
       registrationAt: (key) => this.registrationAtSync(key),
     }, this.sendStore);
-    this.resources.set('rd', rd);
+    // Register / Update first get their answer, then the requests they trigger (re-observations,
+    // queued requests, an update flow's reads): a strict client drops a request that comes before
+    // the response to its own (LWM2M-NOTES). The endpoint sends the response in the microtasks
+    // that follow the handler; whatever waits for answered() goes out in a later macrotask.
+    this.resources.set('rd', async (req) => {
+      const key = peerKey(req.peer);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      this.answering.set(key, gate);
+      try {
+        return await rd(req);
+      } finally {
+        setImmediate(() => {
+          if (this.answering.get(key) === gate) this.answering.delete(key);
+          release();
+        });
+      }
+    });
     this.resources.set('dp', dp);
     // RFC 6690 §4: resource discovery; also a handy target for block-wise GETs with small blocks
     this.resources.set('.well-known', (req) => {
@@ -161,6 +178,12 @@ export class LwM2mServer {
   }
 
   private readonly registrationCache = new Map<string, Registration>();
+  /** peers whose Register/Update is being answered: requests to them wait for the answer */
+  private readonly answering = new Map<string, Promise<void>>();
+
+  private answered(address: Peer): Promise<void> {
+    return this.answering.get(peerKey(address)) ?? Promise.resolve();
+  }
 
   private indexAddress(reg: Registration): void {
     this.addressIndex.set(peerKey(reg.address), reg.endpoint);
@@ -182,7 +205,7 @@ export class LwM2mServer {
   private reobserve(old: Registration, reg: Registration): void {
     const previous = this.observations.dropRegistration(old.id);
     for (const o of previous) {
-      this.observations.observe(reg, o.path, o.format as ContentFormat | undefined).catch((e: unknown) =>
+      this.answered(reg.address).then(() => this.observations.observe(reg, o.path, o.format as ContentFormat | undefined)).catch((e: unknown) =>
         this.log.warn({ endpoint: reg.endpoint, err: (e as Error).message }, 're-observe failed'));
     }
   }
@@ -204,7 +227,11 @@ export class LwM2mServer {
   }
 
   private async sendNow(endpoint: string, req: DownlinkRequest): Promise<DownlinkResult> {
-    const reg = await this.registration(endpoint);
+    let reg = await this.registration(endpoint);
+    if (this.answering.has(peerKey(reg.address))) {
+      await this.answered(reg.address);
+      reg = await this.registration(endpoint);
+    }
     try {
       if (req.kind === 'observe') {
         const { observation, result } = await this.observations.observe(reg, req.path, req.format);
@@ -246,6 +273,7 @@ export class LwM2mServer {
     if (reg.queueMode && !this.presence.isAwake(endpoint)) {
       return { queued: true, request: this.queue.enqueue(endpoint, { kind: 'observe', path, ...(format !== undefined ? { format } : {}) }) };
     }
+    await this.answered(reg.address);
     return { queued: false, ...(await this.observations.observe(reg, path, format)) };
   }
 
