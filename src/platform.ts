@@ -1,6 +1,8 @@
 // TinyMLaaS as a whole: the LwM2M server plus model delivery (package repository, package
 // server, deployments) and the ML extension (model catalog, compiler, fleet ML status).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { loadObjectModels } from './lwm2m/ddf-loader.ts';
 import { FleetMlIndex } from './ml/device-ml.ts';
 import { CompilerService } from './ml/compiler-service.ts';
 import { ModelCatalog, type ModelEntry } from './ml/model-catalog.ts';
@@ -37,10 +39,16 @@ export class Platform {
     readonly fleetMl: FleetMlIndex,
     readonly packages: PackageCatalog,
     readonly firmware: FirmwareIndex,
+    /** where packages, models, deployments and uploaded object definitions persist */
+    readonly dataDir: string | undefined,
   ) {}
 
   static async start(opts: PlatformOptions): Promise<Platform> {
     const server = await LwM2mServer.start(opts);
+    // object definitions uploaded with POST /objects come back after a restart
+    if (opts.dataDir && existsSync(path.join(opts.dataDir, 'objects'))) {
+      for (const m of loadObjectModels(path.join(opts.dataDir, 'objects')).all()) server.models.add(m);
+    }
     const repo: PackageRepository = opts.dataDir ? new FilePackageRepository(path.join(opts.dataDir, 'blobs')) : new MemoryPackageRepository();
     const packageBytes = { served: 0 };
     server.addResource(PACKAGE_PATH, createPackageHandler(repo, (_d, n) => {
@@ -69,7 +77,7 @@ export class Platform {
       }
       if (e.type === 'deregistration' && e.reason !== 'replaced') firmware.forget(e.registration.endpoint);
     });
-    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware);
+    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware, opts.dataDir);
     await engine.resume();
     return platform;
   }
