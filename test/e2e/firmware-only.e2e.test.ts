@@ -78,6 +78,8 @@ describe('firmware update of a firmware-only device', () => {
     expect(d.devices[0]).toMatchObject({ state: 'done', failures: 0, note: null });
     expect(c.firmware.counts).toMatchObject({ installs: 1, uriWrites: 1, packageWrites: 0 });
     expect(c.store.get([3, 0, 3])).toBe('2.1.0');
+    // the observations the flow opened (State, Update Result) ended with it
+    expect(h.platform.server.observations.list('fw-pull')).toEqual([]);
   });
 
   it('bad integrity: failed with Update Result 5 within a second, no retry, no flash; the deployment failed', async () => {
