@@ -73,7 +73,9 @@ export class Platform {
     server.events.on((e) => {
       if (e.type === 'deployment' && e.endpoint && (e.state === 'done' || e.state === 'failed')) {
         fleetMl.refresh(e.endpoint).catch(() => undefined);
-        firmware.refresh(e.endpoint).catch(() => undefined);
+        // firmware versions are read again after firmware rollouts only (three reads per device)
+        const endpoint = e.endpoint;
+        engine.get(e.deploymentId).then((d) => (d?.packageKind === 'firmware' ? firmware.refresh(endpoint) : undefined)).catch(() => undefined);
       }
       if (e.type === 'deregistration' && e.reason !== 'replaced') firmware.forget(e.registration.endpoint);
     });
