@@ -44,6 +44,7 @@ const USAGE = `Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] 
        [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]
        [--coaps-port 5684] [--psk-file psk.json] [--no-plain]   (CoAP over DTLS 1.2; identities from /security, psk.json: {"identity": "hex key"})
        [--bootstrap-port 5783]   (LwM2M Bootstrap-Server on its own UDP port; configurations at /bootstrap/:endpoint)
+       [--request-timeout ms]    (how long a DM request waits for the device, default 60000; ?timeout= per API request)
        [--shutdown-timeout ms]   (SIGTERM/SIGINT: stop the API, let CoAP exchanges finish for at most ms, close)
 `;
 
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
       'jwt-audience': { type: 'string' },
       'jwt-role-claim': { type: 'string', default: 'role' },
       'lease-ms': { type: 'string', default: '15000' },
+      'request-timeout': { type: 'string', default: '60000' },
       help: { type: 'boolean', default: false },
       ...limitFlagOptions,
   });
@@ -107,6 +109,8 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE + limitFlagsHelp);
     return;
   }
+  // how long a DM request waits for the device (CoAP exchange with retransmissions); ?timeout= per request
+  const requestTimeoutMs = intFlag('request-timeout', values['request-timeout'], 100, 3_600_000);
   const drainMs = intFlag('shutdown-timeout', values['shutdown-timeout'], 0, 600_000);
   const coapPort = portFlag('coap-port', values['coap-port']);
   const httpPort = portFlag('http-port', values['http-port']);
@@ -158,7 +162,7 @@ async function main(): Promise<void> {
     };
   }
   const platform = await Platform.start({
-    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId, security, dtls, plain: !values['no-plain'],
+    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId, security, dtls, plain: !values['no-plain'], requestTimeoutMs,
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore,
     registrationLimits: limits.registrationLimits, block1Limits: limits.block1Limits,
     maxPendingPerDevice: limits.maxPendingPerDevice, maxQueuedPerDevice: limits.maxQueuedPerDevice, signing: packageSigning.signing,

@@ -1,6 +1,8 @@
 // TinyMLaaS as a whole: the LwM2M server plus model delivery (package repository, package
 // server, deployments) and the ML extension (model catalog, compiler, fleet ML status).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { loadObjectModels } from './lwm2m/ddf-loader.ts';
 import { FleetMlIndex } from './ml/device-ml.ts';
 import { CompilerService } from './ml/compiler-service.ts';
 import { ModelCatalog, type ModelEntry } from './ml/model-catalog.ts';
@@ -48,10 +50,16 @@ export class Platform {
     readonly packages: PackageCatalog,
     readonly firmware: FirmwareIndex,
     readonly signing: PackageSigning | undefined,
+    /** where packages, models, deployments and uploaded object definitions persist */
+    readonly dataDir: string | undefined,
   ) {}
 
   static async start(opts: PlatformOptions): Promise<Platform> {
     const server = await LwM2mServer.start(opts);
+    // object definitions uploaded with POST /objects come back after a restart
+    if (opts.dataDir && existsSync(path.join(opts.dataDir, 'objects'))) {
+      for (const m of loadObjectModels(path.join(opts.dataDir, 'objects')).all()) server.models.add(m);
+    }
     const repo: PackageRepository = opts.dataDir ? new FilePackageRepository(path.join(opts.dataDir, 'blobs')) : new MemoryPackageRepository();
     const packageBytes = { served: 0 };
     // what devices receive: the package with its signature block, when it has one
@@ -82,11 +90,13 @@ export class Platform {
     server.events.on((e) => {
       if (e.type === 'deployment' && e.endpoint && (e.state === 'done' || e.state === 'failed')) {
         fleetMl.refresh(e.endpoint).catch(() => undefined);
-        firmware.refresh(e.endpoint).catch(() => undefined);
+        // firmware versions are read again after firmware rollouts only (three reads per device)
+        const endpoint = e.endpoint;
+        engine.get(e.deploymentId).then((d) => (d?.packageKind === 'firmware' ? firmware.refresh(endpoint) : undefined)).catch(() => undefined);
       }
       if (e.type === 'deregistration' && e.reason !== 'replaced') firmware.forget(e.registration.endpoint);
     });
-    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware, opts.signing);
+    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware, opts.signing, opts.dataDir);
     await engine.resume();
     return platform;
   }

@@ -68,7 +68,7 @@ export type ServerOptions = {
  */
 export type RemoteNodes = {
   request(node: string, endpoint: string, req: DownlinkRequest): Promise<RequestOutcome>;
-  observe(node: string, endpoint: string, path: LwM2mPath, format?: ContentFormat): ReturnType<ObservationService['observe']>;
+  observe(node: string, endpoint: string, path: LwM2mPath, format?: ContentFormat): Promise<ObserveOutcome>;
   /** observations of a device held by any node (the shared store) */
   observationsOf?(endpoint: string): Promise<SharedObservation[]>;
   /** a request queued at any node, by id (the shared store) */
@@ -86,6 +86,10 @@ export type SharedQueuedRequest = {
 
 export type RequestOutcome =
   | { queued: false; result: DownlinkResult }
+  | { queued: true; request: QueuedRequest };
+
+export type ObserveOutcome =
+  | ({ queued: false } & Awaited<ReturnType<ObservationService['observe']>>)
   | { queued: true; request: QueuedRequest };
 
 /** Extra CoAP resources served next to /rd and /dp (the package server of issue 4, for one). */
@@ -171,7 +175,24 @@ export class LwM2mServer {
       models: this.models, events: this.events, log: this.log.child({ component: 'send' }), onContact,
       registrationAt: (peer) => this.registrationAtSync(peer),
     }, this.sendStore);
-    this.resources.set('rd', rd);
+    // Register / Update first get their answer, then the requests they trigger (re-observations,
+    // queued requests, an update flow's reads): a strict client drops a request that comes before
+    // the response to its own (LWM2M-NOTES). The endpoint sends the response in the microtasks
+    // that follow the handler; whatever waits for answered() goes out in a later macrotask.
+    this.resources.set('rd', async (req) => {
+      const key = peerKey(req.peer);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      this.answering.set(key, gate);
+      try {
+        return await rd(req);
+      } finally {
+        setImmediate(() => {
+          if (this.answering.get(key) === gate) this.answering.delete(key);
+          release();
+        });
+      }
+    });
     this.endpoint.limitBody('rd', limits.maxLinkBytes);
     this.resources.set('dp', dp);
     // RFC 6690 §4: resource discovery; also a handy target for block-wise GETs with small blocks
@@ -216,6 +237,12 @@ export class LwM2mServer {
   }
 
   private readonly registrationCache = new Map<string, Registration>();
+  /** peers whose Register/Update is being answered: requests to them wait for the answer */
+  private readonly answering = new Map<string, Promise<void>>();
+
+  private answered(address: Peer): Promise<void> {
+    return this.answering.get(peerKey(address)) ?? Promise.resolve();
+  }
 
   private indexAddress(reg: Registration): void {
     this.addressIndex.set(peerKey(reg.address), reg.endpoint);
@@ -240,7 +267,7 @@ export class LwM2mServer {
   private reobserve(old: Registration, reg: Registration): void {
     const previous = this.observations.dropRegistration(old.id);
     for (const o of previous) {
-      this.observations.observe(reg, o.path, o.format as ContentFormat | undefined).catch((e: unknown) =>
+      this.answered(reg.address).then(() => this.observations.observe(reg, o.path, o.format as ContentFormat | undefined)).catch((e: unknown) =>
         this.log.warn({ endpoint: reg.endpoint, err: (e as Error).message }, 're-observe failed'));
     }
   }
@@ -266,7 +293,11 @@ export class LwM2mServer {
   private pendingRefused = 0;
 
   private async sendNow(endpoint: string, req: DownlinkRequest): Promise<DownlinkResult> {
-    const reg = await this.registration(endpoint);
+    let reg = await this.registration(endpoint);
+    if (this.answering.has(peerKey(reg.address))) {
+      await this.answered(reg.address);
+      reg = await this.registration(endpoint);
+    }
     // a device answers one request at a time on constrained hardware: past the bound, refuse
     // rather than pile up exchanges (and their timers) for it
     const pending = this.pendingPerDevice.get(endpoint) ?? 0;
@@ -276,6 +307,14 @@ export class LwM2mServer {
     }
     this.pendingPerDevice.set(endpoint, pending + 1);
     try {
+      if (req.kind === 'observe') {
+        const { observation, result } = await this.observations.observe(reg, req.path, req.format);
+        return observation ? { ...result, observationId: observation.id } : result;
+      }
+      if (req.kind === 'cancelObservation') {
+        const had = await this.observations.cancel(req.observationId, reg);
+        return had ? { code: '2.05', success: true } : { code: '4.04', success: false, message: `no observation ${req.observationId}` };
+      }
       return await this.sender.send(reg, req);
     } catch (e) {
       if (e instanceof RequestError && e.code === 'DEVICE_TIMEOUT' && reg.queueMode) this.presence.setSleeping(endpoint);
@@ -317,11 +356,24 @@ export class LwM2mServer {
     return { queued: false, result: await this.sendNow(endpoint, req) };
   }
 
-  async observe(endpoint: string, path: LwM2mPath, format?: ContentFormat, opts: { local?: boolean } = {}): ReturnType<ObservationService['observe']> {
+  /**
+   * Observe; for a sleeping queue-mode device the Observe waits in its queue like any request and
+   * goes out when it wakes (Core §6.5 queue mode; the API answers 202 with the request id).
+   */
+  async observe(endpoint: string, path: LwM2mPath, format?: ContentFormat, opts: { local?: boolean } = {}): Promise<ObserveOutcome> {
     const reg = await this.registration(endpoint);
     const owner = this.ownerElsewhere(reg, opts);
     if (owner !== undefined) return this.remote!.observe(owner, endpoint, path, format);
-    return this.observations.observe(reg, path, format);
+    if (reg.queueMode && !this.presence.isAwake(endpoint)) {
+      return { queued: true, request: this.queue.enqueue(endpoint, { kind: 'observe', path, ...(format !== undefined ? { format } : {}) }) };
+    }
+    await this.answered(reg.address);
+    return { queued: false, ...(await this.observations.observe(reg, path, format)) };
+  }
+
+  /** Cancel Observation (RFC 7641 §3.6): at once, or queued while the device sleeps. */
+  async cancelObservation(endpoint: string, observationId: string): Promise<RequestOutcome> {
+    return this.request(endpoint, { kind: 'cancelObservation', observationId });
   }
 
   /** Sends what is queued for a device that is awake (requests taken over from another node). */

@@ -22,6 +22,7 @@ import { eventRoutes, type SseLimits } from './routes/events.ts';
 import { firmwareRoutes } from './routes/firmware.ts';
 import { mlRoutes } from './routes/ml.ts';
 import { modelRoutes } from './routes/models.ts';
+import { objectRoutes } from './routes/objects.ts';
 import { observationRoutes } from './routes/observations.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { packageRoutes } from './routes/packages.ts';
@@ -108,6 +109,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(deviceManagementRoutes, { server });
   await app.register(observationRoutes, { server });
   await app.register(requestRoutes, { server });
+  await app.register(objectRoutes, { server, dataDir: opts.platform?.dataDir });
   await app.register(eventRoutes, { server, events: opts.events, limits: opts.sseLimits });
   await app.register(securityRoutes, { server });
   if (opts.bootstrap) await app.register(bootstrapRoutes, { server, bootstrap: opts.bootstrap });

@@ -104,7 +104,8 @@ export class SharedRecords {
         log.warn({ endpoint, path: o.path, err: (e as Error).message }, 'taking over an observation failed');
         return undefined;
       });
-      if (result?.observation) {
+      // the device registered here a moment ago, so it is awake: the observe is sent, not queued
+      if (result && !result.queued && result.observation) {
         this.stats.observationsTaken++;
         log.info({ endpoint, path: o.path, from: o.node, id: result.observation.id }, 'observation taken over from another node');
       }

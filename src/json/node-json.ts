@@ -85,24 +85,59 @@ function typedValue(raw: unknown, type: ResourceType, where: string): ResourceVa
   }
 }
 
-function resourceType(models: ModelLookup, objectId: number, resourceId: number, where: string): { type: ResourceType; multiple: boolean; model: ResourceModel } {
+const EXPLICIT_TYPES: Record<string, ResourceType> = {
+  string: 'string', integer: 'integer', unsigned: 'unsigned', 'unsigned integer': 'unsigned', float: 'float', boolean: 'boolean',
+  opaque: 'opaque', time: 'time', objlnk: 'objlnk', corelnk: 'corelnk',
+};
+
+/** A type given in the request ({ "value": 21.5, "type": "float" }), for objects without a definition. */
+function explicitType(raw: unknown, where: string): ResourceType | undefined {
+  if (raw === undefined) return undefined;
+  const t = typeof raw === 'string' ? EXPLICIT_TYPES[raw.toLowerCase()] : undefined;
+  if (t === undefined) throw new NodeJsonError(`${where}: "type" must be one of ${Object.keys(EXPLICIT_TYPES).join(', ')}`);
+  return t;
+}
+
+/**
+ * The resource's type: from the object model, or from the request where the object has no
+ * definition (LWM2M-NOTES: devices expose objects we may not know). A type given for a defined
+ * resource must agree with the definition.
+ */
+function resourceType(models: ModelLookup, objectId: number, resourceId: number, where: string, given?: ResourceType, multipleGiven = false): { type: ResourceType; multiple: boolean; model?: ResourceModel } {
   const m = models.resource(objectId, resourceId);
-  if (!m) throw new NodeJsonError(`${where}: resource ${resourceId} is not defined for object ${objectId}`);
-  return { type: m.type, multiple: m.multiple, model: m };
+  if (m) {
+    if (given !== undefined && given !== m.type) throw new NodeJsonError(`${where} is defined as ${m.type}, not ${given}`);
+    return { type: m.type, multiple: m.multiple, model: m };
+  }
+  if (given === undefined) throw new NodeJsonError(`${where}: resource ${resourceId} is not defined for object ${objectId}; give its type: { "value": v, "type": "float" } (or POST /objects with its DDF)`);
+  return { type: given, multiple: multipleGiven };
+}
+
+function isTypedEntry(raw: unknown): raw is { type: unknown; value?: unknown; values?: unknown } {
+  return !!raw && typeof raw === 'object' && !Array.isArray(raw) && 'type' in raw && ('value' in raw || 'values' in raw);
 }
 
 function resourceFromJson(raw: unknown, objectId: number, resourceId: number, models: ModelLookup, where: string): Resource {
-  const { type, multiple, model } = resourceType(models, objectId, resourceId, where);
-  if (multiple) {
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new NodeJsonError(`${where} is a multiple resource: give { "<instance id>": value }`);
-    const values: Record<number, ResourceValue> = {};
-    for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-      if (!/^\d+$/.test(k)) throw new NodeJsonError(`${where}: "${k}" is not a resource instance id`);
-      values[Number(k)] = typed(v, type, `${where}/${k}`, model);
-    }
-    return { kind: 'multiResource', id: resourceId, type, values };
+  // { "type": "float", "value": 21.5 } or { "type": "integer", "values": { "0": 1 } } inside "resources"
+  if (isTypedEntry(raw)) {
+    const given = explicitType(raw.type, where);
+    const { type, multiple, model } = resourceType(models, objectId, resourceId, where, given, 'values' in raw);
+    if (multiple) return multipleFromJson(raw.values, type, resourceId, where, model);
+    return { kind: 'resource', id: resourceId, type, value: typed(raw.value, type, where, model) };
   }
+  const { type, multiple, model } = resourceType(models, objectId, resourceId, where);
+  if (multiple) return multipleFromJson(raw, type, resourceId, where, model);
   return { kind: 'resource', id: resourceId, type, value: typed(raw, type, where, model) };
+}
+
+function multipleFromJson(raw: unknown, type: ResourceType, resourceId: number, where: string, model?: ResourceModel): Resource {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new NodeJsonError(`${where} is a multiple resource: give { "<instance id>": value }`);
+  const values: Record<number, ResourceValue> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (!/^\d+$/.test(k)) throw new NodeJsonError(`${where}: "${k}" is not a resource instance id`);
+    values[Number(k)] = typed(v, type, `${where}/${k}`, model);
+  }
+  return { kind: 'multiResource', id: resourceId, type, values };
 }
 
 function instanceFromJson(body: Record<string, unknown>, objectId: number, instanceId: number, models: ModelLookup, where: string): ObjectInstance {
@@ -119,6 +154,8 @@ function instanceFromJson(body: Record<string, unknown>, objectId: number, insta
 /**
  * Builds the node a Write (or Create) carries from the API body:
  *   resource:           { "value": v }  or, for a multiple resource, { "values": { "0": v } }
+ *   where the object has no definition, the type too: { "value": 21.5, "type": "float" },
+ *   and in "resources": { "5700": { "type": "float", "value": 21.5 } }
  *   resource instance:  { "value": v }
  *   instance:           { "resources": { "1": v, "7": { "0": v } } }
  *   object (Create):    { "id": n, "resources": { ... } }
@@ -132,22 +169,22 @@ export function nodeFromJson(body: unknown, path: LwM2mPath, models: ModelLookup
     case 1: {
       const id = b.id;
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 65534) throw new NodeJsonError('Create needs "id": the new instance id (0..65534)');
-      if (!models.object(objectId!)) throw new NodeJsonError(`object ${objectId} is not defined`);
+      // an object without a definition takes resources with explicit types ({ "type": "float", "value": 21.5 })
       return instanceFromJson(b, objectId!, id, models, where);
     }
     case 2:
       return instanceFromJson(b, objectId!, instanceId!, models, where);
     case 3: {
-      const { type, multiple, model } = resourceType(models, objectId!, resourceId!, where);
+      const { type, multiple, model } = resourceType(models, objectId!, resourceId!, where, explicitType(b.type, where), 'values' in b);
       if (multiple) {
         if (!('values' in b)) throw new NodeJsonError(`${where} is a multiple resource: give { "values": { "<instance id>": value } }`);
-        return resourceFromJson(b.values, objectId!, resourceId!, models, where);
+        return multipleFromJson(b.values, type, resourceId!, where, model);
       }
       if (!('value' in b)) throw new NodeJsonError(`give { "value": ... } for ${where}`);
       return { kind: 'resource', id: resourceId!, type, value: typed(b.value, type, where, model) };
     }
     case 4: {
-      const { type, model } = resourceType(models, objectId!, resourceId!, where);
+      const { type, model } = resourceType(models, objectId!, resourceId!, where, explicitType(b.type, where), true);
       if (!('value' in b)) throw new NodeJsonError(`give { "value": ... } for ${where}`);
       return { kind: 'resourceInstance', id: riid!, type, value: typed(b.value, type, where, model) };
     }

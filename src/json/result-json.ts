@@ -15,6 +15,7 @@ export function resultToJson(r: DownlinkResult): Record<string, unknown> {
     ...(r.links ? { links: r.links } : {}),
     ...(r.location ? { location: r.location } : {}),
     ...(r.message ? { message: r.message } : {}),
+    ...(r.observationId ? { observationId: r.observationId } : {}),
   };
 }
 

@@ -60,6 +60,11 @@ export type LwM2mRecord = {
   readonly path: LwM2mPath;
   readonly value: ResourceValue;
   readonly time?: number;
+  /**
+   * The type the wire format gave the value, for a resource without a model: a number written as
+   * a float (SenML JSON -82.0, a CBOR half/single/double float) stays a float, even when integral.
+   */
+  readonly wireType?: ResourceType;
 };
 
 export function isObjectLink(v: ResourceValue): v is ObjectLink {

@@ -14,7 +14,8 @@ import type { LwM2mPath } from './path.ts';
 
 /** A value as the wire format typed it, before the object model is consulted. */
 export type WireValue =
-  | { readonly kind: 'number'; readonly value: number }
+  /** float: the wire wrote the number as a floating-point value (RFC 8428 / RFC 8949 §3.3) */
+  | { readonly kind: 'number'; readonly value: number; readonly float?: true }
   | { readonly kind: 'string'; readonly value: string }
   | { readonly kind: 'boolean'; readonly value: boolean }
   | { readonly kind: 'objlnk'; readonly value: string } // "3:0" (SenML "vlo", LwM2M JSON "ov")
@@ -77,8 +78,11 @@ function leafType(path: LwM2mPath, model: ModelLookup): ResourceType | undefined
 export function typeRecords(records: readonly WireRecord[], model: ModelLookup): LwM2mRecord[] {
   return records.map((r) => {
     if (r.path.length < 3) throw badPayload(`record ${formatPath(r.path)} does not name a resource`);
-    const value = typeValue(r.value, leafType(r.path, model), formatPath(r.path));
-    return r.time === undefined ? { path: r.path, value } : { path: r.path, value, time: r.time };
+    const type = leafType(r.path, model);
+    const value = typeValue(r.value, type, formatPath(r.path));
+    // an unknown resource keeps what the wire said: a float written as 82.0 is a float
+    const hint = type === undefined && r.value.kind === 'number' && r.value.float ? { wireType: 'float' as const } : {};
+    return r.time === undefined ? { path: r.path, value, ...hint } : { path: r.path, value, time: r.time, ...hint };
   });
 }
 
@@ -137,9 +141,9 @@ export function nodeToRecords(node: LwM2mNode, path: LwM2mPath): LwM2mRecord[] {
   return out;
 }
 
-function typeOf(objectId: number, resourceId: number, value: ResourceValue, model: ModelLookup, where: string): ResourceType {
+function typeOf(objectId: number, resourceId: number, value: ResourceValue, model: ModelLookup, where: string, wireType?: ResourceType): ResourceType {
   const type = model.resource(objectId, resourceId)?.type;
-  if (type === undefined) return naturalType(value);
+  if (type === undefined) return wireType ?? naturalType(value);
   checkValue(value, type, where);
   return type;
 }
@@ -160,7 +164,7 @@ function buildResource(objectId: number, resourceId: number, records: readonly L
   const where = formatPath(first.path);
   if (first.path.length === 3) {
     if (records.length > 1) throw badPayload(`${where} appears more than once`);
-    return { kind: 'resource', id: resourceId, type: typeOf(objectId, resourceId, first.value, model, where), value: first.value };
+    return { kind: 'resource', id: resourceId, type: typeOf(objectId, resourceId, first.value, model, where, first.wireType), value: first.value };
   }
   const values: Record<number, ResourceValue> = {};
   for (const r of records) {
@@ -169,7 +173,7 @@ function buildResource(objectId: number, resourceId: number, records: readonly L
     if (Object.prototype.hasOwnProperty.call(values, r.path[3]!)) throw badPayload(`${w} appears more than once`);
     values[r.path[3]!] = r.value;
   }
-  const type = typeOf(objectId, resourceId, first.value, model, where);
+  const type = typeOf(objectId, resourceId, first.value, model, where, records.some((r) => r.wireType === 'float') ? 'float' : undefined);
   for (const r of records) checkValue(r.value, type, formatPath(r.path));
   return { kind: 'multiResource', id: resourceId, type, values };
 }
@@ -207,7 +211,7 @@ export function recordsToNode(records: readonly LwM2mRecord[], path: LwM2mPath, 
       if (records.length !== 1) throw badPayload(`expected one value for ${formatPath(path)}, got ${records.length}`);
       const r = records[0]!;
       const where = formatPath(path);
-      return { kind: 'resourceInstance', id: path[3]!, type: typeOf(objectId!, resourceId!, r.value, model, where), value: r.value };
+      return { kind: 'resourceInstance', id: path[3]!, type: typeOf(objectId!, resourceId!, r.value, model, where, r.wireType), value: r.value };
     }
     default:
       throw badPayload('the root path has no single node');

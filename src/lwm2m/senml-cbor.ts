@@ -17,10 +17,82 @@ function toNumber(v: unknown, label: string): number {
   return v;
 }
 
+/**
+ * For each record, whether its value (label 2, "v") is a CBOR float: major type 7 with additional
+ * information 25, 26 or 27, a half, single or double (RFC 8949 §3.3). The decoder hands back plain
+ * numbers, so 1.0 and 1 would look the same; a device that sent a float meant a float. Runs on a
+ * payload cborDecode already found well-formed; anything unexpected yields no marks.
+ */
+export function floatValueItems(b: Uint8Array): boolean[] {
+  let i = 0;
+  const head = (): { major: number; len: number } => {
+    const ib = b[i++]!;
+    const ai = ib & 0x1f;
+    let len = ai;
+    if (ai === 24) len = b[i++]!;
+    else if (ai === 25) { len = b[i]! * 256 + b[i + 1]!; i += 2; }
+    else if (ai === 26) { len = ((b[i]! * 256 + b[i + 1]!) * 256 + b[i + 2]!) * 256 + b[i + 3]!; i += 4; }
+    else if (ai === 27) { len = 0; for (let k = 0; k < 8; k++) len = len * 256 + b[i + k]!; i += 8; }
+    else if (ai === 31) len = -1; // indefinite length
+    if (i > b.length) throw new Error('truncated');
+    return { major: ib >> 5, len };
+  };
+  const items = (len: number, each: () => void): void => {
+    if (len >= 0) for (let k = 0; k < len; k++) each();
+    else {
+      while (b[i] !== 0xff) {
+        if (i >= b.length) throw new Error('truncated');
+        each();
+      }
+      i++;
+    }
+  };
+  const skip = (): void => {
+    const h = head();
+    if (h.major === 2 || h.major === 3) {
+      if (h.len >= 0) i += h.len;
+      else items(-1, skip);
+    } else if (h.major === 4) items(h.len, skip);
+    else if (h.major === 5) items(h.len, () => { skip(); skip(); });
+    else if (h.major === 6) skip();
+  };
+  try {
+    const top = head();
+    if (top.major !== 4) return [];
+    const out: boolean[] = [];
+    items(top.len, () => {
+      const start = i;
+      const m = head();
+      let isFloat = false;
+      if (m.major !== 5) {
+        i = start;
+        skip();
+      } else {
+        items(m.len, () => {
+          const k = head();
+          let key: number | string | undefined;
+          if (k.major === 0) key = k.len;
+          else if (k.major === 1) key = -1 - k.len;
+          else if (k.major === 3 && k.len >= 0) { key = Buffer.from(b.subarray(i, i + k.len)).toString('utf8'); i += k.len; }
+          else throw new Error('unexpected key');
+          const vb = b[i]!;
+          if ((key === 2 || key === 'v') && vb >> 5 === 7 && (vb & 0x1f) >= 25 && (vb & 0x1f) <= 27) isFloat = true;
+          skip();
+        });
+      }
+      out.push(isFloat);
+    });
+    return out;
+  } catch {
+    return [];
+  }
+}
+
 function parse(payload: Uint8Array): SenmlRecord[] {
   const doc = cborDecode(payload, 'senml-cbor');
   if (!Array.isArray(doc)) throw badPayload('senml-cbor: not an array of records');
-  return doc.map((item: unknown): SenmlRecord => {
+  const floats = floatValueItems(payload);
+  return doc.map((item: unknown, index: number): SenmlRecord => {
     if (!(item instanceof Map)) throw badPayload('senml-cbor: a record is not a map');
     const r: SenmlRecord = {};
     for (const [key, v] of item as Map<unknown, unknown>) {
@@ -50,6 +122,7 @@ function parse(payload: Uint8Array): SenmlRecord[] {
           break; // bu, bs, u, s, ut: no LwM2M meaning
       }
     }
+    if (floats[index]) r.vFloat = true;
     return r;
   });
 }

@@ -24,10 +24,54 @@ function str(obj: Record<string, unknown>, k: string): string | undefined {
   return v;
 }
 
+const WS = new Set([' ', '\t', '\n', '\r']);
+
+/**
+ * For each record of a SenML JSON array (already known to parse), whether its "v" is written as a
+ * float literal: JSON.parse turns -82.0 into -82, but a value the device wrote as a float stays a
+ * float for a resource without a model (RFC 8259 §6 number = int [frac] [exp]).
+ */
+export function floatValueLiterals(text: string): boolean[] {
+  const out: boolean[] = [];
+  let depth = 0;
+  let record = -1;
+  let key: string | undefined;
+  for (let i = 0; i < text.length;) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const str = text.slice(i + 1, j);
+      i = j + 1;
+      while (WS.has(text[i] ?? '')) i++;
+      if (text[i] === ':' && depth === 2) key = str;
+      continue;
+    }
+    if (ch === '{' || ch === '[') {
+      depth++;
+      if (ch === '{' && depth === 2) out[++record] = false;
+    } else if (ch === '}' || ch === ']') {
+      depth--;
+    } else if (ch === ':' && depth === 2 && key === 'v') {
+      let j = i + 1;
+      while (WS.has(text[j] ?? '')) j++;
+      let end = j;
+      while (end < text.length && /[-+0-9.eE]/.test(text[end]!)) end++;
+      if (/[.eE]/.test(text.slice(j, end))) out[record] = true;
+      i = end;
+      continue;
+    }
+    i++;
+  }
+  return out;
+}
+
 function parse(payload: Uint8Array): SenmlRecord[] {
-  const doc = guard('senml-json', () => JSON.parse(utf8.decode(payload)) as unknown);
+  const text = guard('senml-json', () => utf8.decode(payload));
+  const doc = guard('senml-json', () => JSON.parse(text) as unknown);
   if (!Array.isArray(doc)) throw badPayload('senml-json: not an array of records');
-  return doc.map((item: unknown): SenmlRecord => {
+  const floats = floatValueLiterals(text);
+  return doc.map((item: unknown, index: number): SenmlRecord => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badPayload('senml-json: a record is not an object');
     const o = item as Record<string, unknown>;
     for (const k of Object.keys(o)) {
@@ -40,6 +84,7 @@ function parse(payload: Uint8Array): SenmlRecord[] {
       bn: str(o, 'bn'), bt: num(o, 'bt'), bv: num(o, 'bv'), bver: num(o, 'bver'),
       n: str(o, 'n'), t: num(o, 't'), v: num(o, 'v'), vs: str(o, 'vs'), vb: vb as boolean | undefined,
       vd: vd === undefined ? undefined : decodeBase64Any(vd), vlo: str(o, 'vlo'),
+      ...(floats[index] ? { vFloat: true } : {}),
     };
     return r;
   });

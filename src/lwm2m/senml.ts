@@ -10,6 +10,8 @@ export type SenmlRecord = {
   bn?: string; bt?: number; bv?: number; bver?: number;
   n?: string; t?: number;
   v?: number; vs?: string; vb?: boolean; vd?: Uint8Array; vlo?: string;
+  /** decoding only: v was written as a float (JSON 82.0 or 1e2, a CBOR float) */
+  vFloat?: boolean;
 };
 
 const MAX_RECORDS = 100_000;
@@ -42,7 +44,7 @@ export function resolveSenml(records: readonly SenmlRecord[], valuesRequired: bo
     if (name === '') throw badPayload('senml: record without a name');
     const path = toPath(name);
     const values: WireValue[] = [];
-    if (r.v !== undefined) values.push({ kind: 'number', value: r.v + bv });
+    if (r.v !== undefined) values.push(r.vFloat || !Number.isInteger(r.v + bv) ? { kind: 'number', value: r.v + bv, float: true } : { kind: 'number', value: r.v + bv });
     if (r.vs !== undefined) values.push({ kind: 'string', value: r.vs });
     if (r.vb !== undefined) values.push({ kind: 'boolean', value: r.vb });
     if (r.vd !== undefined) values.push({ kind: 'opaque', value: r.vd });

@@ -138,7 +138,9 @@ export async function watch<T>(
     const poller = setInterval(() => void poll(), opts.pollMs);
     if (opts.observe !== false) {
       for (const p of paths) {
-        server.observe(endpoint, p).then(({ observation, result }) => {
+        server.observe(endpoint, p).then((out) => {
+          if (out.queued) return; // a sleeping device: the reads every pollMs decide
+          const { observation, result } = out;
           if (observation) {
             if (settled) void server.registrations.byEndpoint(endpoint).then((reg) => server.observations.cancel(observation.id, reg)).catch(() => undefined);
             else observationIds.push(observation.id);

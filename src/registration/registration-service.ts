@@ -94,6 +94,8 @@ export class RegistrationService {
     const reg: Registration = {
       ...previous,
       ...(upd.links ?? {}),
+      // an Update whose links carry no ct= keeps the formats declared before (LWM2M-NOTES)
+      contentFormats: upd.links && upd.links.contentFormats.length > 0 ? upd.links.contentFormats : previous.contentFormats,
       lifetime,
       binding: upd.binding ?? previous.binding,
       queueMode: upd.queueMode ?? previous.queueMode,

@@ -23,6 +23,9 @@ export type DownlinkRequest = (
   | { kind: 'create'; path: LwM2mPath; node: LwM2mNode; format?: ContentFormat }
   | { kind: 'delete'; path: LwM2mPath }
   | { kind: 'compositeRead'; paths: LwM2mPath[]; format?: ContentFormat }
+  /** Observe and Cancel Observation travel like the others so that a sleeping device's wait in its queue (Core §6.5) */
+  | { kind: 'observe'; path: LwM2mPath; format?: ContentFormat }
+  | { kind: 'cancelObservation'; observationId: string }
 ) & RequestLimits;
 
 export type DiscoveredLink = { uri: string; attributes: Readonly<Record<string, string | true>> };
@@ -39,6 +42,8 @@ export type DownlinkResult = {
   readonly contentFormat?: number;
   /** diagnostic payload of an error response */
   readonly message?: string;
+  /** Observe: the observation it established */
+  readonly observationId?: string;
 };
 
 export type RequestErrorCode = 'DEVICE_NOT_FOUND' | 'DEVICE_TIMEOUT' | 'DEVICE_RESET' | 'BAD_REQUEST' | 'BAD_RESPONSE' | 'UNSUPPORTED'

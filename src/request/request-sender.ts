@@ -101,6 +101,10 @@ export class RequestSender {
         }
         return errorResult(last!);
       }
+      case 'observe':
+      case 'cancelObservation':
+        // the server hands these to the observation service, which owns tokens and notifications
+        throw new RequestError('UNSUPPORTED', `${req.kind} is not a plain request`);
     }
   }
 

@@ -70,6 +70,7 @@ describe('ClusterNode', () => {
     expect(out.queued === false && out.result.code).toBe('2.04');
     expect(dev.store.get([32002, 0, 5])).toEqual(bytes);
     const obs = await h1.server.observe('cn-1', [3, 0, 9]);
+    if (obs.queued) throw new Error('the device is awake: the Observe must not be queued');
     expect(obs.result.success).toBe(true);
     expect(obs.observation?.endpoint).toBe('cn-1');
     dev.store.set([3, 0, 9], 55);

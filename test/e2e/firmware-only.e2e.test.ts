@@ -63,6 +63,8 @@ describe('firmware update of a firmware-only device', () => {
     expect(c.store.get([5, 0, 7])).toBe('2.0.0');
     expect(c.address.port).not.toBe(portBefore); // rebooted into the image: a new socket
     expect(c.stats.registrations).toBe(2);
+    // the firmware fleet view learns the new version when the rollout is done with the device
+    await expect.poll(() => h.platform.firmware.all().find((f) => f.endpoint === 'fw-push')?.pkgVersion, { timeout: 10_000 }).toBe('2.0.0');
     // the same package again: the device already runs it, nothing is sent
     const again = await deploy(pkg, 'fota-push', { endpoints: ['fw-push'] });
     expect(again.devices[0]).toMatchObject({ state: 'done', alreadyInstalled: true });
@@ -78,6 +80,8 @@ describe('firmware update of a firmware-only device', () => {
     expect(d.devices[0]).toMatchObject({ state: 'done', failures: 0, note: null });
     expect(c.firmware.counts).toMatchObject({ installs: 1, uriWrites: 1, packageWrites: 0 });
     expect(c.store.get([3, 0, 3])).toBe('2.1.0');
+    // the observations the flow opened (State, Update Result) ended with it
+    expect(h.platform.server.observations.list('fw-pull')).toEqual([]);
   });
 
   it('bad integrity: failed with Update Result 5 within a second, no retry, no flash; the deployment failed', async () => {

@@ -53,6 +53,34 @@ describe('queue mode (end to end over UDP)', () => {
     expect(st.error.code).toBe('DEVICE_NOT_FOUND');
   });
 
+  it('queues an Observe and its cancellation for a sleeping device (202); both happen when it wakes', async () => {
+    const dev = await h.client('q-obs', { queueMode: true, awakeTimeMs: 300, autoUpdate: false });
+    await h.waitFor((e) => e.type === 'sleeping' && e.endpoint === 'q-obs');
+    const served = dev.stats.requestsServed;
+    const obs = await h.api.inject({ method: 'POST', url: '/devices/q-obs/observations', payload: { path: '/3/0/9' } });
+    expect(obs.statusCode).toBe(202);
+    expect(obs.json()).toMatchObject({ queued: true, requestId: expect.any(String) });
+    expect((await h.api.inject({ method: 'GET', url: '/devices/q-obs/observations' })).json()).toEqual([]);
+    expect(dev.stats.requestsServed).toBe(served); // nothing reached the sleeping device
+    await dev.update(); // wakes up
+    await h.waitFor((e) => e.type === 'request' && e.requestId === obs.json().requestId && e.status === 'done');
+    const q = (await h.api.inject({ method: 'GET', url: `/requests/${obs.json().requestId}` })).json();
+    expect(q).toMatchObject({ kind: 'observe', status: 'done', result: { success: true, code: '2.05', observationId: expect.any(String) } });
+    const list = (await h.api.inject({ method: 'GET', url: '/devices/q-obs/observations' })).json() as { id: string; path: string }[];
+    expect(list).toEqual([expect.objectContaining({ id: q.result.observationId, path: '/3/0/9' })]);
+    // a notification of the established observation arrives
+    dev.store.set([3, 0, 9], 42);
+    await h.waitFor((e) => e.type === 'notification' && e.endpoint === 'q-obs' && e.path === '/3/0/9');
+    // asleep again (the server says so): the cancellation waits for the next wake-up too
+    await expect.poll(async () => (await h.api.inject({ method: 'GET', url: '/devices/q-obs' })).json().awake, { timeout: 10_000 }).toBe(false);
+    const cancel = await h.api.inject({ method: 'DELETE', url: `/devices/q-obs/observations/${q.result.observationId}` });
+    expect(cancel.statusCode).toBe(202);
+    expect((await h.api.inject({ method: 'GET', url: '/devices/q-obs/observations' })).json()).toHaveLength(1);
+    await dev.update();
+    await h.waitFor((e) => e.type === 'request' && e.requestId === cancel.json().requestId && e.status === 'done');
+    expect((await h.api.inject({ method: 'GET', url: '/devices/q-obs/observations' })).json()).toEqual([]);
+  });
+
   it('answers 404 for an unknown request id', async () => {
     const r = await h.api.inject({ method: 'GET', url: '/requests/0123456789abcdef' });
     expect(r.statusCode).toBe(404);

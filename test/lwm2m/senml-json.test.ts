@@ -43,9 +43,9 @@ describe('SenML JSON (110)', () => {
   it('types through the model: a string for an integer resource is TYPE_MISMATCH', () => {
     expect(() => decodeRecords(utf8('[{"n":"/3/0/9","vs":"100"}]'), SENML_JSON, models)).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
     expect(() => decodeRecords(utf8('[{"n":"/3/0/9","v":1.5}]'), SENML_JSON, models)).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
-    // unknown resource keeps its natural type
+    // an unknown resource keeps its natural type, and a float says so (wireType)
     expect(decodeRecords(utf8('[{"n":"/3/0/99","v":1.5},{"n":"/3/0/98","vb":true}]'), SENML_JSON, models))
-      .toEqual([{ path: [3, 0, 99], value: 1.5 }, { path: [3, 0, 98], value: true }]);
+      .toEqual([{ path: [3, 0, 99], value: 1.5, wireType: 'float' }, { path: [3, 0, 98], value: true }]);
   });
 
   it.each([

@@ -5,6 +5,7 @@ import type { LwM2mServer } from '../../server.ts';
 import { StoreUnavailableError } from '../../store/store-error.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import { resultToJson } from '../../json/result-json.ts';
+import { sendOutcome } from '../send-outcome.ts';
 import { formatFrom } from './device-management.ts';
 
 const observationSchema = {
@@ -25,12 +26,14 @@ export async function observationRoutes(app: FastifyInstance, opts: { server: Lw
       summary: 'Observe a path; notifications go to GET /events',
       params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] },
       body: { type: 'object', properties: { path: { type: 'string', minLength: 2 }, format: { type: 'string' } }, required: ['path'], additionalProperties: false },
-      response: { 201: { type: 'object', additionalProperties: true }, 200: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 504: errorSchema },
+      response: { 201: { type: 'object', additionalProperties: true }, 200: { type: 'object', additionalProperties: true }, 202: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 504: errorSchema },
     },
   }, async (req, reply) => {
     const path = parsePath(req.body.path);
     if (path.length < 1) throw new ApiError(400, 'BAD_PATH', 'observe needs an object, instance or resource path');
-    const { observation, result } = await server.observe(req.params.endpoint, path, formatFrom(req.body));
+    const out = await server.observe(req.params.endpoint, path, formatFrom(req.body));
+    if (out.queued) return sendOutcome(reply, out); // 202: established when the device wakes (GET /requests/:id)
+    const { observation, result } = out;
     if (!observation) return reply.status(200).send({ observation: null, ...resultToJson(result) });
     return reply.status(201).send({ observation: toJson(observation), ...resultToJson(result) });
   });
@@ -54,12 +57,12 @@ export async function observationRoutes(app: FastifyInstance, opts: { server: Lw
 
   app.delete<{ Params: { endpoint: string; id: string } }>('/devices/:endpoint/observations/:id', {
     config: { role: 'operator' },
-    schema: { summary: 'Cancel an observation', params: { type: 'object', properties: { endpoint: { type: 'string' }, id: { type: 'string' } }, required: ['endpoint', 'id'] }, response: { 204: { type: 'null' }, 404: errorSchema } },
+    schema: { summary: 'Cancel an observation', params: { type: 'object', properties: { endpoint: { type: 'string' }, id: { type: 'string' } }, required: ['endpoint', 'id'] }, response: { 202: { type: 'object', additionalProperties: true }, 204: { type: 'null' }, 404: errorSchema } },
   }, async (req, reply) => {
     const obs = server.observations.get(req.params.id);
     if (!obs || obs.endpoint !== req.params.endpoint) throw new ApiError(404, 'OBSERVATION_NOT_FOUND', `no observation ${req.params.id} on ${req.params.endpoint}`);
-    const reg = await server.registrations.byEndpoint(req.params.endpoint);
-    await server.observations.cancel(req.params.id, reg);
+    const out = await server.cancelObservation(req.params.endpoint, req.params.id);
+    if (out.queued) return sendOutcome(reply, out); // 202: the device is asleep; cancelled when it wakes
     return reply.status(204).send();
   });
 }
