@@ -27,6 +27,7 @@ export async function objectRoutes(app: FastifyInstance, opts: { server: LwM2mSe
     server.models.all().map((m) => ({ id: m.id, name: m.name, version: m.version, urn: m.urn ?? null, resources: m.resources.size })));
 
   app.get<{ Params: { id: number } }>('/objects/:id', {
+    config: { role: 'viewer' },
     schema: { summary: 'One object definition', params: { type: 'object', properties: { id: { type: 'integer', minimum: 0, maximum: 65534 } }, required: ['id'] }, response: { 404: errorSchema } },
   }, async (req) => {
     const m = server.models.object(req.params.id);
@@ -35,6 +36,7 @@ export async function objectRoutes(app: FastifyInstance, opts: { server: LwM2mSe
   });
 
   app.post<{ Body: string }>('/objects', {
+    config: { role: 'admin' },
     bodyLimit: MAX_DDF_BYTES,
     schema: {
       summary: 'Load an OMA DDF XML file (application/xml); its objects replace definitions with the same id',
