@@ -23,7 +23,7 @@ export async function objectRoutes(app: FastifyInstance, opts: { server: LwM2mSe
     app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: MAX_DDF_BYTES }, (_req, body, done) => done(null, body));
   }
 
-  app.get('/objects', { schema: { summary: 'Object definitions the server knows (DDF)' } }, async () =>
+  app.get('/objects', { config: { role: 'viewer' }, schema: { summary: 'Object definitions the server knows (DDF)' } }, async () =>
     server.models.all().map((m) => ({ id: m.id, name: m.name, version: m.version, urn: m.urn ?? null, resources: m.resources.size })));
 
   app.get<{ Params: { id: number } }>('/objects/:id', {
