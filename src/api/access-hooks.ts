@@ -5,6 +5,8 @@
 //   3. Content type of mutating requests (415): only application/json and multipart/form-data, so
 //      a "simple" cross-site request (text/plain, form-urlencoded, no body; Fetch standard
 //      §3.2.3 CORS-safelisted request headers) can never reach a handler, with or without a token.
+//      A route may also take application/octet-stream (config.octetStream: POST /packages, issue 9):
+//      it is not CORS-safelisted either, so a browser sends it cross-site only after a preflight.
 //   4. Rate limits on mutating requests, per address and per token (429 + Retry-After).
 // and, after the answer, the audit record of every mutating call.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -127,7 +129,8 @@ export async function installAccessHooks(app: FastifyInstance, access: ApiAccess
 
     if (BODY_METHODS.has(req.method)) {
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json' && type !== 'multipart/form-data') {
+      const octet = type === 'application/octet-stream' && req.routeOptions.config?.octetStream === true;
+      if (type !== 'application/json' && type !== 'multipart/form-data' && !octet) {
         return refuse(reply, { status: 415, error: 'UNSUPPORTED_MEDIA_TYPE', message: `${req.method} requests must be application/json or multipart/form-data, got "${type || 'none'}"` });
       }
     }

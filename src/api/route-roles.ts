@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** the least role that may call this route; `public` for /health and /ready */
     role?: RouteRole;
+    /** the route also takes application/octet-stream bodies (not CORS-safelisted: access-hooks.ts) */
+    octetStream?: boolean;
   }
 }
 

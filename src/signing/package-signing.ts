@@ -104,7 +104,12 @@ export class PackageSigning {
   /** The package as delivered: the payload followed by its signature block, when it has a valid one. */
   async deliverable(digest: string, payload: Buffer): Promise<Buffer> {
     const r = await this.signatures.get(digest);
-    if (!r || (await this.status(digest)).state !== 'signed') return payload;
+    const status = await this.status(digest);
+    if (!r || status.state !== 'signed') return payload;
+    // Only our inference modules carry the block: a firmware or software image goes to the device
+    // byte for byte, since an independent client's image check knows nothing of it (LWM2M-NOTES:
+    // "any LwM2M device"); for those the signature gates the deployment on the server.
+    if (status.manifest.kind !== 'ml-module') return payload;
     return Buffer.from(appendSignatureBlock(payload, Buffer.from(r.manifest, 'utf8'), Buffer.from(r.signature, 'base64')));
   }
 }

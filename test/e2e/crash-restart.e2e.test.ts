@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 async function startServer(coapPort: number, httpPort: number, dataDir: string): Promise<ChildProcess> {
-  const p = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--coap-host', '127.0.0.1', '--coap-port', String(coapPort), '--http-port', String(httpPort), '--data-dir', dataDir, '--log-level', 'warn'], { stdio: 'ignore' });
+  const p = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--no-auth', '--coap-host', '127.0.0.1', '--coap-port', String(coapPort), '--http-port', String(httpPort), '--data-dir', dataDir, '--log-level', 'warn'], { stdio: 'ignore' });
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (p.exitCode !== null) throw new Error(`the server exited with ${p.exitCode}`);

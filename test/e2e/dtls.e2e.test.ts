@@ -17,7 +17,7 @@ import { until } from '../simulators/ota-helpers.ts';
 
 const serverKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
 const deviceKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
-const KEYS = new Map([['dev-psk-1', crypto.randomBytes(16)], ['dev-psk-2', crypto.randomBytes(16)], ['libcoap-1', Buffer.from('libcoap-secret-1')]]);
+const KEYS = new Map([['dev-psk-1', crypto.randomBytes(16)], ['dev-psk-2', crypto.randomBytes(16)], ['lc-openssl', Buffer.from('libcoap-secret-1')], ['lc-gnutls', Buffer.from('libcoap-secret-1')]]);
 
 describe('LwM2M over DTLS-PSK (end to end)', () => {
   let h: Harness;
@@ -86,8 +86,9 @@ describe('LwM2M over DTLS-PSK (end to end)', () => {
 
   for (const client of ['coap-client-openssl', 'coap-client-gnutls']) {
     it(`${client} registers over coaps and downloads a package block-wise from /fw`, async () => {
-      const auth = ['-k', 'libcoap-secret-1', '-u', 'libcoap-1'];
       const ep = `lc-${client.slice(12)}`;
+      // the PSK identity names the endpoint it may register (issue 12 §2: another name gets 4.03)
+      const auth = ['-k', 'libcoap-secret-1', '-u', ep];
       const reg = await coapClient([...auth, '-m', 'post', '-e', '</1/0>,</3/0>', `coaps://127.0.0.1:${coaps.port}/rd?ep=${ep}&lt=60&lwm2m=1.1&b=U`], 30_000, 6, client);
       expect(reg.finalCode).toBe('2.01');
       expect((await h.server.registration(ep)).endpoint).toBe(ep);

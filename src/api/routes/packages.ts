@@ -54,7 +54,7 @@ export async function packageRoutes(app: FastifyInstance, opts: { platform: Plat
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: opts.maxPackageBytes }, (_req, body, done) => done(null, body));
 
   app.post<{ Querystring: Record<string, string | undefined> }>('/packages', {
-    config: { role: 'deployer' },
+    config: { role: 'deployer', octetStream: true },
     bodyLimit: opts.maxPackageBytes,
     schema: {
       summary: 'Upload a firmware image, software package or inference module: multipart/form-data (file field "package"; fields name, version, kind, deviceModel, labels) or application/octet-stream with those as query parameters',
@@ -86,6 +86,12 @@ export async function packageRoutes(app: FastifyInstance, opts: { platform: Plat
     }
     if (!bytes || bytes.length === 0) throw new ApiError(400, 'BAD_UPLOAD', 'no package bytes (multipart file field "package", or the octet-stream body)');
     const { entry, created } = await wrap(platform.packages.add(bytes, metadata(fields)));
+    // an upload by a deployer is signed with the server's key at once (issue 13: the server signs
+    // what it stores; an external signer's detached signature may replace it); the target is the
+    // device model the package is for, or "any"
+    if (created && platform.signing) {
+      await platform.signing.sign(entry.id, { name: entry.name, version: entry.version, kind: entry.kind, target: entry.deviceModel ?? 'any' });
+    }
     // the same bytes again: the stored package, 200 instead of 201
     return reply.status(created ? 201 : 200).send(packageToJson(entry));
   });
