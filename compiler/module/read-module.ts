@@ -272,7 +272,8 @@ function checkShapes(m: ModuleContents): void {
       case OpCode.FULLY_CONNECTED: {
         const [o, inner] = c(0).shape;
         if (c(0).shape.length !== 2) bad('weights must be 2-D [out, in]');
-        if (x.bytes !== inner || y.bytes !== o) bad(`weights [${o},${inner}] vs input ${x.bytes} / output ${y.bytes} elements`);
+        // batch B: the input is B rows of `inner` values, the output B rows of `o`
+        if (inner < 1 || o < 1 || x.bytes % inner !== 0 || y.bytes !== (x.bytes / inner) * o) bad(`weights [${o},${inner}] vs input ${x.bytes} / output ${y.bytes} elements`);
         perChannel(o, FC_FIXED_PARAMS);
         break;
       }

@@ -72,6 +72,9 @@ export const REFUSALS: Readonly<Record<string, Refusal>> = {
     if (shape(g, n.inputs[0]).length !== 2) return `the left operand must be 2-D, got [${shape(g, n.inputs[0]).join(',')}]`;
     if (attrInt(n, 'transA', 0) !== 0) return 'transA=1';
     if (n.inputs[2] && !isConst(g, n.inputs[2])) return 'C must be constant';
+    const c = n.inputs[2] ? g.initializers.get(n.inputs[2]) : undefined;
+    const cols = attrInt(n, 'transB', 0) === 1 ? b.shape[0] : b.shape[1];
+    if (c && c.data.length !== 1 && c.data.length !== cols) return `C of shape [${c.shape.join(',')}] (a bias of 1 or ${cols} values)`;
     return undefined;
   },
   MatMul: (n, g) => {
