@@ -31,7 +31,7 @@ ALLOWED_OPS = {
     'Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'Relu', 'Clip', 'MaxPool', 'AveragePool',
     'GlobalAveragePool', 'Flatten', 'Reshape', 'Softmax', 'BatchNormalization', 'Dropout',
     'Identity', 'Constant', 'Tanh', 'Sigmoid', 'Concat', 'Transpose', 'Shape', 'Gather',
-    'Unsqueeze', 'Squeeze', 'Sub', 'Div',
+    'Unsqueeze', 'Squeeze', 'Sub', 'Div', 'Pad',
 }
 
 

@@ -46,6 +46,7 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Identity: lowerAlias,
   Dropout: lowerAlias,
   Squeeze: lowerAlias,
+  Pad: lowerAlias, // only all-zero pads reach here (REFUSALS)
   Unsqueeze: lowerAlias,
   ...Object.fromEntries(Object.keys(UNARY_FUNCTIONS).map((op) => [op, lowerUnary])),
 };
@@ -102,6 +103,10 @@ export const REFUSALS: Readonly<Record<string, Refusal>> = {
   },
   Concat: (n, g) => (n.inputs.some((v) => isConst(g, v)) ? 'a constant input (only activations are concatenated)' : undefined),
   Transpose: (n, g) => (shape(g, n.inputs[0]).length > 4 ? `rank ${shape(g, n.inputs[0]).length} (at most 4)` : undefined),
+  Pad: (n, g) => {
+    const pads = g.initializers.get(n.inputs[1]);
+    return pads && Array.from(pads.data as BigInt64Array, Number).every((p) => p === 0) ? undefined : 'non-zero padding (fold it into the next Conv or pool)';
+  },
   PRelu: (n, g) => preluRefusal(n, { initializer: (v) => g.initializers.get(v), shapeOf: (v) => shape(g, v) }),
 };
 
