@@ -195,8 +195,11 @@ describe('passes', () => {
   it.each(zooModels)('zoo model %s: same outputs after runPasses, fewer nodes', (file) => {
     const g = importOnnx(readFileSync(`${zoo}/${file}`));
     const out = runPasses(g);
-    // every zoo model has an activation or BatchNormalization after a Conv/Gemm for the passes to fold
-    expect(out.nodes.length).toBeLessThan(g.nodes.length);
+    // a Relu/Clip after Conv/Gemm/Add, a BatchNormalization, a Dropout, a zero Pad or a constant
+    // shape chain is folded away; a model with none of them (sigmlp: Gemm, Sigmoid) keeps its nodes
+    const foldable = g.nodes.some((n) => ['Relu', 'Clip', 'BatchNormalization', 'Dropout', 'Identity', 'Pad', 'Unsqueeze', 'Shape'].includes(n.op));
+    if (foldable) expect(out.nodes.length).toBeLessThan(g.nodes.length);
+    else expect(out.nodes.map((n) => n.op)).toEqual(g.nodes.map((n) => n.op));
     expectSameOutputs(g, out);
   });
 });
