@@ -6,7 +6,7 @@ import { runPasses } from './passes/run-passes.ts';
 import { CompileError } from './ir/compile-error.ts';
 import type { Graph } from './ir/graph.ts';
 import { calibrate } from './quantize/calibrate.ts';
-import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, loadCalibrationDir, type LabeledSet } from './quantize/calibration-set.ts';
+import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, readCalibrationDir, type CalibrationFile, type LabeledSet } from './quantize/calibration-set.ts';
 
 /** a --calib directory is read up to this many samples (min/max calibration saturates long before) */
 export const MAX_CALIBRATION_SAMPLES = 2000;
@@ -67,6 +67,8 @@ export type CompileReport = {
   readonly ops: readonly OpReport[];
   readonly digest: string;
   readonly calibrationSamples: number;
+  /** where the calibration samples came from: given by the caller, the default set, or files of a --calib directory */
+  readonly calibrationSource: { readonly kind: 'given' | 'default' | 'directory'; readonly files?: readonly CalibrationFile[] };
   readonly accuracy?: AccuracyReport;
   readonly fit: FitResult;
   readonly fitByTarget: readonly FitResult[];
@@ -134,8 +136,14 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
   // refused before calibration: every offending node at once (issue 11 §1)
   assertInt8Lowerable(graph);
   const inputElements = graph.inputs[0]?.shape.reduce((a, b) => a * b, 1) ?? 0;
-  const calib = timed('load calibration set', () =>
-    opts.calibration ?? (opts.calibrationDir ? loadCalibrationDir(opts.calibrationDir, inputElements, MAX_CALIBRATION_SAMPLES) : defaultCalibrationSet(DEFAULT_CALIBRATION_COUNT)));
+  let calibrationSource: CompileReport['calibrationSource'] = { kind: opts.calibration ? 'given' : 'default' };
+  const calib = timed('load calibration set', () => {
+    if (opts.calibration) return opts.calibration;
+    if (!opts.calibrationDir) return defaultCalibrationSet(DEFAULT_CALIBRATION_COUNT);
+    const d = readCalibrationDir(opts.calibrationDir, inputElements, MAX_CALIBRATION_SAMPLES);
+    calibrationSource = { kind: 'directory', files: d.files };
+    return d.samples;
+  });
   const ranges = timed('calibrate', () =>
     calibrate(graph, calib, (done) => { if (done % 50 === 0 || done === calib.length) progress({ stage: 'calibrate', done, total: calib.length }); }),
   );
@@ -175,6 +183,7 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
     ops: program.ops.map((op, i) => ({ index: i, op: OP_NAMES[op.code], source: program.opSources[i], macs: program.opMacs[i] })),
     digest,
     calibrationSamples: calib.length,
+    calibrationSource,
     accuracy,
     fit,
     fitByTarget: [...targets().values()].map((t) => fits(footprint, t, { allowPsram: opts.allowPsram })),
@@ -196,7 +205,7 @@ export function formatReport(r: CompileReport): string {
     `  RAM:   arena ${kb(r.arenaBytes)} (${r.planner}; greedy ${r.arenaBytesGreedy}, naive ${r.arenaBytesNaive})`,
     `  compute: ${r.macs.toLocaleString('en-US')} MACs/inference, ${r.ops.length} ops`,
     `  sha256: ${r.digest}`,
-    `  calibration: ${r.calibrationSamples} samples`,
+    `  calibration: ${r.calibrationSamples} samples (${r.calibrationSource.kind === 'directory' ? (r.calibrationSource.files ?? []).map((f) => `${f.file}: ${f.samples}`).join(', ') : r.calibrationSource.kind === 'default' ? 'default: Fashion-MNIST training images' : 'given by the caller'})`,
   ];
   if (r.accuracy) {
     const a = r.accuracy;

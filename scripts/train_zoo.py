@@ -8,9 +8,10 @@ Run with Debian's interpreter (torch 1.13, onnx 1.12 live there, not in the pyen
 Input preprocessing for every model: x = pixel / 255 (float32 in [0, 1]), no mean/std normalisation,
 so the compiler's calibration and test-set code need no per-model preprocessing.
 
-Only ops the compiler supports may appear in the exported graphs (checked after export):
-Conv, Gemm, MatMul, Add, Mul, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape,
-Softmax, BatchNormalization, Dropout, Identity, Constant.
+Only ops the compiler supports may appear in the exported graphs (checked after export, the list
+`npx tsx compiler/cli.ts ops` prints). The issue-11 models are exported the ordinary PyTorch way:
+lenet keeps the Shape/Gather/Unsqueeze/Concat chain of `x.view(x.size(0), -1)` (no constant
+folding), sigmlp has a dynamic batch dimension.
 """
 import argparse
 import gzip
@@ -29,7 +30,8 @@ DATA_DIR = '/usr/share/datasets/fashion-mnist'
 ALLOWED_OPS = {
     'Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'Relu', 'Clip', 'MaxPool', 'AveragePool',
     'GlobalAveragePool', 'Flatten', 'Reshape', 'Softmax', 'BatchNormalization', 'Dropout',
-    'Identity', 'Constant',
+    'Identity', 'Constant', 'Tanh', 'Sigmoid', 'Concat', 'Transpose', 'Shape', 'Gather',
+    'Unsqueeze', 'Squeeze', 'Sub', 'Div', 'Pad',
 }
 
 
@@ -109,6 +111,99 @@ class DsCnn(nn.Module):
         return self.head(self.features(x))
 
 
+class LeNet5(nn.Module):
+    """LeNet-5 with tanh and average pooling; flattened with x.view(x.size(0), -1) as PyTorch code does."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.c2 = nn.Conv2d(6, 16, 5)
+        self.f1 = nn.Linear(16 * 5 * 5, 120)
+        self.f2 = nn.Linear(120, 84)
+        self.f3 = nn.Linear(84, 10)
+        self.pool = nn.AvgPool2d(2)
+
+    def forward(self, x):
+        x = self.pool(torch.tanh(self.c1(x)))
+        x = self.pool(torch.tanh(self.c2(x)))
+        x = x.view(x.size(0), -1)
+        return self.f3(torch.tanh(self.f2(torch.tanh(self.f1(x)))))
+
+
+class BnCnn(nn.Module):
+    """Conv / BatchNorm / ReLU6 / max-pool stages (the exported graph ends in Softmax)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 12, 3, padding=1), nn.BatchNorm2d(12), nn.ReLU6(), nn.MaxPool2d(2),
+            nn.Conv2d(12, 24, 3, padding=1), nn.BatchNorm2d(24), nn.ReLU6(), nn.MaxPool2d(2),
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.1), nn.Linear(24 * 7 * 7, 10))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class ResBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.b = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+
+    def forward(self, x):
+        return torch.relu(x + self.b(self.a(x)))
+
+
+class ResNet(nn.Module):
+    """A small residual net: stride-2 stem, two residual blocks, pool, a residual block, GAP, dense."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU())  # 14x14
+        self.b1 = ResBlock(16)
+        self.b2 = ResBlock(16)
+        self.down = nn.Sequential(nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU())  # 7x7
+        self.b3 = ResBlock(32)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+
+    def forward(self, x):
+        return self.head(self.b3(self.down(self.b2(self.b1(self.stem(x))))))
+
+
+class ShuffleNetLike(nn.Module):
+    """MobileNet/ShuffleNet-style: grouped 1x1 convolutions, a channel shuffle (Transpose), depthwise
+    3x3, and two branches joined by Concat."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU())  # 14x14
+        self.g1 = nn.Sequential(nn.Conv2d(16, 32, 1, groups=4, bias=False), nn.BatchNorm2d(32), nn.ReLU())
+        self.dw = nn.Sequential(nn.Conv2d(32, 32, 3, stride=2, padding=1, groups=32, bias=False), nn.BatchNorm2d(32))  # 7x7
+        self.g2 = nn.Sequential(nn.Conv2d(32, 32, 1, groups=4, bias=False), nn.BatchNorm2d(32), nn.ReLU())
+        self.side = nn.Sequential(nn.AvgPool2d(3, stride=2, padding=1))  # 16 x 7x7 from the stem
+        self.head = nn.Sequential(nn.Conv2d(48, 64, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+    def forward(self, x):
+        s = self.stem(x)
+        y = self.g1(s)
+        n, c, h, w = y.shape
+        y = y.reshape(n, 4, c // 4, h * w).transpose(1, 2).reshape(n, c, h, w)  # channel shuffle
+        y = self.g2(self.dw(y))
+        return self.head(torch.cat([y, self.side(s)], dim=1))
+
+
+class SigmoidMlp(nn.Module):
+    """784-96-10 with Sigmoid, exported with a dynamic batch dimension."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 96), nn.Sigmoid(), nn.Linear(96, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 class WithSoftmax(nn.Module):
     """Exported graphs end in Softmax so a device reports a probability; training uses the logits."""
 
@@ -125,7 +220,15 @@ MODELS = {
     'mlp': (Mlp, 10, 2e-3, 'MLP 784-128-10'),
     'cnn': (SmallCnn, 5, 2e-3, 'CNN conv8-conv16-dense'),
     'dscnn': (DsCnn, 6, 3e-3, 'depthwise-separable CNN 16-32-64-128, global average pool'),
+    'lenet': (LeNet5, 6, 2e-3, 'LeNet-5 with tanh, flattened by x.view(x.size(0), -1)'),
+    'bncnn': (BnCnn, 5, 3e-3, 'CNN conv12-conv24 with BatchNorm and ReLU6, softmax output'),
+    'resnet': (ResNet, 4, 3e-3, 'residual net 16-16-32 (three residual blocks), global average pool'),
+    'shufflenet': (ShuffleNetLike, 5, 3e-3, 'grouped 1x1 convolutions, channel shuffle (Transpose), depthwise, Concat'),
+    'sigmlp': (SigmoidMlp, 8, 3e-3, 'MLP 784-96-10 with Sigmoid, dynamic batch dimension'),
 }
+
+# export options per model: (do_constant_folding, dynamic batch)
+EXPORT = {'lenet': (False, False), 'sigmlp': (True, True)}
 
 
 def evaluate(model, x, y):
@@ -164,9 +267,11 @@ def train(name, out_dir, xtr, ytr, xte, yte):
     params = sum(p.numel() for p in model.parameters())
     path = os.path.join(out_dir, f'{name}.onnx')
     exported = WithSoftmax(model).eval()
+    folding, dynamic = EXPORT.get(name, (True, False))
     torch.onnx.export(
         exported, torch.zeros(1, 1, 28, 28), path, opset_version=13,
-        input_names=['input'], output_names=['probabilities'], do_constant_folding=True)
+        input_names=['input'], output_names=['probabilities'], do_constant_folding=folding,
+        dynamic_axes={'input': {0: 'batch'}, 'probabilities': {0: 'batch'}} if dynamic else None)
     proto = onnx.load(path)
     onnx.checker.check_model(proto)
     ops = sorted({n.op_type for n in proto.graph.node})

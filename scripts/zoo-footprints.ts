@@ -2,7 +2,7 @@
 // (module bytes, arena bytes, MACs, int8 accuracy on the full Fashion-MNIST test set), which
 // selectModel() ranks by. Run after scripts/train_zoo.py:
 //
-//   npx tsx scripts/zoo-footprints.ts
+//   npx tsx scripts/zoo-footprints.ts [--only name,name]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { compile } from '../compiler/compile.ts';
 import { loadFashionMnist } from '../compiler/quantize/calibration-set.ts';
@@ -12,7 +12,8 @@ import { loadModule } from '../compiler/runtime/load-module.ts';
 const manifestUrl = new URL('manifest.json', ZOO_MODELS_DIR);
 const manifest = JSON.parse(readFileSync(manifestUrl, 'utf8')) as { models: Record<string, unknown>[] };
 const test = loadFashionMnist('test');
-for (const z of zooModels()) {
+const only = process.argv.includes('--only') ? new Set(process.argv[process.argv.indexOf('--only') + 1].split(',')) : undefined;
+for (const z of zooModels().filter((m) => !only || only.has(m.name))) {
   const r = compile(readFileSync(z.path), { target: 'esp32', name: z.name, requireFit: false });
   const m = loadModule(r.module);
   let ok = 0;

@@ -76,6 +76,7 @@ export const OP_ARITY: Readonly<Record<OpCode, readonly [number, number, number,
   11: [1, 1, 1, 2],
   // inputs 1..255; params: outZp outer, then 4 per input: block inZp multiplier shift (block = axis length x inner)
   12: [-1, 1, 0, -1],
-  // params: rank perm0 perm1 perm2 perm3 (unused entries = their index); output shares the input quantization
-  13: [1, 1, 0, 5],
+  // params: rank perm0..perm3 (unused entries = their index) dim0..dim3 (the input read as this shape, unused 1);
+  // output shares the input quantization
+  13: [1, 1, 0, 9],
 };

@@ -274,7 +274,8 @@ function checkShapes(m: ModuleContents): void {
       case OpCode.FULLY_CONNECTED: {
         const [o, inner] = c(0).shape;
         if (c(0).shape.length !== 2) bad('weights must be 2-D [out, in]');
-        if (x.bytes !== inner || y.bytes !== o) bad(`weights [${o},${inner}] vs input ${x.bytes} / output ${y.bytes} elements`);
+        // batch B: the input is B rows of `inner` values, the output B rows of `o`
+        if (inner < 1 || o < 1 || x.bytes % inner !== 0 || y.bytes !== (x.bytes / inner) * o) bad(`weights [${o},${inner}] vs input ${x.bytes} / output ${y.bytes} elements`);
         perChannel(o, FC_FIXED_PARAMS);
         break;
       }
@@ -321,11 +322,14 @@ function checkShapes(m: ModuleContents): void {
         break;
       }
       case OpCode.TRANSPOSE: {
-        const [rank, ...perm] = op.params;
-        if (rank !== x.shape.length || rank !== y.shape.length) bad(`rank ${rank} vs input ${x.shape.length} / output ${y.shape.length}`);
+        const rank = op.params[0];
+        const perm = op.params.slice(1, 5);
+        const dims = op.params.slice(5, 9);
+        if (rank < 1 || rank > 4 || rank !== y.shape.length) bad(`rank ${rank} vs output ${y.shape.length}`);
         const seen = new Set(perm);
         if (seen.size !== 4 || perm.some((p, i) => p < 0 || p > 3 || (i >= rank && p !== i))) bad(`perm [${perm.join(',')}] is not a permutation`);
-        for (let i = 0; i < rank; i++) if (y.shape[i] !== x.shape[perm[i]]) bad(`output dim ${i} is ${y.shape[i]}, input dim ${perm[i]} is ${x.shape[perm[i]]}`);
+        if (dims.some((d, i) => d < 1 || (i >= rank && d !== 1)) || dims.reduce((a, b) => a * b, 1) !== x.bytes) bad(`input dims [${dims.join(',')}] vs ${x.bytes} bytes`);
+        for (let i = 0; i < rank; i++) if (y.shape[i] !== dims[perm[i]]) bad(`output dim ${i} is ${y.shape[i]}, input dim ${perm[i]} is ${dims[perm[i]]}`);
         if (x.scale !== y.scale || x.zeroPoint !== y.zeroPoint) bad('input and output quantization differ');
         break;
       }

@@ -10,10 +10,13 @@ import { attrFromProto, protoAttrKind } from './attributes.ts';
 import type { GraphProto, ModelProto, NodeProto, ValueInfoProto } from './proto-types.ts';
 import { TO_OBJECT, onnxType } from './schema.ts';
 import { constFromTensorProto, irDtype, parseDim } from './tensor-proto.ts';
+import { convertToOpset11 } from './opset-conversion.ts';
 
 export const DEFAULT_MAX_MODEL_BYTES = 64 * 1024 * 1024;
 export const MIN_OPSET = 11;
 export const MAX_OPSET = 17;
+/** older models are read as opset 11 where every op's semantics are unchanged (opset-conversion.ts) */
+export const MIN_CONVERTIBLE_OPSET = 1;
 
 export type ImportOptions = {
   /** reject models larger than this many bytes before parsing (default 64 MiB) */
@@ -44,8 +47,8 @@ function defaultOpset(model: ModelProto): number {
     throw new CompileError('BAD_OPSET', `model declares no default-domain (ai.onnx) opset; supported opsets are ${MIN_OPSET} to ${MAX_OPSET}`);
   }
   const v = Number(entries[0].version ?? 0);
-  if (!(v >= MIN_OPSET && v <= MAX_OPSET)) {
-    throw new CompileError('BAD_OPSET', `model uses ai.onnx opset ${entries[0].version}; supported opsets are ${MIN_OPSET} to ${MAX_OPSET} (re-export the model with opset_version in that range)`, { opset: v });
+  if (!(v >= MIN_CONVERTIBLE_OPSET && v <= MAX_OPSET)) {
+    throw new CompileError('BAD_OPSET', `model uses ai.onnx opset ${entries[0].version}; supported opsets are ${MIN_OPSET} to ${MAX_OPSET}, older ones where the ops are unchanged (re-export the model with opset_version in that range)`, { opset: v });
   }
   return v;
 }
@@ -135,7 +138,8 @@ function constantValue(attrs: Record<string, AttrValue>, nodeName: string, out: 
   throw new CompileError('BAD_MODEL', `Constant node '${nodeName}': attribute '${keys[0]}' has the wrong type`);
 }
 
-function importGraph(gp: GraphProto, opset: number, opts: ImportOptions): Graph {
+function importGraph(gp: GraphProto, declaredOpset: number, opts: ImportOptions): Graph {
+  let opset = declaredOpset;
   if ((gp.sparse_initializer ?? []).length > 0) throw new CompileError('UNSUPPORTED_DTYPE', 'sparse initializers are not supported');
   const initializers = new Map<string, ConstTensor>();
   (gp.initializer ?? []).forEach((t, i) => {
@@ -157,6 +161,7 @@ function importGraph(gp: GraphProto, opset: number, opts: ImportOptions): Graph 
     const node = importNode(n, i, initializers);
     if (node) nodes.push(node);
   });
+  if (opset < MIN_OPSET) opset = convertToOpset11(nodes, opset);
   const outputs = (gp.output ?? []).map((v) => valueInfo(v, 'output', dimParams, false));
   if (outputs.length === 0) throw new CompileError('BAD_MODEL', 'the graph has no outputs');
   const g = inferShapes({ name: gp.name ?? '', opset, nodes, inputs, outputs, initializers, values: new Map() });

@@ -5,6 +5,7 @@ import { eliminateReshape } from './eliminate-reshape.ts';
 import { foldBatchNorm } from './fold-batch-norm.ts';
 import { foldConstants } from './fold-constants.ts';
 import { foldShapes } from './fold-shapes.ts';
+import { foldPad } from './fold-pad.ts';
 import { fuseActivation } from './fuse-activation.ts';
 import { fuseMatMulAdd } from './fuse-matmul-add.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
@@ -16,6 +17,7 @@ export const PASSES: readonly (readonly [string, Pass])[] = [
   ['remove-identity', removeIdentity], // first: exposes producer -> consumer pairs to the fusions
   ['fold-shapes', foldShapes], // static Shape -> constant, so the next pass folds x.view(x.size(0), -1)
   ['fold-constants', foldConstants], // Constant-built Clip bounds and reshape targets become initializers
+  ['fold-pad', foldPad], // Pad(0) -> Conv / AveragePool padding
   ['fold-batch-norm', foldBatchNorm],
   ['fuse-matmul-add', fuseMatMulAdd],
   ['fuse-activation', fuseActivation], // after BN folding: Conv -> BN -> Relu becomes one Conv

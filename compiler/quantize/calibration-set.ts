@@ -4,8 +4,8 @@
 //                the zoo models' preprocessing — from Debian's dataset-fashion-mnist package, or from
 //                the sample the repository ships (compiler/data/fashion-mnist-sample/) when the
 //                package is absent and the sample holds enough images;
-//   --calib dir: every *.npy and IDX file (*-ubyte, *.idx, optionally .gz) in the directory, in name
-//                order. A file holding k * (input elements) values gives k samples. Integer data
+//   --calib dir: the *.npy and IDX files (*-ubyte, *.idx, optionally .gz) in the directory, in name
+//                order, never the evaluation split (readCalibrationDir). A file holding k * (input elements) values gives k samples. Integer data
 //                (uint8 / int8) is scaled by 1/255; float data is used as is. Rank-1 IDX files
 //                (labels) are skipped, so a dataset directory can be given as it is.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -81,30 +81,57 @@ export function defaultCalibrationSet(count = DEFAULT_CALIBRATION_COUNT): Float3
   return [...set];
 }
 
-/** Reads a --calib directory (see header comment); `elements` is the model's input element count. */
-export function loadCalibrationDir(dir: string, elements: number, limit = Infinity): Float32Array[] {
+/** A file name that says it holds evaluation data (Fashion-MNIST's t10k-*, *test*, *val*, *eval*). */
+export const EVALUATION_FILE = /(^|[^a-z])(t10k|test|val|valid|validation|eval|evaluation)([^a-z]|$)/i;
+const TRAINING_FILE = /train/i;
+
+export type CalibrationFile = { readonly file: string; readonly samples: number };
+export type CalibrationDir = { readonly samples: Float32Array[]; readonly files: readonly CalibrationFile[] };
+
+/**
+ * Reads a --calib directory (see header comment); `elements` is the model's input element count.
+ * Calibration must never see the evaluation set: when some files' names say "train" only those are
+ * read; otherwise files named like an evaluation split (t10k, test, val, eval) are left out, and a
+ * directory holding nothing else is refused. The result names the files and how many samples each gave.
+ */
+export function readCalibrationDir(dir: string, elements: number, limit = Infinity): CalibrationDir {
   let names: string[];
   try {
     names = readdirSync(dir).sort();
   } catch (e) {
     throw new CompileError('BAD_DATA', `calibration directory ${dir}: ${(e as Error).message}`);
   }
+  const data = names.filter((n) => {
+    const base = n.replace(/\.gz$/, '');
+    return (base.endsWith('.npy') || /-ubyte$|\.idx$/.test(base)) && statSync(join(dir, n)).isFile();
+  });
+  const training = data.filter((n) => TRAINING_FILE.test(n));
+  const chosen = training.length > 0 ? training : data.filter((n) => !EVALUATION_FILE.test(n));
+  if (data.length > 0 && chosen.length === 0) {
+    throw new CompileError('BAD_DATA', `calibration directory ${dir} holds only evaluation files (${data.join(', ')}): calibrating on the test split would overstate the accuracy; give a directory with training data`);
+  }
   const samples: Float32Array[] = [];
-  for (const name of names) {
+  const files: CalibrationFile[] = [];
+  for (const name of chosen) {
     const path = join(dir, name);
-    if (!statSync(path).isFile()) continue;
+    const before = samples.length;
     const base = name.replace(/\.gz$/, '');
     if (base.endsWith('.npy')) {
       const a = parseNpy(readFileSync(path), path);
       samples.push(...toSamples(a.data, a.data instanceof Uint8Array || a.data instanceof Int8Array, elements, path));
-    } else if (/-ubyte$|\.idx$/.test(base)) {
+    } else {
       const a = parseIdx(readFileSync(path));
       if (a.shape.length < 2) continue; // a label file (one value per sample), not inputs
       const take = Math.min(a.data.length, (limit - samples.length) * elements);
       samples.push(...toSamples(a.data.subarray(0, take), a.dtype !== 'float32' && a.dtype !== 'float64', elements, path));
     }
+    files.push({ file: name, samples: Math.min(samples.length, limit) - before });
     if (samples.length >= limit) break;
   }
   if (samples.length === 0) throw new CompileError('BAD_DATA', `calibration directory ${dir} holds no .npy or IDX samples`);
-  return samples.slice(0, limit);
+  return { samples: samples.slice(0, limit), files };
+}
+
+export function loadCalibrationDir(dir: string, elements: number, limit = Infinity): Float32Array[] {
+  return readCalibrationDir(dir, elements, limit).samples;
 }

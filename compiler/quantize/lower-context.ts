@@ -6,6 +6,7 @@ import type { ConstantTensor, ModuleOp } from '../module/module-types.ts';
 import type { Range } from './calibrate.ts';
 import { activationQuant, type TensorQuant } from './quant-params.ts';
 import { quantizeMultiplier } from './quantize-multiplier.ts';
+import { OpCode } from '../module/opcodes.ts';
 import type { ProgramTensor } from './quantized-program.ts';
 
 export type LowerContext = {
@@ -14,6 +15,12 @@ export type LowerContext = {
   readonly use: (value: string, node: Node) => number;
   /** new arena tensor for a node output; quantization from calibration unless given */
   readonly define: (value: string, node: Node, quant?: TensorQuant) => number;
+  /**
+   * Like use(), for ops whose kernel reads the operand's dims (conv, pools): when `value` is a
+   * Reshape alias whose arena tensor has another shape, an exact copy (CLAMP, multiplier 1) into a
+   * tensor of the value's own shape is emitted first.
+   */
+  readonly useShaped: (value: string, node: Node) => number;
   /** a new arena tensor no graph value names (an op's intermediate, e.g. a transposed copy) */
   readonly defineInternal: (name: string, shape: readonly number[], quant: TensorQuant) => number;
   /** makes `alias` name the same arena tensor as `value` (Reshape/Flatten/Identity/Dropout) */
@@ -87,6 +94,18 @@ export function createLowerContext(graph: Graph, ranges: ReadonlyMap<string, Ran
       state.tensors.push({ name: value, dtype: 'int8', shape: [...shape], scale: q.scale, zeroPoint: q.zeroPoint, bytes });
       state.tensorOf.set(value, state.tensors.length - 1);
       return state.tensors.length - 1;
+    },
+    useShaped(value, node) {
+      const t = ctx.use(value, node);
+      const want = shapeOf(value);
+      const have = state.tensors[t].shape;
+      if (have.length === want.length && have.every((d, i) => d === want[i])) return t;
+      const q = ctx.quantOf(t);
+      const copy = ctx.defineInternal(`${value}/as-shaped`, want, q);
+      const one = quantizeMultiplier(1);
+      ctx.emit({ code: OpCode.CLAMP, inputs: [t], outputs: [copy], consts: [], params: [q.zeroPoint, q.zeroPoint, one.multiplier, one.shift, -128, 127] }, node, 0);
+      state.tensorOf.set(value, copy); // later readers of the value use the shaped copy too
+      return copy;
     },
     defineInternal(name, shape, q) {
       const bytes = shape.reduce((a, b) => a * b, 1);

@@ -18,7 +18,7 @@ import { reshape } from './reshape.ts';
 import { softmax } from './softmax.ts';
 import { transpose } from './transpose.ts';
 import { unary } from './unary.ts';
-import { gather, shape, squeeze, unsqueeze } from './shape-ops.ts';
+import { gather, pad, shape, squeeze, unsqueeze } from './shape-ops.ts';
 import { UNARY_FUNCTIONS } from '../ir/unary-functions.ts';
 
 export const KERNELS: Readonly<Record<string, Kernel>> = {
@@ -44,6 +44,7 @@ export const KERNELS: Readonly<Record<string, Kernel>> = {
   Softmax: softmax,
   Transpose: transpose,
   Shape: shape,
+  Pad: pad,
   Gather: gather,
   Squeeze: squeeze,
   Unsqueeze: unsqueeze,

@@ -1,7 +1,7 @@
 // Shape, Gather, Squeeze and Unsqueeze (any element type). Squeeze/Unsqueeze move no data.
 import { attrInt } from '../ir/attrs.ts';
 import { allocData, intValues, normAxis, sizeOf } from '../ir/tensor.ts';
-import { axesOf, gatherShape, shapeSlice, squeezeShape, unsqueezeShape } from '../shape-inference/shape-ops.ts';
+import { axesOf, gatherShape, padAmounts, shapeSlice, squeezeShape, unsqueezeShape } from '../shape-inference/shape-ops.ts';
 import type { Kernel } from './kernel.ts';
 import { input } from './kernel.ts';
 import { CompileError } from '../ir/compile-error.ts';
@@ -47,4 +47,34 @@ export const unsqueeze: Kernel = (node, inputs, opset) => {
   const x = input(node, inputs, 0);
   const axes = axesOf(node, opset, (name) => (name === node.inputs[1] && inputs[1] ? { name, ...inputs[1] } : undefined));
   return [{ dtype: x.dtype, shape: unsqueezeShape(node, x.shape, axes), data: x.data }];
+};
+
+/** Pad (constant mode): the input placed at offset `begin` inside a tensor filled with constant_value. */
+export const pad: Kernel = (node, inputs) => {
+  const x = input(node, inputs, 0);
+  const r = x.shape.length;
+  const consts = (name: string): ReturnType<typeof input> & { name: string } | undefined => {
+    const i = node.inputs.indexOf(name);
+    return i >= 0 && inputs[i] ? { name, ...(inputs[i] as ReturnType<typeof input>) } : undefined;
+  };
+  const pads = padAmounts(node, r, consts);
+  const outShape = x.shape.map((d, i) => d + pads[i] + pads[i + r]);
+  const value = inputs[2] ? Number((inputs[2].data as Float32Array)[0]) : 0;
+  const y = new Float32Array(sizeOf(outShape)).fill(value);
+  const xd = x.data as Float32Array;
+  // copy row by row (last dimension contiguous)
+  const inner = r === 0 ? 1 : x.shape[r - 1];
+  const rows = inner === 0 ? 0 : xd.length / inner;
+  const idx = new Array<number>(Math.max(0, r - 1)).fill(0);
+  const outStrides = outShape.map((_, i) => sizeOf(outShape.slice(i + 1)));
+  for (let row = 0; row < rows; row++) {
+    let at = r === 0 ? 0 : pads[r - 1];
+    for (let d = 0; d < r - 1; d++) at += (idx[d] + pads[d]) * outStrides[d];
+    y.set(xd.subarray(row * inner, (row + 1) * inner), at);
+    for (let d = r - 2; d >= 0; d--) {
+      if (++idx[d] < x.shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return [{ dtype: 'float32', shape: outShape, data: y }];
 };

@@ -8,7 +8,7 @@ import { intValues, normAxis, sizeOf } from '../ir/tensor.ts';
 import { broadcastShapes } from './broadcast.ts';
 import { windowGeometry } from './window-geometry.ts';
 import { UNARY_FUNCTIONS } from '../ir/unary-functions.ts';
-import { axesOf, gatherShape, shapeSlice, squeezeShape, unsqueezeShape } from './shape-ops.ts';
+import { axesOf, gatherShape, padAmounts, shapeSlice, squeezeShape, unsqueezeShape } from './shape-ops.ts';
 
 export type ShapeContext = {
   readonly opset: number;
@@ -254,6 +254,12 @@ export const OP_SHAPES: Readonly<Record<string, ShapeRule>> = {
       shape[axis] += v.shape[axis];
     }
     return [{ dtype: first.dtype, shape }];
+  },
+
+  Pad: (node, inputs, ctx) => {
+    const x = float(node, need(node, inputs, 0));
+    const pads = padAmounts(node, x.shape.length, ctx.constant);
+    return [{ dtype: 'float32', shape: x.shape.map((d, i) => d + pads[i] + pads[i + x.shape.length]) }];
   },
 
   Shape: (node, inputs) => [{ dtype: 'int64', shape: [shapeSlice(node, need(node, inputs, 0).shape).length] }],

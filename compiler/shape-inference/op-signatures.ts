@@ -54,6 +54,7 @@ export const OP_SIGNATURES: Readonly<Record<string, Signature>> = {
   Reshape: { inputs: [2, 2], outputs: [1, 1], attrs: { allowzero: ['flag', 14] } },
   Softmax: { inputs: [1, 1], outputs: [1, 1], attrs: { axis: ['int'] } },
   Transpose: { inputs: [1, 1], outputs: [1, 1], attrs: { perm: ['ints'] } },
+  Pad: { inputs: [2, 3], outputs: [1, 1], attrs: { mode: ['string'] } },
   Shape: { inputs: [1, 1], outputs: [1, 1], attrs: { start: ['int', 15], end: ['int', 15] } },
   Gather: { inputs: [2, 2], outputs: [1, 1], attrs: { axis: ['int'] } },
   Squeeze: { inputs: [1, 2], outputs: [1, 1], attrs: { axes: ['ints', 1, 12] } },

@@ -48,3 +48,19 @@ export function gatherShape(node: Node, data: Shape, indices: Shape): number[] {
   const axis = normAxis(attrInt(node, 'axis', 0), data.length, desc(node));
   return [...data.slice(0, axis), ...indices, ...data.slice(axis + 1)];
 }
+
+/** Pad-11+: constant `pads` input [begin_0.., end_0..], constant mode only, non-negative. */
+export function padAmounts(node: Node, rank: number, constant: (name: string) => ConstTensor | undefined): number[] {
+  const mode = node.attrs['mode'] ?? 'constant';
+  if (mode !== 'constant') throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: mode '${String(mode)}' (constant only)`);
+  const c = node.inputs[1] ? constant(node.inputs[1]) : undefined;
+  if (!c) throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: pads must be a constant`);
+  const pads = intValues(c.data, desc(node));
+  if (pads.length !== 2 * rank) throw new CompileError('BAD_MODEL', `${desc(node)}: ${pads.length} pads for rank ${rank}`);
+  if (pads.some((p) => p < 0)) throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: negative pads (cropping)`);
+  if (node.inputs[2]) {
+    const v = constant(node.inputs[2]);
+    if (!v || !(v.data instanceof Float32Array) || v.data.length !== 1) throw new CompileError('UNSUPPORTED_OP', `${desc(node)}: constant_value must be a constant float scalar`);
+  }
+  return pads;
+}

@@ -6,7 +6,10 @@ import { loadModule } from '../../compiler/runtime/load-module.ts';
 import { emitModule } from '../../compiler/module/emit-module.ts';
 import { OpCode } from '../../compiler/module/opcodes.ts';
 import type { ModuleContents } from '../../compiler/module/module-types.ts';
-import { fashionMnistDir, loadCalibrationDir } from '../../compiler/quantize/calibration-set.ts';
+import { fashionMnistDir, loadCalibrationDir, loadFashionMnist, readCalibrationDir } from '../../compiler/quantize/calibration-set.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('quantization parameters', () => {
   it('activations: asymmetric int8, real 0 exactly representable, range covered', () => {
@@ -87,5 +90,31 @@ describe('calibration sets', () => {
       expect(Math.max(...x)).toBeLessThanOrEqual(1);
     }
     expect(() => loadCalibrationDir(fashionMnistDir(), 1001)).toThrow(/not a multiple of the model input size/);
+  });
+
+  it('never calibrates on the test split: the Debian directory gives train-images only, and says so', () => {
+    // t10k-* sorts before train-*: reading in name order used to calibrate on the first test images
+    const d = readCalibrationDir(fashionMnistDir(), 784, 20);
+    expect(d.files).toEqual([{ file: 'train-images-idx3-ubyte.gz', samples: 20 }]);
+    const train = loadFashionMnist('train', 20).images;
+    expect(Array.from(d.samples[7])).toEqual(Array.from(train[7]));
+  });
+
+  it('leaves out files named like an evaluation split, and refuses a directory of only those', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'calib-'));
+    try {
+      const npy = (values: number[]): Buffer => {
+        const header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${values.length},), }`.padEnd(118, ' ') + '\n';
+        return Buffer.concat([Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 0xff, header.length >> 8]), Buffer.from(header), Buffer.from(values)]);
+      };
+      writeFileSync(join(dir, 'test.npy'), npy([255, 255]));
+      expect(() => readCalibrationDir(dir, 2)).toThrow(/only evaluation files \(test.npy\)/);
+      writeFileSync(join(dir, 'samples.npy'), npy([0, 51, 102, 153]));
+      const d = readCalibrationDir(dir, 2);
+      expect(d.files).toEqual([{ file: 'samples.npy', samples: 2 }]);
+      expect(Array.from(d.samples[1])).toEqual([0.4, 0.6].map((v) => Math.fround(v)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -77,6 +77,19 @@ describe('importer robustness', () => {
     expect(e.message).toContain('11 to 17');
   });
 
+  it('reads an older opset as 11 when its ops are unchanged since, and names the ops that changed', () => {
+    const spec = (op: string): Parameters<typeof buildModel>[0] => ({
+      opset: 6,
+      inputs: [{ name: 'x', shape: [1, 2, 3, 3] }],
+      outputs: [{ name: 'y' }],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['r'] }, { op, inputs: op === 'Add' ? ['r', 'r'] : ['r'], outputs: ['y'] }],
+    });
+    expect(importOnnx(buildModel(spec('GlobalAveragePool'))).opset).toBe(11); // Relu unchanged since 6, GAP since 1
+    const e = errorOf(() => importOnnx(buildModel(spec('Add')))); // Add's broadcasting changed in 7
+    expect(e.code).toBe('BAD_OPSET');
+    expect(e.message).toMatch(/opset 6; Add changed semantics before opset 11/);
+  });
+
   it.each([11, 12, 13, 14, 15, 16, 17])('accepts opset %i', (opset) => {
     // Softmax/BN semantics differ across these opsets, but this model is valid in all of them
     expect(importOnnx(buildModel({ ...SMALL_CNN, opset })).opset).toBe(opset);

@@ -9,7 +9,7 @@ import { floatData, perChannelRequant, type LowerContext } from '../lower-contex
 import { quantizeBias, quantizeWeightsPerChannel } from '../quant-params.ts';
 
 export function lowerBatchNormalization(node: Node, ctx: LowerContext): void {
-  const x = ctx.use(node.inputs[0], node);
+  const x = ctx.useShaped(node.inputs[0], node);
   const shape = ctx.shapeOf(node.inputs[0]);
   if (shape.length !== 4) throw new CompileError('UNSUPPORTED_OP', `BatchNormalization node '${node.name}': only NCHW 4-D input`);
   const c = shape[1];

@@ -12,7 +12,7 @@ import { floatData, perChannelRequant, type LowerContext } from '../lower-contex
 import { quantizeBias, quantizeValue, quantizeWeightsPerChannel } from '../quant-params.ts';
 
 export function lowerConv(node: Node, ctx: LowerContext): void {
-  const x = ctx.use(node.inputs[0], node);
+  const x = ctx.useShaped(node.inputs[0], node);
   const wT = ctx.initializer(node.inputs[1]);
   if (!wT) throw new CompileError('UNSUPPORTED_OP', `Conv node '${node.name}': weights must be constant`);
   const bT = node.inputs[2] ? ctx.initializer(node.inputs[2]) : undefined;

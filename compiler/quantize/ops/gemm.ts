@@ -1,4 +1,4 @@
-// ONNX Gemm (A [1,K] x B + C) and MatMul with a constant 2-D right operand -> FULLY_CONNECTED with
+// ONNX Gemm (A [M,K] x B + C, M rows one after the other) and MatMul with a constant 2-D right operand -> FULLY_CONNECTED with
 // weights stored [N, K] (TFLM layout) and quantized per output row. alpha / beta are folded into the
 // float weights / bias before quantization.
 import { attrFloat, attrInt } from '../../ir/attrs.ts';
@@ -16,8 +16,8 @@ export function lowerGemm(node: Node, ctx: LowerContext): void {
   const aShape = ctx.shapeOf(node.inputs[0]);
   const bT = ctx.initializer(node.inputs[1]);
   if (!bT || bT.shape.length !== 2) throw new CompileError('UNSUPPORTED_OP', `${node.op} node '${node.name}': the right operand must be a constant matrix`);
-  if (aShape.length !== 2 || aShape[0] !== 1) {
-    throw new CompileError('UNSUPPORTED_OP', `${node.op} node '${node.name}': left operand must be [1, K], got [${aShape.join(',')}]`);
+  if (aShape.length !== 2) {
+    throw new CompileError('UNSUPPORTED_OP', `${node.op} node '${node.name}': left operand must be [M, K], got [${aShape.join(',')}]`);
   }
   if (isGemm && attrInt(node, 'transA', 0) !== 0) throw new CompileError('UNSUPPORTED_OP', `Gemm node '${node.name}': transA=1`);
   const transB = isGemm && attrInt(node, 'transB', 0) === 1;
@@ -51,5 +51,5 @@ export function lowerGemm(node: Node, ctx: LowerContext): void {
     ctx.addConst({ dtype: 'int32', shape: [n], data: bias }),
   ];
   const params = [qi.zeroPoint, qo.zeroPoint, quantizeValue(lo, qo), quantizeValue(hi, qo), ...packRequant(mult, shift)];
-  ctx.emit({ code: OpCode.FULLY_CONNECTED, inputs: [x], outputs: [y], consts, params }, node, n * k);
+  ctx.emit({ code: OpCode.FULLY_CONNECTED, inputs: [x], outputs: [y], consts, params }, node, aShape[0] * n * k);
 }

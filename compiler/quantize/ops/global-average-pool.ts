@@ -6,7 +6,7 @@ import type { LowerContext } from '../lower-context.ts';
 import { quantizeMultiplier } from '../quantize-multiplier.ts';
 
 export function lowerGlobalAveragePool(node: Node, ctx: LowerContext): void {
-  const x = ctx.use(node.inputs[0], node);
+  const x = ctx.useShaped(node.inputs[0], node);
   const shape = ctx.shapeOf(node.inputs[0]);
   const spatial = shape.slice(2).reduce((a, b) => a * b, 1);
   const qi = ctx.quantOf(x);

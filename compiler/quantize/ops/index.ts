@@ -46,6 +46,7 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Identity: lowerAlias,
   Dropout: lowerAlias,
   Squeeze: lowerAlias,
+  Pad: lowerAlias, // only all-zero pads reach here (REFUSALS)
   Unsqueeze: lowerAlias,
   ...Object.fromEntries(Object.keys(UNARY_FUNCTIONS).map((op) => [op, lowerUnary])),
 };
@@ -72,6 +73,9 @@ export const REFUSALS: Readonly<Record<string, Refusal>> = {
     if (shape(g, n.inputs[0]).length !== 2) return `the left operand must be 2-D, got [${shape(g, n.inputs[0]).join(',')}]`;
     if (attrInt(n, 'transA', 0) !== 0) return 'transA=1';
     if (n.inputs[2] && !isConst(g, n.inputs[2])) return 'C must be constant';
+    const c = n.inputs[2] ? g.initializers.get(n.inputs[2]) : undefined;
+    const cols = attrInt(n, 'transB', 0) === 1 ? b.shape[0] : b.shape[1];
+    if (c && c.data.length !== 1 && c.data.length !== cols) return `C of shape [${c.shape.join(',')}] (a bias of 1 or ${cols} values)`;
     return undefined;
   },
   MatMul: (n, g) => {
@@ -99,6 +103,10 @@ export const REFUSALS: Readonly<Record<string, Refusal>> = {
   },
   Concat: (n, g) => (n.inputs.some((v) => isConst(g, v)) ? 'a constant input (only activations are concatenated)' : undefined),
   Transpose: (n, g) => (shape(g, n.inputs[0]).length > 4 ? `rank ${shape(g, n.inputs[0]).length} (at most 4)` : undefined),
+  Pad: (n, g) => {
+    const pads = g.initializers.get(n.inputs[1]);
+    return pads && Array.from(pads.data as BigInt64Array, Number).every((p) => p === 0) ? undefined : 'non-zero padding (fold it into the next Conv or pool)';
+  },
   PRelu: (n, g) => preluRefusal(n, { initializer: (v) => g.initializers.get(v), shapeOf: (v) => shape(g, v) }),
 };
 

@@ -10,7 +10,7 @@ import { windowGeometry } from '../../shape-inference/window-geometry.ts';
 import type { LowerContext } from '../lower-context.ts';
 
 export function lowerPool(node: Node, ctx: LowerContext): void {
-  const x = ctx.use(node.inputs[0], node);
+  const x = ctx.useShaped(node.inputs[0], node);
   const inShape = ctx.shapeOf(node.inputs[0]);
   if (inShape.length !== 4) throw new CompileError('UNSUPPORTED_OP', `${node.op} node '${node.name}': only 2-D pooling (NCHW)`);
   if (node.outputs.length > 1 && node.outputs[1]) throw new CompileError('UNSUPPORTED_OP', `MaxPool node '${node.name}': Indices output`);

@@ -44,9 +44,9 @@ export function lowerSoftmax(node: Node, ctx: LowerContext): void {
   const inverse = perm.map((_, i) => perm.indexOf(i));
   const moved = perm.map((d) => shape[d]);
   const xt = ctx.defineInternal(`${node.outputs[0]}/in-transposed`, moved, ctx.quantOf(x));
-  ctx.emit({ code: OpCode.TRANSPOSE, inputs: [x], outputs: [xt], consts: [], params: transposeParams(perm) }, node, 0);
+  ctx.emit({ code: OpCode.TRANSPOSE, inputs: [x], outputs: [xt], consts: [], params: transposeParams(perm, shape) }, node, 0);
   const st = ctx.defineInternal(`${node.outputs[0]}/transposed`, moved, outQ);
   ctx.emit({ code: OpCode.SOFTMAX, inputs: [xt], outputs: [st], consts: [], params: [p.inputMultiplier, p.inputLeftShift, p.diffMin, -128, shape[axis]] }, node, 0);
   const y = ctx.define(node.outputs[0], node, outQ);
-  ctx.emit({ code: OpCode.TRANSPOSE, inputs: [st], outputs: [y], consts: [], params: transposeParams(inverse) }, node, 0);
+  ctx.emit({ code: OpCode.TRANSPOSE, inputs: [st], outputs: [y], consts: [], params: transposeParams(inverse, moved) }, node, 0);
 }

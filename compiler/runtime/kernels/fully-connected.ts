@@ -23,7 +23,8 @@ export const fullyConnected: Kernel = {
       for (let i = 0; i < inN; i++) s += w[o * inN + i];
       base[o] = bias[o] - inZp * s;
     }
-    return () => {
+    const batch = x.length / inN;
+    const rows = (x: Int8Array, y: Int8Array): void => {
       for (let o = 0; o < outN; o++) {
         const row = o * inN;
         let a0 = 0;
@@ -42,6 +43,12 @@ export const fullyConnected: Kernel = {
         v = v < actMin ? actMin : v > actMax ? actMax : v;
         y[o] = v;
       }
+    };
+    if (batch === 1) return () => rows(x, y);
+    const xs = Array.from({ length: batch }, (_, b) => x.subarray(b * inN, (b + 1) * inN));
+    const ys = Array.from({ length: batch }, (_, b) => y.subarray(b * outN, (b + 1) * outN));
+    return () => {
+      for (let b = 0; b < batch; b++) rows(xs[b], ys[b]);
     };
   },
 };

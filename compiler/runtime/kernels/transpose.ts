@@ -8,8 +8,10 @@ export const transpose: Kernel = {
   prepare(op, ctx) {
     const x = ctx.view(op.inputs[0]);
     const y = ctx.view(op.outputs[0]);
-    const [rank, ...perm] = op.params;
-    const inShape = ctx.tensor(op.inputs[0]).shape;
+    const rank = op.params[0];
+    const perm = op.params.slice(1, 5);
+    // the input as the graph saw it (its arena tensor may be a Reshape alias with another shape)
+    const inShape = op.params.slice(5, 5 + rank);
     // pad to rank 4 with leading 1s: the permutation keeps its relative order
     const pad = 4 - rank;
     const xs = [...Array(pad).fill(1), ...inShape];

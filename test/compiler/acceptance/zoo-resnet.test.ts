@@ -1,0 +1,6 @@
+import { describe } from 'vitest';
+import { zooTargetsAcceptance } from '../helpers/zoo-acceptance-targets.ts';
+
+describe('zoo acceptance (issue 11): resnet', () => {
+  zooTargetsAcceptance('resnet', ['Add', 'GlobalAveragePool']);
+});
