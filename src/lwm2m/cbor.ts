@@ -17,7 +17,10 @@ export function decodeCbor(payload: Uint8Array, path: LwM2mPath, model: ModelLoo
   if (wire === undefined) throw new CodecError('BAD_PAYLOAD', 'cbor: the item is not a single resource value');
   const type = modelType(path, model);
   const value = typeValue(wire, type, formatPath(path));
-  return singleNode(path, type ?? naturalType(value), value);
+  // a resource without a model: a half/single/double float (0xf9/0xfa/0xfb, RFC 8949 §3.3)
+  // stays a float even when integral
+  const wireFloat = payload[0] === 0xf9 || payload[0] === 0xfa || payload[0] === 0xfb;
+  return singleNode(path, type ?? (wireFloat ? 'float' : naturalType(value)), value);
 }
 
 export function encodeCbor(node: LwM2mNode): Uint8Array {
