@@ -123,23 +123,34 @@ export function decodeLwm2mJson(payload: Uint8Array, requestPath?: LwM2mPath): W
   });
 }
 
+/**
+ * A JSON number literal for `value`; a float stays a float literal even when integral (21 -> 21.0,
+ * RFC 8259 §6), so a resource without a model on the other side reads it back as a float.
+ */
+function numberLiteral(value: number, float: boolean | undefined): string {
+  const text = JSON.stringify(value);
+  return float && /^-?\d+$/.test(text) ? `${text}.0` : text;
+}
+
 export function encodeLwm2mJson(records: readonly WireRecord[]): Uint8Array {
   const { bn, names } = namesFor(records.map((r) => r.path));
   const e = records.map((r, i) => {
-    const o: Record<string, unknown> = { n: names[i] };
+    // JSON.stringify cannot write 21.0, so each record's members are written here
+    const members: string[] = [`"n":${JSON.stringify(names[i])}`];
     const w = r.value;
     switch (w.kind) {
       case 'number':
         if (!Number.isFinite(w.value)) throw badPayload('lwm2m-json: JSON cannot carry a non-finite number');
-        o['v'] = w.value;
+        members.push(`"v":${numberLiteral(w.value, w.float)}`);
         break;
-      case 'string': o['sv'] = w.value; break;
-      case 'boolean': o['bv'] = w.value; break;
-      case 'opaque': o['sv'] = encodeBase64(w.value); break;
-      case 'objlnk': o['ov'] = w.value; break;
+      case 'string': members.push(`"sv":${JSON.stringify(w.value)}`); break;
+      case 'boolean': members.push(`"bv":${JSON.stringify(w.value)}`); break;
+      case 'opaque': members.push(`"sv":${JSON.stringify(encodeBase64(w.value))}`); break;
+      case 'objlnk': members.push(`"ov":${JSON.stringify(w.value)}`); break;
     }
-    if (r.time !== undefined) o['t'] = r.time;
-    return o;
+    if (r.time !== undefined) members.push(`"t":${JSON.stringify(r.time)}`);
+    return `{${members.join(',')}}`;
   });
-  return utf8Encoder.encode(JSON.stringify(bn === undefined ? { e } : { bn, e }));
+  const head = bn === undefined ? '' : `"bn":${JSON.stringify(bn)},`;
+  return utf8Encoder.encode(`{${head}"e":[${e.join(',')}]}`);
 }

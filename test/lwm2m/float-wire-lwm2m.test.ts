@@ -4,12 +4,12 @@
 // §3.3) is typed float even when it is integral. Every payload is written by hand, never produced
 // by our encoders, so a symmetric encode/decode slip cannot pass.
 import { describe, expect, it } from 'vitest';
-import { decodeNode, decodeRecords } from '../../src/lwm2m/codec.ts';
+import { decodeNode, decodeRecords, encodeNode } from '../../src/lwm2m/codec.ts';
 import { ContentFormat } from '../../src/lwm2m/content-format.ts';
 import { loadObjectModels } from '../../src/lwm2m/ddf-loader.ts';
 import { floatValueLiterals } from '../../src/lwm2m/lwm2m-json.ts';
 import { floatValuePaths } from '../../src/lwm2m/lwm2m-cbor.ts';
-import type { LwM2mNode } from '../../src/lwm2m/node.ts';
+import type { LwM2mNode, Resource } from '../../src/lwm2m/node.ts';
 import { objectsDir } from '../../simulators/fleet.ts';
 
 const models = loadObjectModels(objectsDir); // knows nothing of object 33200
@@ -114,5 +114,47 @@ describe('CBOR (60): one value', () => {
     ['38 51', 'integer', -82],
   ])('%s is %s %d', (bytes, type, value) => {
     expect(decodeNode(hex(bytes), ContentFormat.CBOR, [33200, 0, 1], models)).toMatchObject({ kind: 'resource', type, value });
+  });
+});
+
+// Going out, a Float resource is written as a float even when integral: CBOR major type 7 (LwM2M
+// 1.1 TS Core Appendix C) and a JSON float literal, so the other side reads back a float. Expected
+// bytes by hand: 3442 = 0x0d72, 130 = 0x82, 120 = 0x78, 1130 = 0x046a; 21.0 as a double is
+// 0x4035000000000000, 3.0 is 0x4008000000000000.
+describe('encoding Float resources', () => {
+  const floatValue: Resource = { kind: 'resource', id: 130, type: 'float', value: 21 };
+  const integerValue: Resource = { kind: 'resource', id: 120, type: 'integer', value: 21 };
+  const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+  it('CBOR (60): 21.0 is a double, the integer 21 stays 0x15', () => {
+    expect(toHex(encodeNode(floatValue, [3442, 0, 130], ContentFormat.CBOR, models))).toBe('fb4035000000000000');
+    expect(toHex(encodeNode(integerValue, [3442, 0, 120], ContentFormat.CBOR, models))).toBe('15');
+  });
+
+  it('LwM2M CBOR: the float value is a double, keys and the integer keep their integer form', () => {
+    const instance: LwM2mNode = { kind: 'instance', id: 0, resources: [integerValue, floatValue] };
+    expect(toHex(encodeNode(instance, [3442, 0], ContentFormat.LWM2M_CBOR, models)))
+      .toBe(toHex(hex('a1 19 0d72 a1 00 a2 18 78 15 18 82 fb 4035000000000000')));
+    const multiple: LwM2mNode = { kind: 'multiResource', id: 1130, type: 'float', values: { 0: 3 } };
+    expect(toHex(encodeNode(multiple, [3442, 0, 1130], ContentFormat.LWM2M_CBOR, models)))
+      .toBe(toHex(hex('a1 19 0d72 a1 00 a1 19 046a a1 00 fb 4008000000000000')));
+  });
+
+  it('LwM2M JSON: 21.0 is written as a float literal, 21 as an integer', () => {
+    const instance: LwM2mNode = { kind: 'instance', id: 0, resources: [integerValue, floatValue] };
+    const json = new TextDecoder().decode(encodeNode(instance, [3442, 0], ContentFormat.LWM2M_JSON, models));
+    expect(json).toMatch(/"v":21\.0\}/);
+    expect(json).toMatch(/"v":21\}/);
+    expect(JSON.parse(json)).toMatchObject({ e: [{ v: 21 }, { v: 21 }] });
+  });
+
+  it.each([ContentFormat.LWM2M_JSON, ContentFormat.LWM2M_CBOR])('format %i: an integral float of an object without a model comes back a float', (format) => {
+    const node: LwM2mNode = { kind: 'instance', id: 0, resources: [
+      { kind: 'resource', id: 1, type: 'float', value: -82 },
+      { kind: 'resource', id: 2, type: 'integer', value: -82 },
+      { kind: 'multiResource', id: 3, type: 'float', values: { 0: 1, 1: 2.5 } },
+    ] };
+    const back = decodeNode(encodeNode(node, [33200, 0], format, models), format, [33200, 0], models);
+    expect(types(back)).toEqual({ 1: ['float', -82], 2: ['integer', -82], 3: ['float', { 0: 1, 1: 2.5 }] });
   });
 });
