@@ -117,7 +117,8 @@ describe('CBOR (60): one value', () => {
   });
 });
 
-// Going out, a Float resource is written as a float even when integral: CBOR major type 7 (LwM2M
+// Going out, a Float resource is written as a float even when integral (also in SenML JSON and
+// CBOR, RFC 8428 §5-6): CBOR major type 7 (LwM2M
 // 1.1 TS Core Appendix C) and a JSON float literal, so the other side reads back a float. Expected
 // bytes by hand: 3442 = 0x0d72, 130 = 0x82, 120 = 0x78, 1130 = 0x046a; 21.0 as a double is
 // 0x4035000000000000, 3.0 is 0x4008000000000000.
@@ -148,7 +149,16 @@ describe('encoding Float resources', () => {
     expect(JSON.parse(json)).toMatchObject({ e: [{ v: 21 }, { v: 21 }] });
   });
 
-  it.each([ContentFormat.LWM2M_JSON, ContentFormat.LWM2M_CBOR])('format %i: an integral float of an object without a model comes back a float', (format) => {
+  it('SenML JSON and SenML CBOR (RFC 8428): the float value as 21.0 and a double, the integer as 21', () => {
+    const instance: LwM2mNode = { kind: 'instance', id: 0, resources: [integerValue, floatValue] };
+    expect(new TextDecoder().decode(encodeNode(instance, [3442, 0], ContentFormat.SENML_JSON, models)))
+      .toBe('[{"bn":"/3442/0/","n":"120","v":21},{"n":"130","v":21.0}]');
+    // [{-2: "/3442/0/", 0: "120", 2: 21}, {0: "130", 2: 21.0}]
+    expect(toHex(encodeNode(instance, [3442, 0], ContentFormat.SENML_CBOR, models)))
+      .toBe(toHex(hex('82 a3 21 68 2f333434322f302f 00 63 313230 02 15 a2 00 63 313330 02 fb 4035000000000000')));
+  });
+
+  it.each([ContentFormat.LWM2M_JSON, ContentFormat.LWM2M_CBOR, ContentFormat.SENML_JSON, ContentFormat.SENML_CBOR])('format %i: an integral float of an object without a model comes back a float', (format) => {
     const node: LwM2mNode = { kind: 'instance', id: 0, resources: [
       { kind: 'resource', id: 1, type: 'float', value: -82 },
       { kind: 'resource', id: 2, type: 'integer', value: -82 },
