@@ -83,7 +83,8 @@ export function floatValuePaths(b: Uint8Array): Set<string> {
   const map = (base: number[], count: number, indefinite: boolean): void => {
     items(count, indefinite, () => {
       const ids = key();
-      const path = ids === undefined ? undefined : [...base, ...ids];
+      // deeper than a resource instance: walk refuses it, and a bounded path keeps this linear
+      const path = ids === undefined || base.length + ids.length > 4 ? undefined : [...base, ...ids];
       const vb = b[i]!;
       if (vb >> 5 === 5 && path !== undefined) {
         const h = head();

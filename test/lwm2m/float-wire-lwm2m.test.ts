@@ -98,6 +98,19 @@ describe('LwM2M CBOR (11544): major type 7 floats', () => {
     expect([...floatValuePaths(hex('a1 01 a1 00 a2 05 01 05 f9 3c00'))]).toEqual(['1/0/5']);
   });
 
+  it('hostile path keys: deeper than a resource instance gives no mark and the decoder refuses it', () => {
+    // {[1, 0, 5, 0, 0]: 1.0}
+    const deep = hex('a1 85 01 00 05 00 00 f9 3c00');
+    expect(floatValuePaths(deep).size).toBe(0);
+    expect(() => decodeNode(deep, ContentFormat.LWM2M_CBOR, [1, 0], models)).toThrow(expect.objectContaining({ code: 'BAD_PAYLOAD' }));
+    // a key of 5000 ids over a map of 5000 float entries: no mark, and no path grows with it
+    const ids = '00'.repeat(5000);
+    const entries = Array.from({ length: 5000 }, (_, k) => `19 ${k.toString(16).padStart(4, '0')} f9 3c00`).join('');
+    const wide = hex(`a1 99 1388 ${ids} b9 1388 ${entries}`);
+    expect(floatValuePaths(wide).size).toBe(0);
+    expect(() => decodeNode(wide, ContentFormat.LWM2M_CBOR, [1, 0], models)).toThrow(expect.objectContaining({ code: 'BAD_PAYLOAD' }));
+  });
+
   it('a modelled resource keeps its model type whatever the wire says', () => {
     // {3: {0: {9: 100.0 as a double}}}: Battery Level is an Integer
     const node = decodeNode(hex('a1 03 a1 00 a1 09 fb 4059000000000000'), ContentFormat.LWM2M_CBOR, [3, 0, 9], models);
