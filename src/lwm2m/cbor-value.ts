@@ -1,6 +1,6 @@
 // The cbor-x configuration every CBOR-based format shares, and the mapping from decoded CBOR
 // items to typed values. Plain CBOR only: no cbor-x record extensions, no typed-array tags.
-import { Decoder, Encoder } from 'cbor-x';
+import { Decoder, Encoder, addExtension } from 'cbor-x';
 import { badPayload, guard } from './codec-error.ts';
 import type { WireValue } from './records.ts';
 
@@ -13,6 +13,36 @@ const encoder = new Encoder({
 });
 
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: false });
+
+/**
+ * A number to write as a CBOR float (major type 7, a double) even when it is integral: the value
+ * of a Float resource (LwM2M 1.1 TS Core Appendix C: Float is CBOR major type 7), so 21.0 does not
+ * leave as the integer 21 for a device whose decoder insists on a float.
+ */
+export class CborFloat {
+  constructor(readonly value: number) {}
+}
+
+/**
+ * Writes a CborFloat: cbor-x calls an extension's encode with `this` bound to the encoder and
+ * reads its `alwaysUseFloat` option for every number (encode.js), so switching it on for this
+ * one item writes the number as a double while map keys and other numbers keep their integer
+ * form. The bytes go straight into the encoder's buffer; cbor-x ignores the return value.
+ */
+function encodeAsFloat(this: { alwaysUseFloat?: boolean }, instance: CborFloat, encode: (v: unknown) => unknown): Uint8Array {
+  const before = this.alwaysUseFloat;
+  this.alwaysUseFloat = true;
+  try {
+    encode(instance.value);
+  } finally {
+    this.alwaysUseFloat = before;
+  }
+  return new Uint8Array(0);
+}
+
+// An undefined tag makes cbor-x write no tag before the item (encode.js); there is nothing to
+// decode, a float comes back as a plain number.
+addExtension({ Class: CborFloat, tag: undefined, encode: encodeAsFloat } as unknown as Parameters<typeof addExtension<CborFloat, unknown>>[0]);
 
 export function cborEncode(item: unknown): Uint8Array {
   return new Uint8Array(encoder.encode(item));

@@ -2,7 +2,7 @@
 // data item. Integers major type 0/1, Float major type 7, Boolean simple value, String and
 // Objlnk ("3:0") and Corelnk text strings, Opaque byte string, Time an integer (tag 1 accepted).
 import { CodecError } from './codec-error.ts';
-import { cborDecode, cborEncode, cborToWire } from './cbor-value.ts';
+import { CborFloat, cborDecode, cborEncode, cborToWire } from './cbor-value.ts';
 import { typeValue } from './records.ts';
 import { modelType, requireSinglePath, singleNode, singleValue } from './single-value.ts';
 import { checkValue, formatObjectLink, naturalType } from './values.ts';
@@ -17,12 +17,16 @@ export function decodeCbor(payload: Uint8Array, path: LwM2mPath, model: ModelLoo
   if (wire === undefined) throw new CodecError('BAD_PAYLOAD', 'cbor: the item is not a single resource value');
   const type = modelType(path, model);
   const value = typeValue(wire, type, formatPath(path));
-  return singleNode(path, type ?? naturalType(value), value);
+  // a resource without a model: a half/single/double float (0xf9/0xfa/0xfb, RFC 8949 §3.3)
+  // stays a float even when integral
+  const wireFloat = payload[0] === 0xf9 || payload[0] === 0xfa || payload[0] === 0xfb;
+  return singleNode(path, type ?? (wireFloat ? 'float' : naturalType(value)), value);
 }
 
 export function encodeCbor(node: LwM2mNode): Uint8Array {
   const { type, value } = singleValue(node, 'cbor');
   checkValue(value, type, 'cbor');
   if (type === 'objlnk') return cborEncode(formatObjectLink(value as ObjectLink));
+  if (type === 'float') return cborEncode(new CborFloat(value as number)); // major type 7 even when integral
   return cborEncode(value);
 }

@@ -22,12 +22,69 @@ function field<T>(o: Record<string, unknown>, k: string, type: 'string' | 'numbe
   return v as T;
 }
 
+const WS = new Set([' ', '\t', '\n', '\r']);
+const NUMBER_CHAR = /[-+0-9.eE]/;
+
+/**
+ * For each record of "e" (in a document JSON.parse already accepted), whether its "v" is written
+ * as a float literal (RFC 8259 §6: number = [minus] int [frac] [exp]). JSON.parse turns -82.0
+ * into -82; a device that wrote a float meant a float, and for a resource without a model that is
+ * the only type information there is (LwM2M 1.1 TS Core §7.4.5 carries every number in "v").
+ * Duplicate keys follow JSON.parse: the last "e" and the last "v" of a record win.
+ */
+export function floatValueLiterals(text: string): boolean[] {
+  let out: boolean[] = [];
+  let depth = 0;
+  let rootKey: string | undefined; // the last key read in the root object
+  let recordKey: string | undefined; // the last key read in a record
+  let inRecords = false; // inside the root's "e" array
+  for (let i = 0; i < text.length;) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const str = text.slice(i + 1, j);
+      i = j + 1;
+      while (WS.has(text[i] ?? '')) i++;
+      if (text[i] === ':') {
+        if (depth === 1) rootKey = str;
+        else if (depth === 3) recordKey = str;
+      }
+      continue;
+    }
+    if (ch === '{' || ch === '[') {
+      depth++;
+      if (ch === '[' && depth === 2 && rootKey === 'e') {
+        inRecords = true;
+        out = [];
+      } else if (ch === '{' && depth === 3 && inRecords) {
+        out.push(false);
+        recordKey = undefined;
+      }
+    } else if (ch === '}' || ch === ']') {
+      if (depth === 2) inRecords = false;
+      depth--;
+    } else if (ch === ':' && depth === 3 && inRecords && recordKey === 'v') {
+      let j = i + 1;
+      while (WS.has(text[j] ?? '')) j++;
+      let end = j;
+      while (end < text.length && NUMBER_CHAR.test(text[end]!)) end++;
+      out[out.length - 1] = /[.eE]/.test(text.slice(j, end));
+      i = end;
+      continue;
+    }
+    i++;
+  }
+  return out;
+}
+
 /**
  * `requestPath`, when given, names the records of a payload without "bn" whose "n" is relative
  * ({"e":[{"n":"0",...}]} answering /3/0), as some LwM2M 1.0 clients send it.
  */
 export function decodeLwm2mJson(payload: Uint8Array, requestPath?: LwM2mPath): WireRecord[] {
-  const doc = guard('lwm2m-json', () => JSON.parse(utf8.decode(payload)) as unknown);
+  const text = guard('lwm2m-json', () => utf8.decode(payload));
+  const doc = guard('lwm2m-json', () => JSON.parse(text) as unknown);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw badPayload('lwm2m-json: not an object');
   const root = doc as Record<string, unknown>;
   const explicitBn = field<string>(root, 'bn', 'string');
@@ -35,7 +92,8 @@ export function decodeLwm2mJson(payload: Uint8Array, requestPath?: LwM2mPath): W
   const e = root['e'];
   if (!Array.isArray(e)) throw badPayload('lwm2m-json: "e" is not an array');
   if (e.length > MAX_RECORDS) throw badPayload('lwm2m-json: too many records');
-  return e.map((item: unknown): WireRecord => {
+  const floats = floatValueLiterals(text);
+  return e.map((item: unknown, index: number): WireRecord => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badPayload('lwm2m-json: a record is not an object');
     const o = item as Record<string, unknown>;
     const n = field<string>(o, 'n', 'string') ?? '';
@@ -54,7 +112,7 @@ export function decodeLwm2mJson(payload: Uint8Array, requestPath?: LwM2mPath): W
     const sv = field<string>(o, 'sv', 'string');
     const bv = field<boolean>(o, 'bv', 'boolean');
     const ov = field<string>(o, 'ov', 'string');
-    if (v !== undefined) values.push({ kind: 'number', value: v });
+    if (v !== undefined) values.push(floats[index] ? { kind: 'number', value: v, float: true } : { kind: 'number', value: v });
     if (sv !== undefined) values.push({ kind: 'string', value: sv });
     if (bv !== undefined) values.push({ kind: 'boolean', value: bv });
     if (ov !== undefined) values.push({ kind: 'objlnk', value: ov });
@@ -65,23 +123,34 @@ export function decodeLwm2mJson(payload: Uint8Array, requestPath?: LwM2mPath): W
   });
 }
 
+/**
+ * A JSON number literal for `value`; a float stays a float literal even when integral (21 -> 21.0,
+ * RFC 8259 §6), so a resource without a model on the other side reads it back as a float.
+ */
+function numberLiteral(value: number, float: boolean | undefined): string {
+  const text = JSON.stringify(value);
+  return float && /^-?\d+$/.test(text) ? `${text}.0` : text;
+}
+
 export function encodeLwm2mJson(records: readonly WireRecord[]): Uint8Array {
   const { bn, names } = namesFor(records.map((r) => r.path));
   const e = records.map((r, i) => {
-    const o: Record<string, unknown> = { n: names[i] };
+    // JSON.stringify cannot write 21.0, so each record's members are written here
+    const members: string[] = [`"n":${JSON.stringify(names[i])}`];
     const w = r.value;
     switch (w.kind) {
       case 'number':
         if (!Number.isFinite(w.value)) throw badPayload('lwm2m-json: JSON cannot carry a non-finite number');
-        o['v'] = w.value;
+        members.push(`"v":${numberLiteral(w.value, w.float)}`);
         break;
-      case 'string': o['sv'] = w.value; break;
-      case 'boolean': o['bv'] = w.value; break;
-      case 'opaque': o['sv'] = encodeBase64(w.value); break;
-      case 'objlnk': o['ov'] = w.value; break;
+      case 'string': members.push(`"sv":${JSON.stringify(w.value)}`); break;
+      case 'boolean': members.push(`"bv":${JSON.stringify(w.value)}`); break;
+      case 'opaque': members.push(`"sv":${JSON.stringify(encodeBase64(w.value))}`); break;
+      case 'objlnk': members.push(`"ov":${JSON.stringify(w.value)}`); break;
     }
-    if (r.time !== undefined) o['t'] = r.time;
-    return o;
+    if (r.time !== undefined) members.push(`"t":${JSON.stringify(r.time)}`);
+    return `{${members.join(',')}}`;
   });
-  return utf8Encoder.encode(JSON.stringify(bn === undefined ? { e } : { bn, e }));
+  const head = bn === undefined ? '' : `"bn":${JSON.stringify(bn)},`;
+  return utf8Encoder.encode(`{${head}"e":[${e.join(',')}]}`);
 }

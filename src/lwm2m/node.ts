@@ -63,6 +63,8 @@ export type LwM2mRecord = {
   /**
    * The type the wire format gave the value, for a resource without a model: a number written as
    * a float (SenML JSON -82.0, a CBOR half/single/double float) stays a float, even when integral.
+   * Going out, nodeToRecords marks the values of Float resources the same way, so the LwM2M JSON,
+   * LwM2M CBOR (and CBOR) encoders write 21.0 as a float, not as the integer 21.
    */
   readonly wireType?: ResourceType;
 };

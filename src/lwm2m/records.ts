@@ -101,7 +101,8 @@ export function toWireRecords(records: readonly LwM2mRecord[]): WireRecord[] {
     if (r.path.length !== 3 && r.path.length !== 4) {
       throw badPayload(`record ${formatPath(r.path)} is not a resource or resource instance path`);
     }
-    const value = toWire(r.value);
+    const wire = toWire(r.value);
+    const value = wire.kind === 'number' && r.wireType === 'float' ? { ...wire, float: true as const } : wire;
     return r.time === undefined ? { path: r.path, value } : { path: r.path, value, time: r.time };
   });
 }
@@ -110,11 +111,13 @@ const LEVEL: Record<LwM2mNode['kind'], number> = { object: 1, instance: 2, resou
 
 function resourceRecords(base: LwM2mPath, r: Resource, out: LwM2mRecord[]): void {
   const path = [...base, r.id];
+  // a Float resource leaves as a float even when integral (21.0), so it comes back a float
+  const hint = r.type === 'float' ? { wireType: 'float' as const } : {};
   if (r.kind === 'resource') {
-    out.push({ path, value: r.value });
+    out.push({ path, value: r.value, ...hint });
     return;
   }
-  for (const [id, value] of Object.entries(r.values)) out.push({ path: [...path, Number(id)], value });
+  for (const [id, value] of Object.entries(r.values)) out.push({ path: [...path, Number(id)], value, ...hint });
 }
 
 /** Flattens a node read at `path` into leaf records (resource or resource-instance paths). */
@@ -135,7 +138,7 @@ export function nodeToRecords(node: LwM2mNode, path: LwM2mPath): LwM2mRecord[] {
       resourceRecords(path.slice(0, 2), node, out);
       break;
     case 'resourceInstance':
-      out.push({ path, value: node.value });
+      out.push(node.type === 'float' ? { path, value: node.value, wireType: 'float' } : { path, value: node.value });
       break;
   }
   return out;

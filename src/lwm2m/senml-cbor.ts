@@ -1,7 +1,7 @@
 // SenML CBOR (Content-Format 112), RFC 8428 §6: integer labels (bn -2, bt -3, bv -5, bver -1,
 // n 0, v 2, vs 3, vb 4, t 6, vd 8) and "vd" as a byte string; LwM2M adds the text label "vlo".
 import { badPayload } from './codec-error.ts';
-import { cborDecode, cborEncode } from './cbor-value.ts';
+import { CborFloat, cborDecode, cborEncode } from './cbor-value.ts';
 import { labelError, pathsToSenml, resolveSenmlRecords, senmlToPaths, toSenml } from './senml.ts';
 import { decodeBase64Any } from './values.ts';
 import type { SenmlRecord } from './senml.ts';
@@ -131,8 +131,9 @@ function serialize(records: readonly SenmlRecord[]): Uint8Array {
   return cborEncode(records.map((r) => {
     const m = new Map<number | string, unknown>();
     for (const [k, v] of Object.entries(r)) {
-      if (v === undefined) continue;
-      m.set(LABELS[k] ?? k, v);
+      if (v === undefined || k === 'vFloat') continue;
+      // a float value is CBOR major type 7 even when integral (RFC 8949 §3.3)
+      m.set(LABELS[k] ?? k, k === 'v' && r.vFloat ? new CborFloat(v as number) : v);
     }
     return m;
   }));

@@ -90,16 +90,24 @@ function parse(payload: Uint8Array): SenmlRecord[] {
   });
 }
 
+/** A float value stays a float literal even when integral (21 -> 21.0, RFC 8259 §6). */
+function floatLiteral(value: number): string {
+  const text = JSON.stringify(value);
+  return /^-?\d+$/.test(text) ? `${text}.0` : text;
+}
+
 function serialize(records: readonly SenmlRecord[]): Uint8Array {
+  // written member by member: JSON.stringify cannot write 21.0
   const json = records.map((r) => {
-    const o: Record<string, unknown> = {};
+    const members: string[] = [];
     for (const [k, v] of Object.entries(r)) {
-      if (v === undefined) continue;
-      o[k] = v instanceof Uint8Array ? encodeBase64Url(v) : v;
+      if (v === undefined || k === 'vFloat') continue;
+      const text = k === 'v' && r.vFloat ? floatLiteral(v as number) : JSON.stringify(v instanceof Uint8Array ? encodeBase64Url(v) : v);
+      members.push(`${JSON.stringify(k)}:${text}`);
     }
-    return o;
+    return `{${members.join(',')}}`;
   });
-  return utf8Encoder.encode(JSON.stringify(json));
+  return utf8Encoder.encode(`[${json.join(',')}]`);
 }
 
 export function decodeSenmlJson(payload: Uint8Array): WireRecord[] {

@@ -10,7 +10,7 @@ export type SenmlRecord = {
   bn?: string; bt?: number; bv?: number; bver?: number;
   n?: string; t?: number;
   v?: number; vs?: string; vb?: boolean; vd?: Uint8Array; vlo?: string;
-  /** decoding only: v was written as a float (JSON 82.0 or 1e2, a CBOR float) */
+  /** v is written as a float (JSON 82.0 or 1e2, a CBOR float): read from the wire, or asked of the encoder */
   vFloat?: boolean;
 };
 
@@ -101,7 +101,10 @@ export function toSenml(records: readonly WireRecord[]): SenmlRecord[] {
     out.n = names[i]!;
     const w = r.value;
     switch (w.kind) {
-      case 'number': out.v = w.value; break;
+      case 'number':
+        out.v = w.value;
+        if (w.float) out.vFloat = true; // a Float resource leaves as a float even when integral
+        break;
       case 'string': out.vs = w.value; break;
       case 'boolean': out.vb = w.value; break;
       case 'opaque': out.vd = w.value; break;

@@ -23,9 +23,9 @@ function ddf(id: number): string {
 }
 
 describe('object definitions', () => {
-  it('ships the common objects (6, 7, 19, 3303, 3304, 3311, 3313, 3347) with their resource types', async () => {
+  it('ships the common objects (6, 7, 10, 19, 20, 3303, 3304, 3311, 3313, 3347, 3442) with their resource types', async () => {
     const list = (await h.api.inject({ method: 'GET', url: '/objects' })).json() as { id: number }[];
-    for (const id of [6, 7, 19, 3303, 3304, 3311, 3313, 3347]) expect(list.map((o) => o.id)).toContain(id);
+    for (const id of [6, 7, 10, 19, 20, 3303, 3304, 3311, 3313, 3347, 3442]) expect(list.map((o) => o.id)).toContain(id);
     const temp = (await h.api.inject({ method: 'GET', url: '/objects/3303' })).json() as { resources: { id: number; type: string; operations: string; mandatory: boolean }[] };
     expect(temp.resources.find((r) => r.id === 5700)).toMatchObject({ type: 'float', operations: 'R', mandatory: true });
     const loc = (await h.api.inject({ method: 'GET', url: '/objects/6' })).json() as { resources: { id: number; type: string }[] };
