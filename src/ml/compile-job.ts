@@ -3,11 +3,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { compile } from '../../compiler/compile.ts';
 
-type Job = { onnx: Uint8Array; target: string; name: string };
+type Job = { onnx: Uint8Array; target: string; name: string; version?: string };
 const job = workerData as Job;
 try {
   const r = compile(job.onnx, {
-    target: job.target, name: job.name,
+    target: job.target, name: job.name, version: job.version,
     onProgress: (p) => parentPort?.postMessage({ progress: p }),
   });
   parentPort?.postMessage({ ok: true, module: r.module, report: r.report, cHeader: r.cHeader });

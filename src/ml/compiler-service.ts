@@ -14,9 +14,9 @@ export class CompileFailure extends Error {
 export class CompilerService {
   private queue: Promise<unknown> = Promise.resolve();
 
-  compile(onnx: Uint8Array, target: string, name: string, onProgress?: (p: CompileProgress) => void): Promise<CompileOutcome> {
+  compile(onnx: Uint8Array, target: string, name: string, onProgress?: (p: CompileProgress) => void, version?: string): Promise<CompileOutcome> {
     const run = (): Promise<CompileOutcome> => new Promise((resolve, reject) => {
-      const worker = new Worker(new URL('./compile-worker.mjs', import.meta.url), { workerData: { onnx, target, name } });
+      const worker = new Worker(new URL('./compile-worker.mjs', import.meta.url), { workerData: { onnx, target, name, version } });
       worker.on('message', (m: { progress?: CompileProgress; ok?: boolean; module?: Uint8Array; report?: CompileReport; cHeader?: string; code?: string; message?: string; details?: unknown }) => {
         if (m.progress) {
           onProgress?.(m.progress);

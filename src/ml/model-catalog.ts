@@ -82,7 +82,8 @@ export class ModelCatalog {
     if (!entry) throw new CatalogError('MODEL_NOT_FOUND', `no model ${id}`);
     const onnx = await this.repo.get(entry.onnxDigest);
     if (!onnx) throw new CatalogError('MODEL_NOT_FOUND', `the ONNX file of model ${id} is gone`);
-    const out = await this.compiler.compile(onnx, target, entry.name, (p) => onProgress?.(p.stage));
+    // the module carries the model's full name and version (issue 10): /32001 shows them on the device
+    const out = await this.compiler.compile(onnx, target, entry.name, (p) => onProgress?.(p.stage), entry.version);
     const { digest } = await this.repo.put(out.module);
     const mod: CompiledModule = { target, moduleDigest: digest, moduleBytes: out.module.length, arenaBytes: out.report.arenaBytes, macs: out.report.macs, compiledAt: Date.now(), report: out.report };
     const fresh = (await this.items.get(id))!;

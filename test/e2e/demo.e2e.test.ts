@@ -77,7 +77,7 @@ describe('npm run demo', () => {
     await run.waitFor(msg(/^step 2\/5: uploaded ONNX model fashion-cnn 1\.0\.0/));
     await run.waitFor(msg(/^step 3\/5: compiled fashion-cnn 1\.0\.0 for esp32 to an int8 module: [\d.]+ KB of flash/));
     await run.waitFor(msg(/rollout completed: 3 (done|succeeded)/));
-    await run.waitFor(msg(/^step 5\/5: .* is active on 3 devices/));
+    await run.waitFor(msg(/^step 5\/5: fashion-cnn 1\.0\.0 is active on 3 devices/)); // the full name and version, from the device
     // one line per inference, read back from the server's event stream: device, label, confidence
     const inference = await run.waitFor(msg(/^inference +esp32-demo-0000[0-2] +\S/));
     expect(inference.msg).toMatch(/ \d+ % /);
