@@ -182,6 +182,9 @@ function main(argv: string[]): number {
       case 'inspect': return cmdInspect(rest);
       case 'targets': return cmdTargets();
       case 'ops': return cmdOps();
+      case '--help': case '-h': case 'help':
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
       default: throw new UsageError(cmd ? `unknown command '${cmd}'` : 'no command');
     }
   } catch (e) {

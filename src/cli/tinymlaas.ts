@@ -26,12 +26,20 @@
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { exitOnError, intFlag, parseCli, UsageError } from './args.ts';
 import { drawProgress, endProgress, progressBar } from './progress-bar.ts';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
+// the usage is the header comment above, as the file says it
+const USAGE = `Usage: npm run cli -- [--api http://127.0.0.1:8080] [--token t] <command>
+  devices | models upload|list|compile | packages upload|list|rm | deploy | deployment <id> [--follow] | abort <id>
+  ml-status | firmware-status | device-ml <endpoint> | tokens create|list|revoke | security ... | bootstrap ...
+  (src/cli/tinymlaas.ts lists every command with its flags)
+`;
+
+let parsed: ReturnType<typeof parseOptions>;
+function parseOptions() {
+  return parseCli({
+    help: { type: 'boolean', default: false },
     api: { type: 'string', default: process.env.TINYMLAAS_API ?? 'http://127.0.0.1:8080' },
     name: { type: 'string' }, version: { type: 'string' }, labels: { type: 'string' }, kind: { type: 'string' }, 'device-model': { type: 'string' },
     target: { type: 'string' }, prefix: { type: 'string' }, endpoints: { type: 'string' },
@@ -41,8 +49,19 @@ const { values, positionals } = parseArgs({
     'public-key-file': { type: 'string' }, subject: { type: 'string' },
     'server-uri': { type: 'string' }, ssid: { type: 'string' }, lifetime: { type: 'string' }, binding: { type: 'string' }, credentials: { type: 'string' },
     token: { type: 'string', default: process.env.TINYMLAAS_TOKEN }, role: { type: 'string' }, expires: { type: 'string' },
-  },
-});
+  }, process.argv.slice(2), true);
+}
+try {
+  parsed = parseOptions();
+} catch (e) {
+  exitOnError(USAGE)(e);
+  process.exit(process.exitCode);
+}
+const { values, positionals } = parsed;
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 class CliError extends Error {}
 
@@ -158,8 +177,8 @@ async function main(): Promise<void> {
       if (!values.package && (!sub || !values.target)) throw new CliError('deploy <modelId> --target <target> | deploy --package <sha256> --method fota-pull; then (--prefix p | --endpoints a,b)');
       const selector = values.endpoints ? { endpoints: values.endpoints.split(',') } : { prefix: values.prefix ?? '' };
       const policy: Record<string, number> = {};
-      if (values['max-parallel']) policy.maxParallel = Number(values['max-parallel']);
-      if (values.canary) policy.canary = Number(values.canary);
+      if (values['max-parallel']) policy.maxParallel = intFlag('max-parallel', values['max-parallel'], 1, 100_000);
+      if (values.canary) policy.canary = intFlag('canary', values.canary, 0, 100_000);
       const what = values.package ? { package: values.package } : { modelId: sub, target: values.target };
       const d = await call<DeploymentView>('POST', '/deployments', { ...what, method: values.method, selector, policy });
       out(`deployment ${d.id}: ${d.total} devices`);
@@ -265,6 +284,7 @@ async function bootstrapCommand(sub: string | undefined, ep: string | undefined)
 
 main().catch((e: unknown) => {
   endProgress();
+  if (e instanceof UsageError) return exitOnError(USAGE)(e);
   process.stderr.write(`error: ${(e as Error).message}\n`);
   process.exitCode = 2;
 });
