@@ -60,11 +60,13 @@ describe('DeploymentTakeover', () => {
     await store.save(running('dep-a', 'a'));
     await store.save(running('dep-b', 'b'));
     await store.save({ ...running('dep-done', 'a'), status: 'completed' } as unknown as Deployment);
-    const ttlMs = 400;
+    // long enough that a loaded CI machine never delays a renewal past it (a 400 ms lease was taken
+    // over once while both nodes were alive, when the event loop stalled under the compiler tests)
+    const ttlMs = 1500;
     const resumed = { a: 0, b: 0 };
     const loop = (node: 'a' | 'b') => new DeploymentTakeover({
       nodeId: node, leases: new DeploymentLeases(client(), { nodeId: node, ttlMs, keyPrefix: 't2:' }), store, log: quietLogger,
-      resume: async () => ++resumed[node], intervalMs: 60,
+      resume: async () => ++resumed[node], intervalMs: 100,
     });
     const a = loop('a');
     const b = loop('b');
