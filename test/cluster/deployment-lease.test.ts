@@ -83,6 +83,8 @@ describe('DeploymentTakeover', () => {
     expect(Date.now() - diedAt).toBeGreaterThanOrEqual(ttlMs); // the lease had to expire first
     expect(await leases.owner('dep-a')).toBe('b');
     expect(b.stats.takenOver).toBe(1);
+    // the takeover records the new owner, then resumes the engine: wait for that call
+    await until(async () => resumed.b === 1);
     expect(resumed.b).toBe(1);
     expect((await store.get('dep-done'))?.node).toBe('a'); // finished deployments stay where they are
     await new Promise((r) => setTimeout(r, 2 * ttlMs));
