@@ -53,6 +53,9 @@ npx vitest run --reporter=default --reporter=json --outputFile.json=out/vitest.j
 # the plain closing line CI reads: N passed, N failed
 node -e '
   const r = JSON.parse(require("fs").readFileSync("out/vitest.json", "utf8"));
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  // a file that failed outside any test (a hook, an import) counts as one failure, so the line
+  // never says "0 failed" for a red run
+  const broken = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((t) => t.status === "failed")).length;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + broken} failed`);
 ' || status=1
 exit $status
