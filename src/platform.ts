@@ -40,6 +40,21 @@ export type PlatformOptions = ServerOptions & {
   signing?: PackageSigning;
 };
 
+/**
+ * Deployments resume after a store outage once the registrations (the flows look every device up)
+ * and the deployment records answer again, and the registrations lost with an emptied Redis are
+ * written back: before that, a device would look unregistered.
+ */
+function storeProbe(server: LwM2mServer, deployments: DeploymentStore): () => Promise<boolean> {
+  return async () => {
+    const regs = server.registrations.store;
+    if (regs.ping && !(await regs.ping())) return false;
+    await regs.settled?.();
+    await deployments.get('\u0000probe');
+    return true;
+  };
+}
+
 export class Platform {
   private constructor(
     readonly server: LwM2mServer,
@@ -73,6 +88,7 @@ export class Platform {
     const host = opts.publicHost ?? (opts.coapHost && opts.coapHost !== '0.0.0.0' ? opts.coapHost : '127.0.0.1');
     const engine = new DeploymentEngine({
       server, repo: delivery, store, log: opts.log.child({ component: 'ota' }), pollMs: opts.pollMs, nodeId: opts.nodeId,
+      storeProbe: storeProbe(server, store),
       packageUri: async (digest, endpoint) => {
         // a device registered over DTLS pulls over coaps (issue 12 §2)
         const secured = (await server.registrations.byEndpoint(endpoint))?.address.identity !== undefined;

@@ -14,6 +14,7 @@ import { runFirmwareUpdate, settleFirmwareAfterFailure } from './firmware-update
 import type { PackageKind } from './package-catalog.ts';
 import type { PackageRepository } from './package-repository.ts';
 import { runSoftwareUpdate, settleSoftwareAfterFailure } from './software-update.ts';
+import { StorePause } from './store-pause.ts';
 import { activeModelDigest, type FlowContext, type FlowResult, type UpdateMethod } from './update-flow.ts';
 
 export type DeploymentRequest = {
@@ -39,6 +40,11 @@ export type DeploymentEngineDeps = {
   nodeId?: string;
   /** first delay before a failed store write is tried again (doubles up to 5 s) */
   storeRetryMs?: number;
+  /**
+   * true when the stores the flows need answer again (registrations included); the engine pauses
+   * while they do not (store-pause.ts). Default: a read of the deployment store.
+   */
+  storeProbe?: () => Promise<boolean>;
 };
 
 /**
@@ -73,8 +79,19 @@ export class DeploymentEngine {
   /** one write loop per deployment: `again` asks it for one more write of the latest state */
   private readonly writes = new Map<string, { again: boolean; loop: Promise<void> }>();
   private stopping = false;
+  /** closed while the store is away: no device starts, failed attempts are not counted */
+  readonly pause: StorePause;
 
-  constructor(private readonly deps: DeploymentEngineDeps) {}
+  constructor(private readonly deps: DeploymentEngineDeps) {
+    this.pause = new StorePause({
+      log: deps.log,
+      probe: deps.storeProbe ?? (async () => (await deps.store.get('\u0000probe'), true)),
+      // back: write at once what was kept in memory (the store may have come back empty)
+      onBack: () => {
+        for (const r of this.running.values()) void this.persist(r.deployment);
+      },
+    });
+  }
 
   /**
    * Writes the deployment's current state; never rejects. A failed write is retried with backoff
@@ -103,8 +120,12 @@ export class DeploymentEngine {
             this.deps.log.warn({ deployment: d.id, err: (e as Error).message }, 'deployment store write failed: state kept in memory, retrying');
           }
           if (this.stopping) return;
+          this.pause.storeFailed((e as Error).message);
           state.again = true;
-          await new Promise((r) => setTimeout(r, delay));
+          // the next try when the store is back, or after the backoff, whichever comes first
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([new Promise((r) => (timer = setTimeout(r, delay))), this.pause.whenAvailable()]);
+          clearTimeout(timer);
           delay = Math.min(delay * 2, MAX_STORE_RETRY_MS);
         }
       }
@@ -195,6 +216,7 @@ export class DeploymentEngine {
     // from now on a failed write is not tried again: a store that is down is not waited for
     this.stopping = true;
     for (const r of this.running.values()) r.controller.abort(STOPPING);
+    this.pause.stop();
     await Promise.all([...this.running.values()].map((r) => r.done));
     await Promise.all([...this.writes.values()].map((w) => w.loop));
   }
@@ -273,6 +295,9 @@ export class DeploymentEngine {
       let next = 0;
       await Promise.all(Array.from({ length: Math.min(d.policy.maxParallel, wave.length) }, async () => {
         while (next < wave.length && !controller.signal.aborted) {
+          // the store is away: no new device starts until it is back
+          await this.pause.whenAvailable(controller.signal);
+          if (controller.signal.aborted || next >= wave.length) break;
           const r = d.devices[wave[next++]!]!;
           await this.updateDevice(d, r, pkg, controller.signal, save);
           if (tooManyFailures()) abortWith(`failure rate passed ${d.policy.abortFailureRate}`);
@@ -324,6 +349,9 @@ export class DeploymentEngine {
       },
     });
     while ((r.failures ?? 0) < attemptsAllowed && !deploymentSignal.aborted) {
+      await this.pause.whenAvailable(deploymentSignal);
+      if (deploymentSignal.aborted) break;
+      const outageMark = this.pause.mark();
       r.attempts++;
       r.startedAt = Date.now();
       r.error = undefined;
@@ -352,6 +380,14 @@ export class DeploymentEngine {
       } catch (e) {
         const err = e as Error & { code?: string };
         r.error = { code: err.code ?? 'ERROR', message: err.message };
+        // a store outage during the attempt: the failure is the store's; parked, tried again once it is back
+        if (!deploymentSignal.aborted && await this.pause.overlapped(outageMark)) {
+          this.pause.stats.attemptsNotCounted++;
+          device.abort('store outage');
+          r.state = 'pending';
+          this.deps.log.info({ deployment: d.id, endpoint: r.endpoint, attempt: r.attempts, code: r.error.code }, 'attempt overlapped a store outage: not counted, parked until the store is back');
+          continue;
+        }
         // the server stopping is not the device's failure: resume() starts the attempt again
         if (deploymentSignal.reason !== STOPPING) r.failures = (r.failures ?? 0) + 1;
         this.deps.log.info({ deployment: d.id, endpoint: r.endpoint, attempt: r.attempts, code: r.error.code, err: err.message }, 'device update failed');
@@ -364,7 +400,7 @@ export class DeploymentEngine {
       }
     }
     if (deploymentSignal.reason === STOPPING) return; // left as it is; resume() restarts it
-    if (deploymentSignal.aborted && r.error?.code === 'ABORTED') {
+    if (deploymentSignal.aborted && (r.error?.code === 'ABORTED' || r.state === 'pending')) {
       r.state = 'skipped';
     } else {
       r.state = 'failed';

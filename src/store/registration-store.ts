@@ -24,6 +24,8 @@ export type RegistrationStore = {
   count(): Promise<number>;
   /** Readiness: true when the backing service answers (absent: always ready). */
   ping?(): Promise<boolean>;
+  /** Resolves once re-writes after the store came back without its data are done (absent: none). */
+  settled?(): Promise<void>;
   /** Releases connections (absent: nothing to release). */
   close?(): Promise<void>;
 };
