@@ -1,89 +1,157 @@
-// How long one API call holds the event loop with a large fleet registered (issue 14: no call may
-// block it for more than 50 ms with 100,000 registrations). The server and its API run in this
-// process; a 1 ms ticker measures the longest gap between its ticks while each call runs.
-// Run: npx tsx bench/api-event-loop.ts [--devices 100000] [--store memory|redis]
+// How long one API call holds the event loop with a large fleet registered (issue 14: "No single
+// API call may block the event loop for more than 50 ms with 100,000 registrations"). The server,
+// the whole platform (deployments, ML and firmware views, metrics) and the API run in this process;
+// a 1 ms ticker measures the longest gap between its ticks while each call runs.
+//
+// On a shared machine a gap also counts the time the process was descheduled. So beside the wall
+// time of the longest gap the bench reports the CPU time the process used during the worst gap
+// (process.cpuUsage, all threads: GC helpers included, so it over-states the main thread's work):
+// work that really blocks shows CPU ≈ wall; preemption shows wall >> CPU. The verdict uses the
+// CPU figure (what the gap would be on an idle machine), the wall figures are printed beside it.
+//
+// Beside the API calls: an idle second with the lifetime sweeper running, and a lifetime sweep
+// that expires 10,000 registrations at once (the last case: it removes them).
+// Run: npx tsx bench/api-event-loop.ts [--devices 100000] [--store memory,redis] [--runs 5]
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { buildApi } from '../src/api/app.ts';
+import { createServerMetrics } from '../src/api/metrics.ts';
 import { quietLogger } from '../src/log.ts';
+import { Platform } from '../src/platform.ts';
 import type { Registration } from '../src/registration/registration.ts';
-import { LwM2mServer } from '../src/server.ts';
 import { MemoryRegistrationStore } from '../src/store/memory-registration-store.ts';
 import { RedisRegistrationStore } from '../src/store/redis-registration-store.ts';
 import type { RegistrationStore } from '../src/store/registration-store.ts';
 import { objectsDir } from '../simulators/fleet.ts';
 import { startRedis } from '../test/support/services.ts';
 
-const { values } = parseArgs({ options: { devices: { type: 'string', default: '100000' }, store: { type: 'string', default: 'memory,redis' } } });
+const { values } = parseArgs({ options: { devices: { type: 'string', default: '100000' }, store: { type: 'string', default: 'memory,redis' }, runs: { type: 'string', default: '5' } } });
 const n = Number(values.devices);
+const runs = Number(values.runs);
+const LIMIT_MS = 50;
+/** registrations that expire together in the sweep case */
+const EXPIRING = Math.min(10_000, n);
 
-function registration(i: number): Registration {
+function registration(i: number, expiresAt: number): Registration {
   const now = Date.now();
   return {
     id: `r${i}`, endpoint: `urn:dev:${String(i).padStart(7, '0')}`, lwm2mVersion: '1.1', lifetime: 86400, binding: 'U', queueMode: i % 7 === 0,
     rootPath: '', objectLinks: [{ path: [1, 0], attributes: {} }, { path: [3, 0], attributes: {} }, { path: [i % 3 === 0 ? 5 : 9], attributes: {} }],
-    contentFormats: [110, 112], objectVersions: {}, address: { address: '10.0.0.1', port: 1024 + (i % 60000) },
-    registeredAt: now, lastUpdate: now, expiresAt: now + 86_400_000, additional: {},
+    contentFormats: [110, 112], objectVersions: {}, address: { address: '10.255.255.1', port: 1024 + (i % 60000) },
+    registeredAt: now, lastUpdate: now, expiresAt, additional: {},
   };
 }
 
-async function longestBlock(fn: () => Promise<unknown>): Promise<{ ms: number; blockedMs: number }> {
+type Block = { ms: number; wallMs: number; cpuMs: number; maxCpuMs: number };
+
+/** Runs fn with a 1 ms ticker: the longest gap (wall), the CPU used in it, and the most CPU used in any gap. */
+async function longestBlock(fn: () => Promise<unknown>): Promise<Block> {
   let last = performance.now();
-  let worst = 0;
-  const ticker = setInterval(() => {
+  let lastCpu = process.cpuUsage();
+  let wall = 0;
+  let cpuOfWorst = 0;
+  let maxCpu = 0;
+  const tick = (): void => {
     const t = performance.now();
-    worst = Math.max(worst, t - last);
+    const cpu = process.cpuUsage(lastCpu);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    if (t - last > wall) {
+      wall = t - last;
+      cpuOfWorst = cpuMs;
+    }
+    maxCpu = Math.max(maxCpu, cpuMs);
     last = t;
-  }, 1);
+    lastCpu = process.cpuUsage();
+  };
+  const ticker = setInterval(tick, 1);
   await new Promise((r) => setTimeout(r, 5));
+  wall = cpuOfWorst = maxCpu = 0;
   last = performance.now();
+  lastCpu = process.cpuUsage();
   const t0 = performance.now();
   await fn();
   const ms = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 2));
+  tick();
   clearInterval(ticker);
-  return { ms, blockedMs: Math.max(worst, performance.now() - last) };
+  return { ms, wallMs: wall, cpuMs: cpuOfWorst, maxCpuMs: maxCpu };
 }
 
-const rows: string[] = [];
+let failed = 0;
+const load0 = os.loadavg()[0]!;
+process.stdout.write(`API calls with ${n} registrations (${runs} runs each after a warm-up; load average ${load0.toFixed(1)} at the start, ${os.cpus().length} cores)\n`);
+process.stdout.write(`longest gap of a 1 ms ticker: wall median/max over the runs, and the CPU the process used in its worst gap (the verdict, limit ${LIMIT_MS} ms)\n`);
+process.stdout.write('store  | call                                           |  mean ms | wall med ms | wall max  | CPU block ms | verdict\n');
 for (const kind of values.store!.split(',')) {
   const redis = kind === 'redis' ? await startRedis() : undefined;
   const store: RegistrationStore = redis ? await new RedisRegistrationStore({ url: redis.url }).connect() : new MemoryRegistrationStore();
-  for (let i = 0; i < n; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, n - i) }, (_, k) => store.add(registration(i + k))));
-  const server = await LwM2mServer.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0, store });
-  const api = await buildApi({ server, log: quietLogger });
-  const call = (url: string) => async () => {
-    const r = await api.inject({ method: 'GET', url });
-    if (r.statusCode !== 200) throw new Error(`${url}: ${r.statusCode} ${r.body.slice(0, 200)}`);
+  const far = Date.now() + 86_400_000;
+  for (let i = 0; i < n; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, n - i) }, (_, k) => store.add(registration(i + k, far))));
+  const platform = await Platform.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0, store });
+  const server = platform.server;
+  const api = await buildApi({ server, log: quietLogger, platform, metrics: createServerMetrics(server) });
+  const call = (method: 'GET' | 'POST', url: string, payload?: unknown, then?: (body: string) => Promise<void>) => async () => {
+    const r = await api.inject({ method, url, ...(payload !== undefined ? { payload: payload as Record<string, unknown> } : {}) });
+    if (r.statusCode >= 300) throw new Error(`${method} ${url}: ${r.statusCode} ${r.body.slice(0, 200)}`);
+    await then?.(r.body);
     return r;
   };
+  const up = await api.inject({ method: 'POST', url: '/packages?name=bench&version=1.0.0&kind=firmware', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.alloc(2048, 7) });
+  if (up.statusCode !== 201) throw new Error(`upload: ${up.statusCode} ${up.body}`);
+  const digest = (up.json() as { digest: string }).digest;
+  let deploymentId = '';
+  // 100 of the fleet's devices (urn:dev:00001xx); the devices do not exist: each rollout is aborted at once
+  const deploy = call('POST', '/deployments', { package: digest, method: 'fota-push', selector: { prefix: 'urn:dev:00001' }, policy: { maxParallel: 1, deviceTimeoutMs: 1000, retries: 0 } }, async (body) => {
+    deploymentId = (JSON.parse(body) as { id: string }).id;
+    await platform.engine.abort(deploymentId).catch(() => undefined);
+  });
+  await deploy();
   const cases: [string, () => Promise<unknown>][] = [
-    ['GET /devices (first page, 100)', call('/devices')],
-    ['GET /devices?limit=1000', call('/devices?limit=1000')],
-    ['GET /devices?limit=1000&cursor=<middle>', call(`/devices?limit=1000&cursor=${Buffer.from(registration(n >> 1).endpoint).toString('base64url')}`)],
-    ['GET /devices?object=5&limit=1000 (filtered)', call('/devices?object=5&limit=1000')],
-    ['GET /devices?endpoint=nomatch (scan budget)', call('/devices?endpoint=nomatch&limit=1000')],
-    ['GET /devices/:ep', call(`/devices/${encodeURIComponent(registration(n - 1).endpoint)}`)],
-    ['GET /health', call('/health')],
-    ['GET /ready', call('/ready')],
-    ['GET /metrics', call('/metrics')],
+    ['GET /devices (first page, 100)', call('GET', '/devices')],
+    ['GET /devices?limit=1000', call('GET', '/devices?limit=1000')],
+    ['GET /devices?limit=1000&cursor=<middle>', call('GET', `/devices?limit=1000&cursor=${Buffer.from(registration(n >> 1, far).endpoint).toString('base64url')}`)],
+    ['GET /devices?object=5&limit=1000 (filtered)', call('GET', '/devices?object=5&limit=1000')],
+    ['GET /devices?endpoint=nomatch (scan budget)', call('GET', '/devices?endpoint=nomatch&limit=1000')],
+    ['GET /devices/:ep', call('GET', `/devices/${encodeURIComponent(registration(n - 1, far).endpoint)}`)],
+    ['GET /health', call('GET', '/health')],
+    ['GET /ready', call('GET', '/ready')],
+    ['GET /metrics', call('GET', '/metrics')],
+    ['POST /deployments (prefix: 100 of the fleet)', deploy],
+    ['GET /deployments/:id', call('GET', `/deployments/${deploymentId}`)],
+    ['GET /deployments', call('GET', '/deployments')],
+    ['GET /ml/status', call('GET', '/ml/status')],
+    ['GET /firmware/status', call('GET', '/firmware/status')],
+    ['idle second (lifetime sweeper running)', () => new Promise((r) => setTimeout(r, 1000))],
   ];
+  const record = (name: string, all: Block[]): void => {
+    const worst = all.reduce((a, b) => (b.maxCpuMs > a.maxCpuMs ? b : a));
+    const wall = Math.max(...all.map((b) => b.wallMs));
+    const wallMedian = all.map((b) => b.wallMs).sort((a, b) => a - b)[all.length >> 1]!;
+    const ok = worst.maxCpuMs <= LIMIT_MS;
+    if (!ok) failed++;
+    process.stdout.write(`${kind.padEnd(6)} | ${name.padEnd(46)} | ${(all.reduce((s, b) => s + b.ms, 0) / all.length).toFixed(1).padStart(8)} | ${wallMedian.toFixed(1).padStart(11)} | ${wall.toFixed(1).padStart(9)} | ${worst.maxCpuMs.toFixed(1).padStart(11)} | ${ok ? 'ok' : 'OVER'}\n`);
+  };
   for (const [name, fn] of cases) {
     await fn(); // warm-up (JIT)
-    let worst = 0;
-    let total = 0;
-    for (let i = 0; i < 5; i++) {
-      const r = await longestBlock(fn);
-      worst = Math.max(worst, r.blockedMs);
-      total += r.ms;
-    }
-    rows.push(`${kind.padEnd(6)} | ${name.padEnd(46)} | ${(total / 5).toFixed(1).padStart(8)} | ${worst.toFixed(1).padStart(10)}`);
+    const all: Block[] = [];
+    for (let i = 0; i < runs; i++) all.push(await longestBlock(fn));
+    record(name, all);
   }
+  // the lifetime sweep: EXPIRING registrations lapse at once (a node restarted after an outage)
+  // the periodic sweeper is stopped here so that this pass, measured, is the one that removes them
+  server.registrations.stop();
+  const now = Date.now();
+  for (let i = 0; i < EXPIRING; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, EXPIRING - i) }, (_, k) => store.update({ ...registration(i + k, now - 10_000), id: `r${i + k}` })));
+  let expired = 0;
+  const sweep = await longestBlock(async () => {
+    expired = (await server.registrations.expire(Date.now())).length;
+  });
+  if (expired !== EXPIRING) throw new Error(`the sweep expired ${expired}, expected ${EXPIRING}`);
+  record(`lifetime sweep expiring ${EXPIRING} at once`, [sweep]);
   await api.close();
-  await server.stop();
+  await platform.stop();
   await store.close?.();
   await redis?.stop();
 }
-process.stdout.write(`API calls with ${n} registrations (5 runs each, after a warm-up)\n`);
-process.stdout.write('store  | call                                           |  mean ms | longest event-loop block ms\n');
-for (const r of rows) process.stdout.write(r + '\n');
-process.exit(0);
+process.stdout.write(`load average at the end ${os.loadavg()[0]!.toFixed(1)}; ${failed === 0 ? 'every case within' : `${failed} case(s) over`} ${LIMIT_MS} ms\n`);
+process.exit(failed > 0 ? 1 : 0);

@@ -15,6 +15,7 @@ import type { PackageKind } from './package-catalog.ts';
 import type { PackageRepository } from './package-repository.ts';
 import { runSoftwareUpdate, settleSoftwareAfterFailure } from './software-update.ts';
 import { StorePause } from './store-pause.ts';
+import { resolveTargets } from './target-resolver.ts';
 import { activeModelDigest, type FlowContext, type FlowResult, type UpdateMethod } from './update-flow.ts';
 
 export type DeploymentRequest = {
@@ -222,13 +223,8 @@ export class DeploymentEngine {
   }
 
   private async resolve(sel: TargetSelector): Promise<string[]> {
-    const regs = await this.deps.server.registrations.all();
-    let eps = regs.map((r) => r.endpoint);
-    if (sel.endpoints) {
-      const wanted = new Set(sel.endpoints);
-      eps = eps.filter((e) => wanted.has(e));
-    }
-    if (sel.prefix !== undefined) eps = eps.filter((e) => e.startsWith(sel.prefix!));
+    // page by page from the endpoint index, never the whole fleet at once (issue 14)
+    let eps = await resolveTargets(this.deps.server.registrations.store, sel);
     if (sel.deviceModel !== undefined) {
       const keep: string[] = [];
       for (const ep of eps) {
@@ -237,7 +233,7 @@ export class DeploymentEngine {
       }
       eps = keep;
     }
-    return eps.sort();
+    return eps;
   }
 
   private start(d: Deployment): void {

@@ -1,11 +1,15 @@
 // Registration lifecycle: register, update, de-register, lifetime expiry (Core §6.2.1-6.2.3).
 // The ground floor: every other concept looks devices up here.
 import { randomBytes } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Peer } from '../coap/transport.ts';
 import type { EventBus } from '../events/server-event.ts';
 import type { RegistrationStore } from '../store/registration-store.ts';
 import type { Registration } from './registration.ts';
+
+/** expired registrations removed between two turns of the event loop */
+const EXPIRE_CHUNK = 100;
 
 export type NewRegistration = Omit<Registration, 'id' | 'registeredAt' | 'lastUpdate' | 'expiresAt'>;
 
@@ -126,7 +130,14 @@ export class RegistrationService {
   async expire(now: number): Promise<Registration[]> {
     const gone: Registration[] = [];
     const orphanGrace = this.opts.orphanGraceMs ?? 10_000;
+    let sinceYield = 0;
     for (const reg of await this.opts.store.expired(now)) {
+      // thousands lapsing at once (a node back after an outage): each removal runs every listener
+      // of the event; the event loop is let go every EXPIRE_CHUNK so no pass blocks it (issue 14)
+      if (++sinceYield > EXPIRE_CHUNK) {
+        sinceYield = 0;
+        await yieldToLoop();
+      }
       const elsewhere = this.opts.nodeId !== undefined && reg.node !== undefined && reg.node !== this.opts.nodeId;
       if (elsewhere && reg.expiresAt > now - orphanGrace) continue;
       const removed = await this.opts.store.remove(reg.id);

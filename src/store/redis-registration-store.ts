@@ -93,6 +93,9 @@ redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('ZADD', KEYS[4], 0, ARGV[2])
 return 1`;
 
+/** expired registrations read per HMGET */
+const EXPIRED_CHUNK = 500;
+
 type Scripts = {
   lwm2mRestore(reg: string, ep: string, exp: string, idx: string, id: string, endpoint: string, json: string, expiresAt: number, lastUpdate: number): Promise<number>;
   lwm2mByEndpoint(ep: string, reg: string, endpoint: string): Promise<string | null>;
@@ -267,9 +270,17 @@ export class RedisRegistrationStore implements RegistrationStore {
       for (const [id, r] of this.mine) if (r.expiresAt < now - 60_000) this.mine.delete(id);
     }
     const ids = await this.call('expired', () => this.redis.zrangebyscore(this.keys.exp, '-inf', now));
-    if (ids.length === 0) return [];
-    const values = await this.call('expired', () => this.redis.hmget(this.keys.reg, ...ids));
-    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as Registration).filter((r) => r.expiresAt <= now);
+    const out: Registration[] = [];
+    // thousands lapsing at once: read and parsed EXPIRED_CHUNK at a time, so no turn of the event loop parses them all
+    for (let i = 0; i < ids.length; i += EXPIRED_CHUNK) {
+      const values = await this.call('expired', () => this.redis.hmget(this.keys.reg, ...ids.slice(i, i + EXPIRED_CHUNK)));
+      for (const v of values) {
+        if (v === null) continue;
+        const r = JSON.parse(v) as Registration;
+        if (r.expiresAt <= now) out.push(r);
+      }
+    }
+    return out;
   }
 
   async count(): Promise<number> {

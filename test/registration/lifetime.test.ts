@@ -100,3 +100,32 @@ describe('lifetime expiry through the live server', () => {
     expect(gone.json()).toMatchObject({ error: 'DEVICE_NOT_FOUND' });
   });
 });
+
+describe('a mass expiry', () => {
+  it('2,000 registrations lapsing at once are removed in chunks with the event loop let go in between (issue 14)', async () => {
+    const bus = new EventBus();
+    let deregistered = 0;
+    bus.on((e) => {
+      if (e.type === 'deregistration' && e.reason === 'expired') deregistered++;
+    });
+    const service = new RegistrationService({ store: new MemoryRegistrationStore(), events: bus, log: quietLogger, expiryGraceMs: 0, sweepIntervalMs: 3_600_000 });
+    cleanups.push(() => service.stop());
+    const t0 = Date.now();
+    for (let i = 0; i < 2000; i++) await service.register(newRegistration(`lapse-${i}`, 1), t0);
+    // a macrotask that counts how often the event loop turns while the pass runs
+    let turns = 0;
+    let turning = true;
+    const turn = (): void => {
+      turns++;
+      if (turning) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const gone = await service.expire(t0 + 2000);
+    turning = false;
+    expect(gone).toHaveLength(2000);
+    expect(deregistered).toBe(2000);
+    expect(await service.store.count()).toBe(0);
+    // one turn per chunk of 100 at least: the pass never held the loop for all 2,000
+    expect(turns).toBeGreaterThanOrEqual(2000 / 100 - 1);
+  });
+});
