@@ -4,14 +4,15 @@
 // a 1 ms ticker measures the longest gap between its ticks while each call runs.
 //
 // On a shared machine a gap also counts the time the process was descheduled. So beside the wall
-// time of the longest gap the bench reports the CPU time the process used during the worst gap
-// (process.cpuUsage, all threads: GC helpers included, so it over-states the main thread's work):
-// work that really blocks shows CPU ≈ wall; preemption shows wall >> CPU. The verdict uses the
-// CPU figure (what the gap would be on an idle machine), the wall figures are printed beside it.
+// time of the longest gap the bench reports the most CPU time the main thread used between two
+// ticks (Linux schedstat; GC pauses on the main thread count, GC helper threads do not): work
+// that really blocks shows CPU ≈ wall; preemption shows wall >> CPU. The verdict uses the CPU
+// figure (what the gap would be on an idle machine), the wall figures are printed beside it.
 //
 // Beside the API calls: an idle second with the lifetime sweeper running, and a lifetime sweep
 // that expires 10,000 registrations at once (the last case: it removes them).
 // Run: npx tsx bench/api-event-loop.ts [--devices 100000] [--store memory,redis] [--runs 5]
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { buildApi } from '../src/api/app.ts';
@@ -44,30 +45,43 @@ function registration(i: number, expiresAt: number): Registration {
 
 type Block = { ms: number; wallMs: number; cpuMs: number; maxCpuMs: number };
 
+/**
+ * CPU time of this process's main thread in ms: Linux schedstat (nanoseconds on the CPU; the
+ * figure of a running thread may lag by a scheduler tick), so GC helper threads and time spent
+ * descheduled are left out; elsewhere the whole process's CPU (process.cpuUsage).
+ */
+const schedstat = `/proc/self/task/${process.pid}/schedstat`;
+const mainThreadCpu: () => number = existsSync(schedstat)
+  ? () => Number(readFileSync(schedstat, 'utf8').split(' ')[0]) / 1e6
+  : () => {
+      const c = process.cpuUsage();
+      return (c.user + c.system) / 1000;
+    };
+
 /** Runs fn with a 1 ms ticker: the longest gap (wall), the CPU used in it, and the most CPU used in any gap. */
 async function longestBlock(fn: () => Promise<unknown>): Promise<Block> {
   let last = performance.now();
-  let lastCpu = process.cpuUsage();
+  let lastCpu = mainThreadCpu();
   let wall = 0;
   let cpuOfWorst = 0;
   let maxCpu = 0;
   const tick = (): void => {
     const t = performance.now();
-    const cpu = process.cpuUsage(lastCpu);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const cpu = mainThreadCpu();
+    const cpuMs = cpu - lastCpu;
     if (t - last > wall) {
       wall = t - last;
       cpuOfWorst = cpuMs;
     }
     maxCpu = Math.max(maxCpu, cpuMs);
     last = t;
-    lastCpu = process.cpuUsage();
+    lastCpu = cpu;
   };
   const ticker = setInterval(tick, 1);
   await new Promise((r) => setTimeout(r, 5));
   wall = cpuOfWorst = maxCpu = 0;
   last = performance.now();
-  lastCpu = process.cpuUsage();
+  lastCpu = mainThreadCpu();
   const t0 = performance.now();
   await fn();
   const ms = performance.now() - t0;
@@ -80,8 +94,8 @@ async function longestBlock(fn: () => Promise<unknown>): Promise<Block> {
 let failed = 0;
 const load0 = os.loadavg()[0]!;
 process.stdout.write(`API calls with ${n} registrations (${runs} runs each after a warm-up; load average ${load0.toFixed(1)} at the start, ${os.cpus().length} cores)\n`);
-process.stdout.write(`longest gap of a 1 ms ticker: wall median/max over the runs, and the CPU the process used in its worst gap (the verdict, limit ${LIMIT_MS} ms)\n`);
-process.stdout.write('store  | call                                           |  mean ms | wall med ms | wall max  | CPU block ms | verdict\n');
+process.stdout.write(`longest gap of a 1 ms ticker: wall median/max over the runs; CPU block: the most main-thread CPU between two ticks, median/max over the runs (the verdict: max, limit ${LIMIT_MS} ms)\n`);
+process.stdout.write('store  | call                                           |  mean ms | wall med ms | wall max  | CPU block med/max ms | verdict\n');
 for (const kind of values.store!.split(',')) {
   const redis = kind === 'redis' ? await startRedis() : undefined;
   const store: RegistrationStore = redis ? await new RedisRegistrationStore({ url: redis.url }).connect() : new MemoryRegistrationStore();
@@ -123,14 +137,21 @@ for (const kind of values.store!.split(',')) {
     ['GET /firmware/status', call('GET', '/firmware/status')],
     ['idle second (lifetime sweeper running)', () => new Promise((r) => setTimeout(r, 1000))],
   ];
-  const record = (name: string, all: Block[]): void => {
+  const record = (name: string, all: Block[], calibration = false): void => {
     const worst = all.reduce((a, b) => (b.maxCpuMs > a.maxCpuMs ? b : a));
     const wall = Math.max(...all.map((b) => b.wallMs));
     const wallMedian = all.map((b) => b.wallMs).sort((a, b) => a - b)[all.length >> 1]!;
     const ok = worst.maxCpuMs <= LIMIT_MS;
-    if (!ok) failed++;
-    process.stdout.write(`${kind.padEnd(6)} | ${name.padEnd(46)} | ${(all.reduce((s, b) => s + b.ms, 0) / all.length).toFixed(1).padStart(8)} | ${wallMedian.toFixed(1).padStart(11)} | ${wall.toFixed(1).padStart(9)} | ${worst.maxCpuMs.toFixed(1).padStart(11)} | ${ok ? 'ok' : 'OVER'}\n`);
+    // the calibration must be seen as a block, else the measurement is blind
+    if (calibration ? ok : !ok) failed++;
+    process.stdout.write(`${kind.padEnd(6)} | ${name.padEnd(46)} | ${(all.reduce((s, b) => s + b.ms, 0) / all.length).toFixed(1).padStart(8)} | ${wallMedian.toFixed(1).padStart(11)} | ${wall.toFixed(1).padStart(9)} | ${(all.map((b) => b.maxCpuMs).sort((a, b) => a - b)[all.length >> 1]!.toFixed(1) + ' / ' + worst.maxCpuMs.toFixed(1)).padStart(20)} | ${calibration ? (ok ? 'BLIND' : 'seen') : ok ? 'ok' : 'OVER'}\n`);
   };
+  // calibration: a known 80 ms block of CPU work must show as one
+  const busy = async (): Promise<void> => {
+    const t = mainThreadCpu();
+    while (mainThreadCpu() - t < 80) Math.sqrt(Math.random());
+  };
+  record('calibration: 80 ms of CPU work in one turn', [await longestBlock(busy), await longestBlock(busy)], true);
   for (const [name, fn] of cases) {
     await fn(); // warm-up (JIT)
     const all: Block[] = [];
