@@ -5,6 +5,7 @@
 // re-writes what it holds"). The engine pauses while Redis is away (no device starts), the outage
 // consumes no retries (retries: 0 here, so one counted failure would fail a device), the rollout
 // resumes once Redis is back and every device ends done, flashed exactly once.
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quietLogger } from '../../src/log.ts';
 import { loadObjectModels } from '../../src/lwm2m/ddf-loader.ts';
@@ -95,6 +96,15 @@ describe('Redis killed during a rollout of 50 devices', () => {
     redis = await startRedis(redis.port); // same port, no persistence: Redis comes back empty
     const resumedAt = await until('the engine to resume', 30_000, async () => lineTime(m, 'deployment store available again: deployments resume'));
     expect(resumedAt - pausedAt).toBeGreaterThan(OUTAGE_MS / 2);
+    // what the node held in memory is written to the emptied Redis on resume, not only at the end
+    const direct = new Redis(redis.url, { lazyConnect: true });
+    await direct.connect();
+    const rewritten = await until('the running deployment in the new Redis', 15_000, async () => {
+      const json = await direct.hget('tinymlaas:deployments', id);
+      return json === null ? undefined : (JSON.parse(json) as { devices: Record<string, unknown> });
+    });
+    expect(Object.keys(rewritten.devices)).toHaveLength(DEVICES);
+    await direct.quit();
 
     const final = await until('the rollout to finish', 240_000, async () => {
       const v = await view();
