@@ -158,6 +158,19 @@ for (const kind of values.store!.split(',')) {
     for (let i = 0; i < runs; i++) all.push(await longestBlock(fn));
     record(name, all);
   }
+  // a rollout to the whole fleet: one deployment record of n device rows (created, then aborted)
+  let fleetId = '';
+  const fleetDeploy = call('POST', '/deployments', { package: digest, method: 'fota-push', selector: { prefix: 'urn:dev:' }, policy: { maxParallel: 1, deviceTimeoutMs: 1000, retries: 0 } }, async (body) => {
+    fleetId = (JSON.parse(body) as { id: string }).id;
+    await platform.engine.abort(fleetId).catch(() => undefined);
+  });
+  const fleetRuns: Block[] = [];
+  for (let i = 0; i < 2; i++) fleetRuns.push(await longestBlock(fleetDeploy));
+  record(`POST /deployments (the whole fleet, ${n} devices)`, fleetRuns);
+  const getFleet = call('GET', `/deployments/${fleetId}`);
+  record(`GET /deployments/:id (${n} device rows)`, [await longestBlock(getFleet), await longestBlock(getFleet)]);
+  const list = call('GET', '/deployments');
+  record('GET /deployments (two whole-fleet deployments stored)', [await longestBlock(list), await longestBlock(list)]);
   // the lifetime sweep: EXPIRING registrations lapse at once (a node restarted after an outage)
   // the periodic sweeper is stopped here so that this pass, measured, is the one that removes them
   server.registrations.stop();
