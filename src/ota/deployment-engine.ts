@@ -1,8 +1,9 @@
 // Runs deployments: resolves the target devices, updates them in waves (canary first) with
 // bounded parallelism, a per-device timeout and retries, aborts when the failure rate passes the
 // policy's threshold, persists every state change and resumes running deployments after a restart.
-// The running deployment lives in memory; a store that fails (Redis down) only delays its writes,
-// which are retried until they land: no store error ever escapes as an unhandled rejection.
+// The running deployment lives in memory; a store that fails (Redis down) delays its writes, which
+// are retried until they land, and pauses the rollout until it is back (store-pause.ts): no store
+// error ever escapes as an unhandled rejection, and none is counted against a device's retries.
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
