@@ -295,6 +295,7 @@ export class DeploymentEngine {
           // the store is away: no new device starts until it is back
           await this.pause.whenAvailable(controller.signal);
           if (controller.signal.aborted || next >= wave.length) break;
+          if (this.pause.paused) continue; // closed again before this turn
           const r = d.devices[wave[next++]!]!;
           await this.updateDevice(d, r, pkg, controller.signal, save);
           if (tooManyFailures()) abortWith(`failure rate passed ${d.policy.abortFailureRate}`);
@@ -348,6 +349,7 @@ export class DeploymentEngine {
     while ((r.failures ?? 0) < attemptsAllowed && !deploymentSignal.aborted) {
       await this.pause.whenAvailable(deploymentSignal);
       if (deploymentSignal.aborted) break;
+      if (this.pause.paused) continue; // closed again before this turn
       const outageMark = this.pause.mark();
       r.attempts++;
       r.startedAt = Date.now();

@@ -34,8 +34,9 @@ export class StorePause {
 
   constructor(private readonly opts: StorePauseOptions) {}
 
+  /** closed: the store is away (never after stop(), so that no waiter loops on it) */
   get paused(): boolean {
-    return !this.available;
+    return !this.available && !this.stopped;
   }
 
   /** A mark taken when an attempt starts; see overlapped(). */

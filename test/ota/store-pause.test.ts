@@ -53,9 +53,10 @@ describe('StorePause', () => {
     const w = pause.whenAvailable(ac.signal);
     ac.abort('deployment aborted');
     await w;
+    expect(pause.paused).toBe(true);
     const w2 = pause.whenAvailable();
     pause.stop();
     await w2;
-    expect(pause.paused).toBe(true);
+    expect(pause.paused).toBe(false); // stopped: nothing waits or loops on the gate any more
   });
 });
