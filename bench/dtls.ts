@@ -36,13 +36,15 @@ const credentials = { mode: 'psk' as const, identity: Buffer.from('bench'), key:
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const big = Buffer.from(Array.from({ length: 100 * 1024 }, (_, i) => (i * 7919 + 13) % 256));
 
-type Target = { name: string; port: number; rss(): Promise<number>; stop(): Promise<void> };
+/** A server under test; cpuMs() is its process's user+system CPU time so far (load-independent cost). */
+type Target = { name: string; port: number; rss(): Promise<number>; cpuMs(): Promise<number>; stop(): Promise<void> };
 
 async function ours(): Promise<Target> {
   const child = await startChild<{ port: number }>('dtls-server.ts');
   return {
     name: 'ours (node:crypto)', port: child.ready.port,
     rss: async () => (await child.ask<{ rss: number }>('stats')).rss,
+    cpuMs: async () => (await child.ask<{ cpuMs: number }>('cpu')).cpuMs,
     stop: () => child.stop(),
   };
 }
@@ -58,11 +60,16 @@ async function libcoap(dir: string): Promise<Target> {
   return {
     name: 'libcoap coap-server-openssl', port,
     rss: async () => Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024,
+    // utime + stime, fields 14 and 15 of /proc/pid/stat, in clock ticks (100 per second on Linux)
+    cpuMs: async () => {
+      const f = (await readFile(`/proc/${proc.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10;
+    },
     stop: async () => void proc.kill(),
   };
 }
 
-async function handshakesPerSecond(port: number, resume?: ClientSession): Promise<number> {
+async function handshakesPerSecond(port: number, resume?: ClientSession): Promise<{ rate: number; count: number }> {
   const end = performance.now() + seconds * 1000;
   let done = 0;
   const worker = async (): Promise<void> => {
@@ -76,7 +83,7 @@ async function handshakesPerSecond(port: number, resume?: ClientSession): Promis
   };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return done / ((performance.now() - t0) / 1000);
+  return { rate: done / ((performance.now() - t0) / 1000), count: done };
 }
 
 async function firstSession(port: number): Promise<ClientSession> {
@@ -128,30 +135,50 @@ async function ourClientGet(port: number): Promise<number> {
 }
 
 const dir = await mkdtemp(path.join(tmpdir(), 'dtls-bench-'));
-const rows: string[][] = [];
+type Row = { name: string; full: number; resumed: number; kb: number; getLibcoap: number; getOurs: number; cpuFull: number; cpuResumed: number; cpuGet: number };
+const rows: Row[] = [];
+/** what an action cost the server process in CPU ms (its own process: the load of others does not count) */
+async function serverCpu<T>(t: Target, action: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const before = await t.cpuMs();
+  const value = await action();
+  return { value, ms: (await t.cpuMs()) - before };
+}
 for (const make of values['only-fleet'] ? [] : [ours, () => libcoap(dir)]) {
   const t = await make();
   const stage = (s: string): void => void process.stderr.write(`${t.name}: ${s}\n`);
   try {
     stage('full handshakes');
-    const full = await handshakesPerSecond(t.port);
+    const full = await serverCpu(t, () => handshakesPerSecond(t.port));
     stage('resumed handshakes');
-    const resumed = await handshakesPerSecond(t.port, await firstSession(t.port));
+    const session = await firstSession(t.port);
+    const resumed = await serverCpu(t, () => handshakesPerSecond(t.port, session));
     stage('memory per session');
     const mem = await memoryPerSession(t);
     stage('100 KB GET');
     const getLibcoap = await libcoapClientGet(t.port, dir);
-    const getOurs = await ourClientGet(t.port);
-    rows.push([t.name, full.toFixed(0), resumed.toFixed(0), (mem / 1024).toFixed(1), getLibcoap.toFixed(0), getOurs.toFixed(0)]);
+    const getOurs = await serverCpu(t, () => ourClientGet(t.port));
+    rows.push({
+      name: t.name, full: full.value.rate, resumed: resumed.value.rate, kb: mem / 1024, getLibcoap, getOurs: getOurs.value,
+      cpuFull: full.ms / full.value.count, cpuResumed: resumed.ms / resumed.value.count, cpuGet: getOurs.ms / reps,
+    });
   } finally {
     await t.stop();
   }
 }
-if (rows.length > 0) process.stdout.write(`\nDTLS 1.2 PSK (c0a8), our client with ${concurrency} handshakes at once for ${seconds} s; ${sessions} sessions for memory; 100 KB GET in 1024-byte blocks, median of ${reps}\n`);
-if (rows.length > 0) process.stdout.write('server                         | full hs/s | resumed hs/s | KB/session | 100 KB GET, coap-client-openssl (ms) | 100 KB GET, our client on a live session (ms)\n');
-for (const r of rows) process.stdout.write(`${r[0]!.padEnd(30)} | ${r[1]!.padStart(9)} | ${r[2]!.padStart(12)} | ${r[3]!.padStart(10)} | ${r[4]!.padStart(36)} | ${r[5]!.padStart(45)}\n`);
-const [a, b] = rows;
-if (a && b) process.stdout.write(`ratio ours/libcoap: full ${(Number(a[1]) / Number(b[1])).toFixed(2)}, resumed ${(Number(a[2]) / Number(b[2])).toFixed(2)}, memory ${(Number(a[3]) / Number(b[3])).toFixed(2)}, GET (coap-client) ${(Number(a[4]) / Number(b[4])).toFixed(2)}\n`);
+if (rows.length > 0) {
+  const out = (s: string): void => void process.stdout.write(s);
+  out(`\nDTLS 1.2 PSK (c0a8), our client with ${concurrency} handshakes at once for ${seconds} s; ${sessions} sessions for memory; 100 KB GET in 1024-byte blocks, median of ${reps}\n`);
+  out('server                         | full hs/s | resumed hs/s | KB/session | 100 KB GET, coap-client-openssl (ms) | 100 KB GET, our client on a live session (ms)\n');
+  for (const r of rows) out(`${r.name.padEnd(30)} | ${r.full.toFixed(0).padStart(9)} | ${r.resumed.toFixed(0).padStart(12)} | ${r.kb.toFixed(1).padStart(10)} | ${r.getLibcoap.toFixed(0).padStart(36)} | ${r.getOurs.toFixed(0).padStart(45)}\n`);
+  out('server CPU time per operation (the server process alone, user+system; libcoap\'s in 10 ms ticks):\n');
+  out('server                         | ms per full handshake | ms per resumed | ms per 100 KB GET (our client)\n');
+  for (const r of rows) out(`${r.name.padEnd(30)} | ${r.cpuFull.toFixed(3).padStart(21)} | ${r.cpuResumed.toFixed(3).padStart(14)} | ${r.cpuGet.toFixed(1).padStart(30)}\n`);
+  const [a, b] = rows;
+  if (a && b) {
+    out(`ratio ours/libcoap: full ${(a.full / b.full).toFixed(2)}, resumed ${(a.resumed / b.resumed).toFixed(2)}, memory ${(a.kb / b.kb).toFixed(2)}, GET (coap-client) ${(a.getLibcoap / b.getLibcoap).toFixed(2)}, GET (our client) ${(a.getOurs / b.getOurs).toFixed(2)}\n`);
+    out(`server CPU ratio ours/libcoap (more is costlier): full handshake ${(a.cpuFull / b.cpuFull).toFixed(2)}, resumed ${(a.cpuResumed / b.cpuResumed).toFixed(2)}, 100 KB GET ${(a.cpuGet / b.cpuGet).toFixed(2)}\n`);
+  }
+}
 
 const fleetSize = Number(values.fleet);
 if (fleetSize > 0) await fleetRollout(fleetSize);
