@@ -241,8 +241,8 @@ export class SimulatedClient {
     const open = this.opts.openTransport;
     // a bootstrapped device secures each account with the credentials in its Security object
     const account = !open && this.opts.bootstrap ? this.currentAccount() : undefined;
-    const credentials = this.opts.dtls ?? (account ? dtlsCredentialsOf(account) : undefined);
-    const dtlsPeer = main ? (this.opts.dtls ? this.opts.server : credentials && account?.peer) : securedPeer;
+    const credentials = account ? dtlsCredentialsOf(account) : this.opts.dtls;
+    const dtlsPeer = main ? (credentials && (account ? account.peer : this.opts.server)) : securedPeer;
     let transport: DatagramTransport;
     if (open) {
       transport = await open(this.currentAccount());

@@ -17,7 +17,7 @@ import { JsonCollection } from '../../src/store/json-collection.ts';
 import type { AccountCredentials } from '../../simulators/client/bootstrap-client.ts';
 import { loadProfile } from '../../simulators/client/device-profile.ts';
 import { SimulatedClient, type ClientOptions } from '../../simulators/client/lwm2m-client.ts';
-import { objectsDir } from '../../simulators/fleet.ts';
+import { fleetPsk, objectsDir, startFleet } from '../../simulators/fleet.ts';
 import { capturedLog, keySpellings } from '../helpers/captured-log.ts';
 import { createRng } from '../helpers/prng.ts';
 import { fastTiming } from './harness.ts';
@@ -149,6 +149,30 @@ describe('bootstrap over coaps with a factory PSK, then registration over coaps 
     expect(server.dtls!.stats.failures).toBeGreaterThan(failures);
     expect(await server.registrations.byEndpoint('dtls-bs-factory-only')).toBeUndefined();
   }, 30_000);
+
+  it('a fleet (simulators/fleet.ts --bootstrap --bootstrap-psk-secret) bootstraps over DTLS and registers over DTLS, every device under its own PSK', async () => {
+    const n = 4;
+    const secret = 'factory-fleet-secret';
+    for (let i = 0; i < n; i++) {
+      const ep = `dtls-bsf-${String(i).padStart(5, '0')}`;
+      factoryKeys.set(ep, fleetPsk(secret, ep));
+      expect((await api.inject({ method: 'PUT', url: `/bootstrap-security/${ep}`, payload: { mode: 'psk', identity: ep, key: fleetPsk(secret, ep).toString('hex') } })).statusCode).toBeLessThan(300);
+      expect((await api.inject({ method: 'PUT', url: `/bootstrap/${ep}`, payload: { serverUri: `coaps://127.0.0.1:${server.coapsAddress!.port}`, credentials: 'generate-psk' } })).statusCode).toBe(201);
+    }
+    const bsHandshakes = bootstrap.dtls!.stats.handshakes;
+    const fleet = await startFleet({
+      server: '127.0.0.1:1', count: n, prefix: 'dtls-bsf-', log: logs.log, models: server.models, concurrency: n,
+      bootstrap: { server: bootstrap.coapsAddress!, pskSecret: secret }, client: { timing: fastTiming },
+    });
+    clients.push(...fleet.clients);
+    expect(fleet.failed).toBe(0);
+    expect(bootstrap.dtls!.stats.handshakes - bsHandshakes).toBe(n);
+    for (const c of fleet.clients) {
+      const reg = (await server.registrations.byEndpoint(c.endpoint))!;
+      expect(reg.address.identity).toEqual({ mode: 'psk', identity: c.endpoint });
+      expect(server.dtls!.hasSession(reg.address)).toBe(true);
+    }
+  }, 60_000);
 
   it('logged nothing that contains a factory or a provisioned key', async () => {
     const text = logs.text();
