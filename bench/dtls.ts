@@ -217,13 +217,11 @@ async function fleetRollout(n: number): Promise<void> {
   });
   try {
     const registered = async (): Promise<number> => (await platform.server.registrations.all()).filter((r) => r.endpoint.startsWith('df-')).length;
-    while ((await registered()) < n) {
-      if (performance.now() - t0 > 300_000) throw new Error(`only ${await registered()} of ${n} registered`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // a device that gave up registering (simulators/fleet.ts: 4 tries) is reported, and the rollouts go to the others
+    while ((await registered()) < n && performance.now() - t0 < 600_000) await new Promise((r) => setTimeout(r, 200));
     const regS = (performance.now() - t0) / 1000;
     const dtls = platform.server.dtls!;
-    process.stdout.write(`\nfleet over DTLS-PSK: ${n} devices registered in ${regS.toFixed(1)} s (${dtls.stats.handshakes} handshakes, ${dtls.stats.failures} failed)\n`);
+    process.stdout.write(`\nfleet over DTLS-PSK: ${await registered()} of ${n} devices registered in ${regS.toFixed(1)} s (${dtls.stats.handshakes} handshakes, ${dtls.stats.failures} failed)\n`);
     for (const method of values['fleet-methods']!.split(',') as ('sota-pull' | 'sota-push')[]) {
       const hs = dtls.stats.handshakes;
       const t1 = performance.now();
