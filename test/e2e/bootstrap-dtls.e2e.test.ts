@@ -9,6 +9,10 @@ import { buildApi } from '../../src/api/app.ts';
 import type { BootstrapConfig } from '../../src/bootstrap/bootstrap-config.ts';
 import { BootstrapServer } from '../../src/bootstrap/bootstrap-server.ts';
 import type { BootstrapSessionResult } from '../../src/bootstrap/bootstrap-session.ts';
+import { CoapEndpoint } from '../../src/coap/endpoint.ts';
+import { Code, Method, codeText } from '../../src/coap/message.ts';
+import { DtlsClient } from '../../src/dtls/client.ts';
+import { encodeRecords } from '../../src/lwm2m/codec.ts';
 import { ContentFormat } from '../../src/lwm2m/content-format.ts';
 import { dtlsCredentialsFromStore } from '../../src/security/dtls-credentials.ts';
 import { MemorySecurityStore } from '../../src/security/memory-security-store.ts';
@@ -173,6 +177,28 @@ describe('bootstrap over coaps with a factory PSK, then registration over coaps 
       expect(server.dtls!.hasSession(reg.address)).toBe(true);
     }
   }, 60_000);
+
+  it('over real DTLS: a known identity registering another endpoint, and Update, De-register and Send of another device\'s registration, get 4.03; nothing changes', async () => {
+    const victim = (await server.registrations.byEndpoint('dtls-bs-1'))!;
+    const attackerInfo = (await security.get('dtls-bs-other')) as { identity: string; key: string };
+    const transport = await DtlsClient.open({ server: server.coapsAddress!, credentials: { mode: 'psk', identity: Buffer.from(attackerInfo.identity), key: Buffer.from(attackerInfo.key, 'hex') } });
+    const ep = new CoapEndpoint({ transport, log: logs.log, timing: fastTiming });
+    ep.onRequest(() => ({ code: Code.NOT_FOUND }));
+    const peer = server.coapsAddress!;
+    try {
+      // the handshake succeeds (a provisioned identity); the CoAP layer refuses (LwM2M 1.1 Transport §5, Leshan's SecurityChecker)
+      const reg = await ep.request(peer, { method: Method.POST, path: ['rd'], query: ['ep=dtls-bs-1', 'lt=60', 'lwm2m=1.1'], contentFormat: ContentFormat.LINK, payload: Buffer.from('</3/0>') });
+      expect(codeText(reg.code)).toBe('4.03');
+      expect(transport.established).toBe(true);
+      expect(codeText((await ep.request(peer, { method: Method.POST, path: ['rd', victim.id], query: ['lt=4294967295'] })).code)).toBe('4.03');
+      expect(codeText((await ep.request(peer, { method: Method.DELETE, path: ['rd', victim.id] })).code)).toBe('4.03');
+      const send = Buffer.from(encodeRecords([{ path: [3, 0, 9], value: 1 }], ContentFormat.SENML_JSON));
+      expect(codeText((await ep.request(peer, { method: Method.POST, path: ['dp'], contentFormat: ContentFormat.SENML_JSON, payload: send })).code)).toBe('4.03');
+      expect(await server.registrations.byId(victim.id)).toEqual(victim);
+    } finally {
+      await ep.close();
+    }
+  }, 30_000);
 
   it('logged nothing that contains a factory or a provisioned key', async () => {
     const text = logs.text();
