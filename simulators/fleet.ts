@@ -2,6 +2,8 @@
 // CLI: tsx simulators/fleet.ts --server 127.0.0.1:5683 --count 100 [--prefix sim-] [--profile esp32]
 //      [--queue] [--loss 5] [--latency 20] [--lifetime 300] [--bind 127.0.0.1]
 //      [--psk-secret S]   (CoAP over DTLS-PSK to a coaps port: identity = endpoint, key = fleetPsk(S, endpoint))
+//      [--bootstrap host:port [--bootstrap-psk-secret S]]   (client-initiated bootstrap first; over DTLS with
+//      the factory bootstrap PSK fleetPsk(S, endpoint), identity = endpoint; the LwM2M account comes from the Bootstrap-Server)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +33,11 @@ export type FleetOptions = {
   client?: Partial<ClientOptions>;
   /** DTLS-PSK for every device: identity = endpoint name, key = fleetPsk(secret, endpoint) */
   pskSecret?: string;
+  /**
+   * client-initiated bootstrap first (the LwM2M account comes from the Bootstrap-Server); with
+   * pskSecret, over DTLS with the factory PSK fleetPsk(pskSecret, endpoint), identity = endpoint
+   */
+  bootstrap?: { server: { address: string; port: number }; pskSecret?: string };
   /** called with each registration latency in ms */
   onRegistered?: (client: SimulatedClient, ms: number) => void;
 };
@@ -60,7 +67,12 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     return new SimulatedClient({
     endpoint,
     server, models, profile, log: o.log,
-    ...(o.pskSecret !== undefined ? { dtls: { mode: 'psk' as const, identity: Buffer.from(endpoint), key: fleetPsk(o.pskSecret, endpoint) } } : {}),
+    // a bootstrapped device takes its LwM2M account's credentials from the Bootstrap-Server
+    ...(o.pskSecret !== undefined && !o.bootstrap ? { dtls: { mode: 'psk' as const, identity: Buffer.from(endpoint), key: fleetPsk(o.pskSecret, endpoint) } } : {}),
+    ...(o.bootstrap ? { bootstrap: {
+      server: o.bootstrap.server, preferredFormat: 112, // SenML CBOR
+      ...(o.bootstrap.pskSecret !== undefined ? { credentials: { mode: 'psk' as const, identity: endpoint, key: fleetPsk(o.bootstrap.pskSecret, endpoint) } } : {}),
+    } } : {}),
     bindAddress: o.bindAddresses ? o.bindAddresses[i % o.bindAddresses.length] : '127.0.0.1',
     lifetime: o.lifetime ?? 300,
     queueMode: o.queueMode,
@@ -89,6 +101,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
 
 const USAGE = `Usage: npm run fleet -- [--server 127.0.0.1:5683] [--count 10] [--prefix sim-] [--profile esp32|esp32-s3|nrf52840|stm32f746]
        [--queue] [--loss percent] [--latency ms] [--lifetime s] [--bind 127.0.0.1[,127.0.0.2...]]
+       [--psk-secret S] [--bootstrap host:port [--bootstrap-psk-secret S]]
 `;
 
 class UsageError extends Error {}
@@ -117,6 +130,7 @@ async function cli(): Promise<void> {
       'psk-secret': { type: 'string' },
       // factory bootstrap information: each device bootstraps here first (its LwM2M server comes from the Bootstrap-Server)
       bootstrap: { type: 'string' },
+      'bootstrap-psk-secret': { type: 'string' },
     } });
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]!);
@@ -138,7 +152,7 @@ async function cli(): Promise<void> {
     queueMode: values.queue, lifetime, bindAddresses: values.bind!.split(','),
     faults: { lossPercent: loss, latencyMs: latency },
     pskSecret: values['psk-secret'],
-    ...(values.bootstrap ? { client: { bootstrap: { server: parseServer(values.bootstrap), preferredFormat: 112 } } } : {}),
+    ...(values.bootstrap ? { bootstrap: { server: parseServer(values.bootstrap), pskSecret: values['bootstrap-psk-secret'] } } : {}),
   });
   log.info({ registered: fleet.clients.filter((c) => c.registered).length, failed: fleet.failed }, 'fleet up');
   const stop = async (): Promise<void> => {

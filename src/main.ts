@@ -43,7 +43,7 @@ const USAGE = `Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] 
        [--log-level info] [--log-format auto|json|pretty]
        [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]
        [--coaps-port 5684] [--psk-file psk.json] [--no-plain]   (CoAP over DTLS 1.2; identities from /security, psk.json: {"identity": "hex key"})
-       [--bootstrap-port 5783]   (LwM2M Bootstrap-Server on its own UDP port; configurations at /bootstrap/:endpoint)
+       [--bootstrap-port 5783] [--bootstrap-coaps-port 5784]   (LwM2M Bootstrap-Server on its own ports, coaps with /bootstrap-security PSKs; configurations at /bootstrap/:endpoint)
        [--request-timeout ms]    (how long a DM request waits for the device, default 60000; ?timeout= per API request)
        [--shutdown-timeout ms]   (SIGTERM/SIGINT: stop the API, let CoAP exchanges finish for at most ms, close)
 `;
@@ -87,6 +87,7 @@ async function main(): Promise<void> {
       'shutdown-timeout': { type: 'string', default: '10000' },
       'log-format': { type: 'string', default: 'auto' },
       'bootstrap-port': { type: 'string' },
+      'bootstrap-coaps-port': { type: 'string' },
       'no-auth': { type: 'boolean', default: false },
       'admin-token-file': { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
@@ -190,15 +191,17 @@ async function main(): Promise<void> {
   let bootstrapConfigs: (Collection<BootstrapConfig> & { close?(): Promise<void> }) | undefined;
   let bootstrap: BootstrapServer | undefined;
   let bootstrapSecurity: Awaited<ReturnType<typeof openSecurityStore>> | undefined;
-  if (values['bootstrap-port'] !== undefined) {
+  if (values['bootstrap-port'] !== undefined && values['no-plain']) throw new UsageError('--bootstrap-port is plain CoAP: with --no-plain use --bootstrap-coaps-port');
+  if (values['bootstrap-port'] !== undefined || values['bootstrap-coaps-port'] !== undefined) {
     bootstrapSecurity = await openSecurityStore({ store: shared ? values.store : undefined, dataDir: values['data-dir'], log, of: 'bootstrap' });
     bootstrapConfigs = shared ? await RedisCollection.open<BootstrapConfig>(values.store!, 'bootstrap')
       : values['data-dir'] ? await JsonCollection.open<BootstrapConfig>(path.join(values['data-dir'], 'bootstrap.json')) : JsonCollection.memory<BootstrapConfig>();
     bootstrap = await BootstrapServer.start({
       log: log.child({ component: 'bootstrap' }), models: server.models, configs: bootstrapConfigs, security, bootstrapSecurity,
-      host: values['coap-host'], port: portFlag('bootstrap-port', values['bootstrap-port']),
+      host: values['coap-host'], ...(values['bootstrap-port'] !== undefined ? { port: portFlag('bootstrap-port', values['bootstrap-port']) } : { plain: false }),
+      ...(values['bootstrap-coaps-port'] !== undefined ? { dtls: { port: portFlag('bootstrap-coaps-port', values['bootstrap-coaps-port']) } } : {}),
     });
-    log.info({ bootstrap: bootstrap.address }, 'Bootstrap-Server started');
+    log.info({ bootstrap: values['bootstrap-port'] !== undefined ? bootstrap.address : undefined, bootstrapCoaps: bootstrap.coapsAddress }, 'Bootstrap-Server started');
   }
   if (values['no-auth']) {
     log.warn({ http: httpHost }, '!!! --no-auth: the REST API accepts every request WITHOUT A TOKEN (loopback demo only) !!!');

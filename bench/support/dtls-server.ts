@@ -1,6 +1,6 @@
 // Our DTLS server in its own process for bench/dtls.ts: a CoapEndpoint over DtlsServer with one PSK
 // (identity "bench") serving a 100 KB resource /big; IPC "stats" answers RSS after a GC and the
-// session count.
+// session count, "cpu" the process's CPU time so far (ms).
 import { CoapEndpoint } from '../../src/coap/endpoint.ts';
 import { DtlsServer } from '../../src/dtls/server.ts';
 import { quietLogger } from '../../src/log.ts';
@@ -18,6 +18,10 @@ process.on('message', async (m: { cmd: string }) => {
     for (let i = 0; i < 3; i++) (globalThis as { gc?: () => void }).gc?.();
     await new Promise((r) => setTimeout(r, 100));
     process.send?.({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, sessions: dtls.sessionCount, stats: dtls.stats });
+  }
+  if (m.cmd === 'cpu') {
+    const cpu = process.cpuUsage();
+    process.send?.({ cpuMs: (cpu.user + cpu.system) / 1000 });
   }
   if (m.cmd === 'stop') {
     await ep.close();

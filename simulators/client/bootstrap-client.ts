@@ -5,6 +5,7 @@
 import type { InboundRequest, OutboundResponse } from '../../src/coap/endpoint.ts';
 import { Code, Method } from '../../src/coap/message.ts';
 import type { Peer } from '../../src/coap/transport.ts';
+import type { DtlsClientCredentials } from '../../src/dtls/credentials.ts';
 import { decodeNode, encodeNode } from '../../src/lwm2m/codec.ts';
 import { ContentFormat, isContentFormat } from '../../src/lwm2m/content-format.ts';
 import { serializeLinks, type Link } from '../../src/lwm2m/link-format.ts';
@@ -25,6 +26,12 @@ export type ServerAccount = {
   readonly lifetime?: number;
   readonly binding?: string;
 };
+
+/** The DTLS client credentials of a secured account (coaps://, Transport §5.1); undefined for NoSec. */
+export function dtlsCredentialsOf(account: ServerAccount): DtlsClientCredentials | undefined {
+  const c = account.credentials;
+  return c.mode === 'psk' ? { mode: 'psk', identity: Buffer.from(c.identity, 'utf8'), key: c.key } : undefined;
+}
 
 const SECURITY = 0;
 const SERVER = 1;

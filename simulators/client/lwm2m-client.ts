@@ -20,7 +20,7 @@ import { nodeToRecords } from '../../src/lwm2m/records.ts';
 import type { DeviceProfile as RuntimeProfile } from '../../compiler/runtime/index.ts';
 import { targets } from '../../compiler/targets/index.ts';
 import type { DeviceProfile } from './device-profile.ts';
-import { bootstrapHandler, lwm2mServerAccount, type AccountCredentials, type ServerAccount } from './bootstrap-client.ts';
+import { bootstrapHandler, dtlsCredentialsOf, lwm2mServerAccount, type AccountCredentials, type ServerAccount } from './bootstrap-client.ts';
 import { FirmwareUpdate } from './firmware-update.ts';
 import { ML_INFERENCE, ML_MODEL, MlObjects } from './ml-objects.ts';
 import { DeviceError, ObjectStore } from './object-store.ts';
@@ -174,7 +174,7 @@ export class SimulatedClient {
     const fwOnly = opts.firmwareOnly;
     this.ml = !fwOnly && opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
     // a device given a secured transport pulls coaps:// URIs over it (the DTLS session of its account)
-    const download = { openEndpoint: (to: Peer, secure: boolean) => this.openEndpoint(false, secure ? to : undefined), blockSize: opts.downloadBlockSize ?? 512, coaps: opts.dtls !== undefined || opts.openTransport !== undefined };
+    const download = { openEndpoint: (to: Peer, secure: boolean) => this.openEndpoint(false, secure ? to : undefined), blockSize: opts.downloadBlockSize ?? 512, coaps: opts.dtls !== undefined || opts.openTransport !== undefined || opts.bootstrap !== undefined };
     if ((opts.trustedKeys?.length ?? 0) > 2) throw new Error('a device holds at most two signing keys');
     const steps = { stepDelayMs: opts.updateStepDelayMs, pushIdleTimeoutMs: opts.pushIdleTimeoutMs, trustedKeys: opts.trustedKeys };
     this.softwareRef = fwOnly ? undefined : new SoftwareManagement(this.store, this.ml, { profile: target, download, ...steps });
@@ -239,13 +239,16 @@ export class SimulatedClient {
   private async openEndpoint(main: boolean, securedPeer?: Peer): Promise<CoapEndpoint> {
     const host = this.opts.bindAddress ?? '127.0.0.1';
     const open = this.opts.openTransport;
-    const dtlsPeer = main && this.opts.dtls ? this.opts.server : securedPeer;
+    // a bootstrapped device secures each account with the credentials in its Security object
+    const account = !open && this.opts.bootstrap ? this.currentAccount() : undefined;
+    const credentials = account ? dtlsCredentialsOf(account) : this.opts.dtls;
+    const dtlsPeer = main ? (credentials && (account ? account.peer : this.opts.server)) : securedPeer;
     let transport: DatagramTransport;
     if (open) {
       transport = await open(this.currentAccount());
     } else if (dtlsPeer) {
-      if (!this.opts.dtls) throw new Error('a coaps:// download needs DTLS credentials');
-      const dtls = await DtlsClient.open({ server: dtlsPeer, credentials: this.opts.dtls, host, log: this.opts.log });
+      if (!credentials) throw new Error('a coaps:// download needs DTLS credentials');
+      const dtls = await DtlsClient.open({ server: dtlsPeer, credentials, host, log: this.opts.log });
       if (main) this.dtlsTransport = dtls;
       transport = dtls;
     } else {

@@ -1,14 +1,19 @@
 // The LwM2M Bootstrap-Server (LwM2M 1.1 TS Core §5.2, Transport §6.1): its own CoAP endpoint and
 // port, answering client-initiated Bootstrap-Request (POST /bs?ep=<name>[&pct=<format>]) with 2.04,
-// then running the session that provisions the device's LwM2M server account.
+// then running the session that provisions the device's LwM2M server account. Over coaps:// the
+// factory bootstrap credentials (`bootstrapSecurity`) answer the DTLS handshakes (Transport §5.1:
+// the Bootstrap-Server account is secured like any other; its key is not the LwM2M server's).
 import type { Logger } from 'pino';
 import { CoapEndpoint, type InboundRequest, type OutboundResponse } from '../coap/endpoint.ts';
 import { Code, Method } from '../coap/message.ts';
 import type { CoapTiming } from '../coap/timing.ts';
+import { CombinedTransport } from '../coap/combined-transport.ts';
 import { UdpTransport, type DatagramTransport, type Peer } from '../coap/transport.ts';
+import { DtlsServer, type DtlsLimits } from '../dtls/server.ts';
 import { ContentFormat } from '../lwm2m/content-format.ts';
 import type { ModelLookup } from '../lwm2m/object-model.ts';
 import { describeIdentity } from '../registration/sender-authorization.ts';
+import { dtlsCredentialsFromStore } from '../security/dtls-credentials.ts';
 import { MemorySecurityStore } from '../security/memory-security-store.ts';
 import { judge } from '../security/registration-authorizer.ts';
 import type { SecurityStore } from '../security/security-store.ts';
@@ -29,7 +34,12 @@ export type BootstrapServerOptions = {
   bootstrapSecurity?: SecurityStore;
   transport?: DatagramTransport;
   host?: string;
+  /** plain CoAP port (default 5683) */
   port?: number;
+  /** false: no plain CoAP listener (then `dtls` must be given) */
+  plain?: boolean;
+  /** CoAP over DTLS 1.2 on this port, the handshakes answered from `bootstrapSecurity` */
+  dtls?: { port?: number; limits?: Partial<DtlsLimits> };
   timing?: Partial<CoapTiming>;
   requestTimeoutMs?: number;
   /** sessions running at once; further Bootstrap-Requests get 5.03 (the client retries) */
@@ -47,20 +57,40 @@ export class BootstrapServer {
   /** who may bootstrap: the factory bootstrap credentials per endpoint */
   readonly bootstrapSecurity: SecurityStore;
 
-  private constructor(private readonly opts: BootstrapServerOptions, readonly coap: CoapEndpoint) {
-    this.bootstrapSecurity = opts.bootstrapSecurity ?? MemorySecurityStore.memory();
+  private constructor(private readonly opts: BootstrapServerOptions, readonly coap: CoapEndpoint, bootstrapSecurity: SecurityStore, readonly dtls: DtlsServer | undefined) {
+    this.bootstrapSecurity = bootstrapSecurity;
   }
 
   static async start(opts: BootstrapServerOptions): Promise<BootstrapServer> {
-    const transport = opts.transport ?? await UdpTransport.open({ host: opts.host ?? '0.0.0.0', port: opts.port ?? 5683 });
+    const bootstrapSecurity = opts.bootstrapSecurity ?? MemorySecurityStore.memory();
+    const host = opts.host ?? '0.0.0.0';
+    const dtls = opts.transport || !opts.dtls ? undefined : await DtlsServer.open({
+      host, port: opts.dtls.port ?? 5784, credentials: dtlsCredentialsFromStore(bootstrapSecurity), limits: opts.dtls.limits,
+      log: opts.log.child({ component: 'bootstrap-dtls' }),
+    });
+    let transport: DatagramTransport;
+    if (opts.transport) transport = opts.transport;
+    else if (opts.plain === false) {
+      if (!dtls) throw new Error('a Bootstrap-Server without plain CoAP needs DTLS');
+      transport = dtls;
+    } else {
+      const udp = await UdpTransport.open({ host, port: opts.port ?? 5683 });
+      transport = dtls ? new CombinedTransport(udp, dtls) : udp;
+    }
     const coap = new CoapEndpoint({ transport, log: opts.log.child({ component: 'bootstrap-coap' }), timing: opts.timing });
-    const server = new BootstrapServer(opts, coap);
+    const server = new BootstrapServer(opts, coap, bootstrapSecurity, dtls);
     coap.onRequest((req) => server.handle(req));
     return server;
   }
 
+  /** The plain CoAP address (the DTLS one when plain CoAP is off). */
   get address(): Peer {
     return this.coap.address;
+  }
+
+  /** The coaps:// listener's address, when DTLS runs. */
+  get coapsAddress(): Peer | undefined {
+    return this.dtls?.address();
   }
 
   get configs(): Collection<BootstrapConfig> {

@@ -44,8 +44,12 @@ export class DtlsClient implements DatagramTransport {
   private readonly listeners: ((data: Buffer, peer: Peer) => void)[] = [];
   private queued: Buffer[] = [];
   private closed = false;
-  /** the last datagram handed to the socket: close() waits for it, or a final flight sent just before is lost */
-  private lastSend: Promise<void> = Promise.resolve();
+  /** datagrams handed to the socket and not yet sent: close() waits for them, or a final flight sent just before is lost */
+  private sending = 0;
+  private drained: (() => void)[] = [];
+  private readonly sent = (): void => {
+    if (--this.sending === 0 && this.drained.length > 0) for (const resolve of this.drained.splice(0)) resolve();
+  };
   /** the session to resume with, from the last full handshake */
   session: ClientSession | undefined;
   /** whether the last handshake was abbreviated */
@@ -98,7 +102,8 @@ export class DtlsClient implements DatagramTransport {
       const conn: DtlsConnection = new DtlsConnection('client', {
         sendDatagram: (d) => {
           if (this.closed) return;
-          this.lastSend = new Promise((resolve) => this.socket.send(d, server.port, server.address, () => resolve()));
+          this.sending++;
+          this.socket.send(d, server.port, server.address, this.sent);
         },
         applicationData: (data) => {
           const peer: Peer = { address: server.address, port: server.port, identity: conn.identity, session: conn.sessionName };
@@ -162,7 +167,7 @@ export class DtlsClient implements DatagramTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.established) this.conn!.sendAlert(1, 0); // close_notify
-    await this.lastSend;
+    if (this.sending > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
     this.closed = true;
     this.conn?.close('client closing');
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));

@@ -6,7 +6,7 @@ import type { PeerIdentity } from '../coap/transport.ts';
 import { AlertDescription, AlertLevel, alertName, encodeAlert, parseAlert } from './alert.ts';
 import { parseHandshakeFragments, HandshakeType } from './handshake-message.ts';
 import type { Handshaker } from './handshaker.ts';
-import { ContentType, DTLS_1_2, encodeRecordHeader, RECORD_HEADER, type DtlsRecord } from './record.ts';
+import { ContentType, DTLS_1_2, encodeRecordHeader, RECORD_HEADER, writeRecordHeader, type DtlsRecord } from './record.ts';
 import { protect, unprotect, type ProtectionKeys } from './record-protection.ts';
 import { ReplayWindow } from './replay-window.ts';
 
@@ -47,6 +47,8 @@ export class DtlsConnection {
   lastAlert: { level: number; description: number } | undefined;
   private early: DtlsRecord[] = [];
   private chain: Promise<void> = Promise.resolve();
+  /** datagrams waiting in `chain` (a handshake step may await a key lookup) */
+  private queuedDatagrams = 0;
 
   constructor(
     readonly role: 'client' | 'server',
@@ -94,10 +96,25 @@ export class DtlsConnection {
   /** Records of one datagram, processed in order, one datagram after the other. */
   receive(records: DtlsRecord[]): Promise<void> {
     this.lastActivity = Date.now();
-    this.chain = this.chain.then(async () => {
+    if (this.queuedDatagrams === 0 && this.handshaker === undefined) {
+      // hot path: an established association with no handshake state runs nothing asynchronous
+      // (no handshaker, so no PSK lookup to await); its records are processed at once, in order,
+      // without a promise hop per datagram
       for (const r of records) {
-        if (this.closed) return;
-        await this.processRecord(r);
+        if (this.closed) break;
+        void this.processRecord(r);
+      }
+      return Promise.resolve();
+    }
+    this.queuedDatagrams++;
+    this.chain = this.chain.then(async () => {
+      try {
+        for (const r of records) {
+          if (this.closed) return;
+          await this.processRecord(r);
+        }
+      } finally {
+        this.queuedDatagrams--;
       }
     });
     return this.chain;
@@ -217,8 +234,10 @@ export class DtlsConnection {
       const body = protect(w.keys, { type: ContentType.tls12Cid, version, epoch: rec.epoch, seq, cid: this.sendCid }, inner);
       return Buffer.concat([encodeRecordHeader(ContentType.tls12Cid, version, rec.epoch, seq, body.length, this.sendCid), body]);
     }
-    const body = protect(w.keys, { type: rec.type, version, epoch: rec.epoch, seq }, rec.payload);
-    return Buffer.concat([encodeRecordHeader(rec.type, version, rec.epoch, seq, body.length), body]);
+    // the record in one buffer: protect() leaves room for the header, written here in place
+    const record = protect(w.keys, { type: rec.type, version, epoch: rec.epoch, seq }, rec.payload, RECORD_HEADER);
+    writeRecordHeader(record, rec.type, version, rec.epoch, seq, record.length - RECORD_HEADER);
+    return record;
   }
 
   /** Room for a record's plaintext in one datagram of mtu bytes (header, nonce, tag, CID, CBC padding). */
@@ -233,14 +252,14 @@ export class DtlsConnection {
     for (const rec of records) {
       const bytes = this.encode(rec);
       if (size > 0 && size + bytes.length > this.mtu) {
-        this.events.sendDatagram(Buffer.concat(datagram));
+        this.events.sendDatagram(datagram.length === 1 ? datagram[0]! : Buffer.concat(datagram));
         datagram = [];
         size = 0;
       }
       datagram.push(bytes);
       size += bytes.length;
     }
-    if (size > 0) this.events.sendDatagram(Buffer.concat(datagram));
+    if (size > 0) this.events.sendDatagram(datagram.length === 1 ? datagram[0]! : Buffer.concat(datagram));
   }
 
   sendApplicationData(data: Buffer): boolean {

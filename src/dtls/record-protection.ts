@@ -23,10 +23,30 @@ function additionalData(m: RecordMeta, plaintextLength: number): Buffer {
       u16(m.version), epochSeq(m.epoch, m.seq), m.cid, u16(plaintextLength),
     ]);
   }
-  return Buffer.concat([epochSeq(m.epoch, m.seq), u8(m.type), u16(m.version), u16(plaintextLength)]);
+  // RFC 6347 §4.1.2.1: epoch||seq (8), type, version, length: 13 bytes written in place (hot path)
+  const aad = Buffer.allocUnsafe(13);
+  aad.writeUInt16BE(m.epoch, 0);
+  aad.writeUIntBE(m.seq, 2, 6);
+  aad[8] = m.type;
+  aad.writeUInt16BE(m.version, 9);
+  aad.writeUInt16BE(plaintextLength, 11);
+  return aad;
 }
 
-export function protect(k: ProtectionKeys, m: RecordMeta, plaintext: Buffer): Buffer {
+/** fixed_iv (4) || epoch (2) || seq (6): the AEAD nonce (RFC 6655 §3, RFC 5288 §3). */
+function aeadNonce(fixedIv: Buffer, explicit: Buffer): Buffer {
+  const nonce = Buffer.allocUnsafe(fixedIv.length + EXPLICIT_NONCE);
+  fixedIv.copy(nonce, 0);
+  explicit.copy(nonce, fixedIv.length, 0, EXPLICIT_NONCE);
+  return nonce;
+}
+
+/**
+ * The protected fragment. With `headerRoom`, the returned buffer starts with that many unwritten
+ * bytes for the record header, so the record is built with one copy of the data (the hot path:
+ * every datagram of a session goes through here).
+ */
+export function protect(k: ProtectionKeys, m: RecordMeta, plaintext: Buffer, headerRoom = 0): Buffer {
   if (k.cipher === 'aes-128-cbc-sha256') {
     const mac = hmacSha256(k.macKey, additionalData(m, plaintext.length), plaintext);
     const unpadded = plaintext.length + mac.length + 1;
@@ -34,21 +54,29 @@ export function protect(k: ProtectionKeys, m: RecordMeta, plaintext: Buffer): Bu
     const padding = Buffer.alloc(padLength + 1, padLength);
     const iv = randomBytes(16);
     const c = createCipheriv('aes-128-cbc', k.encKey, iv).setAutoPadding(false);
-    return Buffer.concat([iv, c.update(Buffer.concat([plaintext, mac, padding])), c.final()]);
+    return Buffer.concat([Buffer.alloc(headerRoom), iv, c.update(Buffer.concat([plaintext, mac, padding])), c.final()]);
   }
-  const explicit = epochSeq(m.epoch, m.seq); // RFC 6655 §3 / DTLS-NOTES: explicit nonce = epoch||seq
-  const nonce = Buffer.concat([k.fixedIv, explicit]);
+  const tagLength = k.cipher === 'aes-128-ccm8' ? 8 : 16;
+  const out = Buffer.allocUnsafe(headerRoom + EXPLICIT_NONCE + plaintext.length + tagLength);
+  // RFC 6655 §3 / DTLS-NOTES: explicit nonce = epoch||seq
+  const explicit = out.subarray(headerRoom, headerRoom + EXPLICIT_NONCE);
+  explicit.writeUInt16BE(m.epoch, 0);
+  explicit.writeUIntBE(m.seq, 2, 6);
+  const nonce = aeadNonce(k.fixedIv, explicit);
   const aad = additionalData(m, plaintext.length);
+  let c;
   if (k.cipher === 'aes-128-ccm8') {
-    const c = createCipheriv('aes-128-ccm', k.encKey, nonce, { authTagLength: 8 });
+    c = createCipheriv('aes-128-ccm', k.encKey, nonce, { authTagLength: 8 });
     c.setAAD(aad, { plaintextLength: plaintext.length });
-    const body = Buffer.concat([c.update(plaintext), c.final()]);
-    return Buffer.concat([explicit, body, c.getAuthTag()]);
+  } else {
+    c = createCipheriv('aes-128-gcm', k.encKey, nonce);
+    c.setAAD(aad);
   }
-  const c = createCipheriv('aes-128-gcm', k.encKey, nonce);
-  c.setAAD(aad);
-  const body = Buffer.concat([c.update(plaintext), c.final()]);
-  return Buffer.concat([explicit, body, c.getAuthTag()]);
+  let p = headerRoom + EXPLICIT_NONCE;
+  p += c.update(plaintext).copy(out, p);
+  p += c.final().copy(out, p);
+  c.getAuthTag().copy(out, p);
+  return out;
 }
 
 /** The plaintext, or undefined when the record does not authenticate (bad_record_mac). */
@@ -60,7 +88,7 @@ export function unprotect(k: ProtectionKeys, m: RecordMeta, fragment: Buffer): B
     const explicit = fragment.subarray(0, EXPLICIT_NONCE);
     const body = fragment.subarray(EXPLICIT_NONCE, fragment.length - tagLength);
     const tag = fragment.subarray(fragment.length - tagLength);
-    const nonce = Buffer.concat([k.fixedIv, explicit]);
+    const nonce = aeadNonce(k.fixedIv, explicit);
     const aad = additionalData(m, body.length);
     if (k.cipher === 'aes-128-ccm8') {
       const d = createDecipheriv('aes-128-ccm', k.encKey, nonce, { authTagLength: 8 });
@@ -73,7 +101,9 @@ export function unprotect(k: ProtectionKeys, m: RecordMeta, fragment: Buffer): B
     const d = createDecipheriv('aes-128-gcm', k.encKey, nonce);
     d.setAuthTag(tag);
     d.setAAD(aad);
-    return Buffer.concat([d.update(body), d.final()]);
+    const out = d.update(body);
+    d.final(); // GCM is a stream mode: final() yields no bytes, it checks the tag
+    return out;
   } catch {
     return undefined; // authentication failed
   }

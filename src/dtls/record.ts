@@ -65,6 +65,15 @@ export function encodeRecordHeader(type: number, version: number, epoch: number,
   return Buffer.concat([Buffer.from([type]), u16(version), u16(epoch), u48(seq), ...(cid ? [cid] : []), u16(length)]);
 }
 
+/** Writes a plain (non-CID) 13-byte record header at the start of `out`. */
+export function writeRecordHeader(out: Buffer, type: number, version: number, epoch: number, seq: number, length: number): void {
+  out[0] = type;
+  out.writeUInt16BE(version, 1);
+  out.writeUInt16BE(epoch, 3);
+  out.writeUIntBE(seq, 5, 6);
+  out.writeUInt16BE(length, 11);
+}
+
 /** The 8-byte sequence number of the MAC and AEAD additional data (RFC 6347 §4.1.2.1): epoch || seq. */
 export function epochSeq(epoch: number, seq: number): Buffer {
   return Buffer.concat([u16(epoch), u48(seq)]);

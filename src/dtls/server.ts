@@ -76,8 +76,9 @@ export class DtlsServer implements DatagramTransport {
   private readonly mtu: number;
   private readonly cidLength: number;
   private closed = false;
-  /** the last datagram handed to the socket: close() waits for it (the close_notify alerts) */
-  private lastSend: Promise<void> = Promise.resolve();
+  /** datagrams handed to the socket and not yet sent: close() waits for them (the close_notify alerts) */
+  private sending = 0;
+  private drained: (() => void)[] = [];
 
   private constructor(private readonly socket: dgram.Socket, private readonly opts: DtlsServerOptions) {
     this.limits = { ...defaultDtlsLimits, ...opts.limits };
@@ -155,7 +156,7 @@ export class DtlsServer implements DatagramTransport {
       c.close('server closing');
     }
     for (const h of this.handshakes.values()) h.conn.close('server closing');
-    await this.lastSend;
+    if (this.sending > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 
@@ -245,9 +246,7 @@ export class DtlsServer implements DatagramTransport {
 
   private newConnection(key: string, address: string, port: number): DtlsConnection {
     const conn: DtlsConnection = new DtlsConnection('server', {
-      sendDatagram: (d) => {
-        this.lastSend = new Promise((resolve) => this.socket.send(d, conn.port, conn.address, () => resolve()));
-      },
+      sendDatagram: (d) => this.sendDatagram(d, conn.port, conn.address),
       applicationData: (data) => {
         const peer: Peer = { address: conn.address, port: conn.port, identity: conn.identity, session: conn.sessionName };
         for (const l of this.listeners) l(data, peer);
@@ -257,6 +256,16 @@ export class DtlsServer implements DatagramTransport {
     }, this.mtu, address, port);
     return conn;
   }
+
+  /** One datagram out; counted, not a promise per datagram (this is every record of every session). */
+  private sendDatagram(d: Buffer, port: number, address: string): void {
+    this.sending++;
+    this.socket.send(d, port, address, this.sent);
+  }
+
+  private readonly sent = (): void => {
+    if (--this.sending === 0 && this.drained.length > 0) for (const resolve of this.drained.splice(0)) resolve();
+  };
 
   private onEstablished(key: string, conn: DtlsConnection): void {
     const h = this.handshakes.get(key);

@@ -52,6 +52,22 @@ describe('AES-CCM', () => {
     const flipped = Buffer.from(fragment);
     flipped[10]! ^= 1;
     expect(unprotect(keys, meta, flipped)).toBeUndefined();
+    // with room for the record header (the connection's one-copy path): the same bytes after the room
+    const roomy = protect(keys, meta, plain, 13);
+    expect(roomy.subarray(13).toString('hex')).toBe(expected.toString('hex'));
+  });
+
+  it('a GCM record (RFC 5288 §3): the same nonce and AAD rules, a 16-byte tag; header room leaves the bytes alike', () => {
+    const keys: ProtectionKeys = { cipher: 'aes-128-gcm', encKey: hex('0f0e0d0c0b0a09080706050403020100'), macKey: Buffer.alloc(0), fixedIv: hex('b1b2b3b4') };
+    const plain = Buffer.from('a block of a package');
+    const meta = { type: 23, version: 0xfefd, epoch: 2, seq: 0x0102030405 };
+    const c = createCipheriv('aes-128-gcm', keys.encKey, hex('b1b2b3b4' + '0002000102030405'));
+    c.setAAD(hex('0002000102030405' + '17' + 'fefd' + '0014'));
+    const expected = Buffer.concat([hex('0002000102030405'), c.update(plain), c.final(), c.getAuthTag()]);
+    expect(protect(keys, meta, plain).toString('hex')).toBe(expected.toString('hex'));
+    expect(protect(keys, meta, plain, 13).subarray(13).toString('hex')).toBe(expected.toString('hex'));
+    expect(unprotect(keys, meta, expected)!.toString()).toBe('a block of a package');
+    expect(unprotect(keys, { ...meta, type: 22 }, expected)).toBeUndefined(); // AAD binds the content type
   });
 
   it('CBC-SHA256 records round-trip and refuse a flipped bit or bad padding', () => {
@@ -62,6 +78,7 @@ describe('AES-CCM', () => {
       const f = protect(keys, meta, plain);
       expect(f.length % 16).toBe(0);
       expect(unprotect(keys, meta, f)!.equals(plain)).toBe(true);
+      expect(unprotect(keys, meta, protect(keys, meta, plain, 13).subarray(13))!.equals(plain)).toBe(true);
       const g = Buffer.from(f);
       g[g.length - 1]! ^= 1;
       expect(unprotect(keys, meta, g)).toBeUndefined();
