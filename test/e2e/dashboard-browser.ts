@@ -1,0 +1,74 @@
+// What the dashboard's browser tests share: the bundle (built once when missing), Debian's chromium
+// driven by playwright-core, a page that records every console error and failed request, axe-core.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { DASHBOARD_DIR } from '../../src/api/dashboard-static.ts';
+
+const root = path.resolve(DASHBOARD_DIR, '..', '..');
+
+/** npm install builds the bundle (prepare); a checkout that skipped it gets it built here. */
+export function ensureDashboardBuilt(): void {
+  if (existsSync(path.join(DASHBOARD_DIR, 'index.html'))) return;
+  execFileSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'web', '--logLevel', 'error'], { cwd: root, stdio: 'inherit' });
+}
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export type WatchedPage = { page: Page; problems: string[]; stop(): void };
+
+/** A page whose console errors, uncaught exceptions, failed requests and HTTP errors are recorded. */
+export function watch(page: Page): WatchedPage {
+  const problems: string[] = [];
+  let on = true;
+  page.on('console', (m) => {
+    if (on && m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => {
+    if (on) problems.push(`page error: ${e.message}`);
+  });
+  page.on('requestfailed', (r) => {
+    if (on) problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`);
+  });
+  page.on('response', (r) => {
+    if (on && r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+  });
+  return { page, problems, stop: () => (on = false) };
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on the page as it is now, one line each. */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axeSource });
+  // run in the page (a string: the server's tsconfig has no DOM types)
+  const found = await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) =>
+    r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) })))`) as { id: string; impact: string | null; targets: string[] }[];
+  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.targets.join(' ')}`);
+}
+
+/** How far the page is wider than the viewport (0: no horizontal scrolling). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+}
+
+/** The first page's files (index.html and the assets it names: the fleet view's code and CSS), raw and gzipped. */
+export async function firstPageCost(baseUrl: string): Promise<{ files: { url: string; bytes: number; gzipped: number }[]; bytes: number; gzipped: number }> {
+  const html = await (await fetch(`${baseUrl}/`)).text();
+  const urls = ['/', ...[...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!)];
+  const files = await Promise.all(urls.map(async (url) => {
+    const res = await fetch(`${baseUrl}${url}`);
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    return { url, bytes: body.length, gzipped: gzipSync(body, { level: 9 }).length };
+  }));
+  return { files, bytes: files.reduce((a, f) => a + f.bytes, 0), gzipped: files.reduce((a, f) => a + f.gzipped, 0) };
+}

@@ -1,0 +1,208 @@
+// The operator dashboard (issue 15) in a real browser: Debian's chromium, driven by playwright-core,
+// against the real server (API + LwM2M over UDP) with a small simulated fleet. The whole story
+// through the page (upload the zoo model, compile for esp32, the report with its confusion matrix,
+// deploy, progress to 100 %, inferences arrive), a device page (read, write, observe a value that
+// changes), an aborted rollout; no console error or failed request anywhere, no serious or critical
+// axe-core violation, layouts at 1280x800 and 390x844, screenshots into docs/screenshots/.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFashionMnist, SAMPLE_TEST_COUNT } from '../../compiler/quantize/calibration-set.ts';
+import type { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
+import { axeViolations, ensureDashboardBuilt, firstPageCost, horizontalOverflow, launchChromium, watch, type WatchedPage } from './dashboard-browser.ts';
+import { startOtaHarness, type OtaHarness } from './ota-harness.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const shots = path.join(root, 'docs', 'screenshots');
+const CNN = path.join(root, 'compiler', 'zoo', 'models', 'cnn.onnx');
+const LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const LONG = 180_000;
+
+let h: OtaHarness;
+let baseUrl: string;
+let browser: Browser;
+let desktop: BrowserContext;
+let fleet: SimulatedClient[];
+const pages: WatchedPage[] = [];
+
+async function open(hash: string, viewport = DESKTOP): Promise<WatchedPage> {
+  const ctx = viewport === DESKTOP ? desktop : await browser.newContext({ viewport });
+  const w = watch(await ctx.newPage());
+  pages.push(w);
+  await w.page.goto(`${baseUrl}/${hash}`);
+  return w;
+}
+
+/** no console error, no failed request, no serious or critical axe violation, no sideways scrolling */
+async function checkPage(w: WatchedPage, what: string): Promise<void> {
+  expect(await axeViolations(w.page), `axe on ${what}`).toEqual([]);
+  expect(await horizontalOverflow(w.page), `horizontal overflow of ${what}`).toBeLessThanOrEqual(1);
+  expect(w.problems, what).toEqual([]);
+}
+
+beforeAll(async () => {
+  ensureDashboardBuilt();
+  h = await startOtaHarness();
+  await h.api.listen({ host: '127.0.0.1', port: 0 });
+  baseUrl = `http://127.0.0.1:${(h.api.server.address() as { port: number }).port}`;
+  fleet = await Promise.all(['dash-0', 'dash-1', 'dash-2'].map((e) => h.client(e)));
+  // a rollout to these two takes minutes (every update step waits 60 s): the one to abort
+  await Promise.all(['slow-0', 'slow-1'].map((e) => h.client(e, { updateStepDelayMs: 60_000 })));
+  browser = await launchChromium();
+  desktop = await browser.newContext({ viewport: DESKTOP });
+}, LONG);
+
+afterAll(async () => {
+  for (const p of pages) p.stop();
+  await browser?.close();
+  await h?.close();
+}, LONG);
+
+describe('the operator dashboard in chromium', () => {
+  it('tells the whole story: upload, compile, report, deploy to 100 %, inferences arrive', async () => {
+    // the fleet
+    const fleetPage = await open('#/fleet');
+    const { page } = fleetPage;
+    await page.getByTestId('count-total').filter({ hasText: '5' }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid=device-table] a', { hasText: 'dash-0' }).waitFor();
+    expect(await page.locator('[data-testid=device-table] [role=rowgroup] [role=row]').count()).toBe(5);
+    // a filter goes to the server and narrows the table
+    await page.getByLabel('Endpoint contains').fill('slow-');
+    await page.getByTestId('loaded').filter({ hasText: /^2 shown/ }).waitFor({ timeout: 30_000 });
+    await page.getByLabel('Endpoint contains').fill('');
+    await page.getByTestId('loaded').filter({ hasText: /^5 shown/ }).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(shots, 'fleet.png'), fullPage: true });
+    await checkPage(fleetPage, 'the fleet');
+
+    // models: upload the zoo's CNN, compile it for esp32, the report as pictures
+    await page.getByRole('link', { name: 'Models' }).click();
+    await page.locator('input[type=file][name=model]').setInputFiles(CNN);
+    await page.getByLabel('Name').fill('fashion-cnn');
+    await page.getByLabel('Class labels (comma-separated)').fill(LABELS.join(', '));
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.getByTestId('upload-status').filter({ hasText: 'Uploaded fashion-cnn 1.0.0' }).waitFor({ timeout: 60_000 });
+    await page.locator('select[name="target-fashion-cnn"]').selectOption('esp32');
+    await page.locator('tr[data-model="fashion-cnn"]').getByRole('button', { name: 'Compile' }).click();
+    const report = page.getByTestId('report');
+    await report.waitFor({ timeout: LONG });
+    await expect.poll(() => report.locator('h2').textContent(), { timeout: 10_000 }).toContain('fashion-cnn 1.0.0 for esp32');
+    await page.getByTestId('confusion-matrix').waitFor();
+    // the accuracy the server measured is the page's text, and the matrix has every class
+    const [model] = await (await fetch(`${baseUrl}/models`)).json() as { id: string }[];
+    const serverReport = await (await fetch(`${baseUrl}/models/${model!.id}/modules/esp32/report`)).json() as { accuracy: { int8: number; samples: number; confusion: number[][] } };
+    expect(serverReport.accuracy.samples).toBe(SAMPLE_TEST_COUNT);
+    expect(serverReport.accuracy.confusion).toHaveLength(10);
+    expect(serverReport.accuracy.confusion.flat().reduce((a, b) => a + b, 0)).toBe(SAMPLE_TEST_COUNT);
+    expect(await page.getByTestId('accuracy').textContent()).toContain(`int8 ${(serverReport.accuracy.int8 * 100).toFixed(1)} %`);
+    const matrixLabel = await page.getByTestId('confusion-matrix').getAttribute('aria-label');
+    expect(matrixLabel).toContain('confusion matrix of 10 classes');
+    expect(matrixLabel).toContain(`Trouser ${serverReport.accuracy.confusion[1]![1]} of`);
+    await page.screenshot({ path: path.join(shots, 'models.png'), fullPage: true });
+    await checkPage(fleetPage, 'the models and the report');
+
+    // a deployment to the dash- devices: the selector's preview, then the live rollout to 100 %
+    await page.getByRole('link', { name: 'Deployments' }).click();
+    await page.locator('select[name=modelId]').selectOption({ label: 'fashion-cnn 1.0.0' });
+    await page.getByLabel('Endpoint prefix').fill('dash-');
+    await page.getByTestId('selector-preview').filter({ hasText: '3 matching devices' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByTestId('rollout-status').filter({ hasText: 'completed' }).waitFor({ timeout: LONG });
+    expect(await page.getByTestId('rollout-progress').textContent()).toBe('100 %');
+    expect(await page.getByTestId('rollout-devices').locator('tbody tr').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/dash-0\s*done/)]));
+    expect(await page.getByTestId('rollout-devices').locator('tbody tr', { hasText: 'done' }).count()).toBe(3);
+    await page.screenshot({ path: path.join(shots, 'deployment.png'), fullPage: true });
+    await checkPage(fleetPage, 'the rollout');
+
+    // ML status: the model is active on the three; their inferences stream in
+    await page.getByRole('link', { name: 'ML status' }).click();
+    await page.getByTestId('active-count').filter({ hasText: '3' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Follow inferences' }).click();
+    await page.getByTestId('following').filter({ hasText: 'Following the inferences of 3 of 3 devices' }).waitFor({ timeout: 60_000 });
+    const images = loadFashionMnist('test', 3);
+    const expected = fleet.map((c, i) => c.ml!.infer(images.images[i]!));
+    await page.getByTestId('inference-count').filter({ hasText: '3' }).waitFor({ timeout: 60_000 });
+    const rows = await page.getByTestId('inferences').locator('tbody tr').allTextContents();
+    for (const [i, c] of fleet.entries()) {
+      expect(rows.some((r) => r.includes(c.endpoint) && r.includes(expected[i]!.label) && r.includes(`${(expected[i]!.confidence * 100).toFixed(0)} %`)), `${c.endpoint}: ${expected[i]!.label}`).toBe(true);
+    }
+    await page.screenshot({ path: path.join(shots, 'ml-status.png'), fullPage: true });
+    await checkPage(fleetPage, 'the ML status');
+  }, 600_000);
+
+  it('drives a device: read, write, observe a value that changes, cancel', async () => {
+    const w = await open('#/devices/dash-1');
+    const { page } = w;
+    const row = (p: string) => page.locator(`tr[data-path="${p}"]`);
+    await row('/3/0/0').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Read instance' }).first().click();
+    await row('/3/0/0').getByTestId('value').filter({ hasText: 'Espressif (simulated)' }).waitFor({ timeout: 30_000 });
+    // write: the device's own store has the new value, and the page reads it back
+    await row('/3/0/15').getByRole('textbox').fill('Europe/Helsinki');
+    await row('/3/0/15').getByRole('button', { name: 'Write' }).click();
+    await row('/3/0/15').getByTestId('value').filter({ hasText: 'Europe/Helsinki' }).waitFor({ timeout: 30_000 });
+    expect(fleet[1]!.store.get([3, 0, 15])).toBe('Europe/Helsinki');
+    // observe the battery level; the device changes it, the page follows
+    await row('/3/0/9').getByRole('button', { name: 'Observe' }).click();
+    await row('/3/0/9').getByRole('button', { name: 'Cancel observe' }).waitFor({ timeout: 30_000 });
+    for (const level of [42, 37]) {
+      fleet[1]!.store.set([3, 0, 9], level);
+      await row('/3/0/9').getByTestId('value').filter({ hasText: new RegExp(`^${level}$`) }).waitFor({ timeout: 30_000 });
+    }
+    await page.getByTestId('device-log').filter({ hasText: 'notification /3/0/9 = 37' }).waitFor();
+    await page.screenshot({ path: path.join(shots, 'device.png'), fullPage: true });
+    await row('/3/0/9').getByRole('button', { name: 'Cancel observe' }).click();
+    await row('/3/0/9').getByRole('button', { name: 'Observe' }).waitFor({ timeout: 30_000 });
+    expect(h.platform.server.observations.list('dash-1').filter((o) => o.path.join('/') === '3/0/9')).toHaveLength(0);
+    await checkPage(w, 'the device page');
+  }, 300_000);
+
+  it('aborts a rollout from the page', async () => {
+    const w = await open('#/deployments');
+    const { page } = w;
+    await page.locator('select[name=modelId]').selectOption({ label: 'fashion-cnn 1.0.0' });
+    await page.getByLabel('Endpoint prefix').fill('slow-');
+    await page.getByTestId('selector-preview').filter({ hasText: '2 matching devices' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByTestId('rollout-status').filter({ hasText: 'running' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Abort rollout' }).click();
+    await page.getByTestId('rollout-status').filter({ hasText: 'aborted' }).waitFor({ timeout: 60_000 });
+    const id = decodeURIComponent(new URL(page.url()).hash.split('/')[2]!);
+    const d = await (await fetch(`${baseUrl}/deployments/${id}`)).json() as { status: string };
+    expect(d.status).toBe('aborted');
+    await page.screenshot({ path: path.join(shots, 'deployment-aborted.png'), fullPage: true });
+    await checkPage(w, 'the aborted rollout');
+  }, 300_000);
+
+  it('lays out every view on a phone (390x844) without sideways scrolling or axe violations', async () => {
+    // each view once its data is in (what shows last)
+    const views = [
+      ['#/fleet', 'fleet', '[data-testid=device-table] a >> text=dash-0'],
+      ['#/devices/dash-0', 'device', 'tr[data-path="/3/0/0"]'],
+      ['#/models', 'models', 'tr[data-model="fashion-cnn"]'],
+      ['#/deployments', 'deployments', 'main table a >> text=fashion-cnn@1.0.0'],
+      ['#/ml', 'ml-status', '[data-testid=active-count]'],
+    ] as const;
+    for (const [hash, name, ready] of views) {
+      const w = await open(hash, PHONE);
+      await w.page.locator(ready).first().waitFor({ timeout: 30_000 });
+      await w.page.screenshot({ path: path.join(shots, `${name}-phone.png`), fullPage: true });
+      await checkPage(w, `${name} at 390x844`);
+      await w.page.close();
+    }
+  }, 300_000);
+
+  it('keeps the first page under 300 KB gzipped', async () => {
+    const cost = await firstPageCost(baseUrl);
+    const t0 = performance.now();
+    const w = await open('#/fleet');
+    await w.page.locator('[data-testid=device-table] a', { hasText: 'dash-0' }).waitFor({ timeout: 30_000 });
+    const loadMs = performance.now() - t0;
+    process.stdout.write(`dashboard first page: ${cost.files.length} files, ${(cost.bytes / 1024).toFixed(1)} KB, ${(cost.gzipped / 1024).toFixed(1)} KB gzipped; fleet shown ${loadMs.toFixed(0)} ms after navigation (loopback)\n`);
+    expect(cost.files.some((f) => f.url.endsWith('.js'))).toBe(true);
+    expect(cost.gzipped).toBeLessThan(300 * 1024);
+    expect(w.problems).toEqual([]);
+  }, 120_000);
+});
