@@ -1,8 +1,8 @@
-// Generates the dashboard's API types (web/src/api/schema.ts) from the server's own OpenAPI
-// document: the API is built as src/main.ts builds it (without tokens: the token and audit routes are the CLI's, not the dashboard's),
-// its document taken from @fastify/swagger and turned into TypeScript by openapi-typescript.
-// Run after changing a route's schema: npm run openapi:types (test/api/openapi-types.test.ts fails
-// while the committed file is stale).
+// Generates the dashboard's API types (web/src/api/schema.ts, not committed) from the server's own
+// OpenAPI document, at every build of the dashboard (npm run build:web, which npm install runs): the
+// API is built with the platform's routes (without tokens: the token and audit routes are the
+// CLI's), its document taken from @fastify/swagger and turned into TypeScript by openapi-typescript.
+// A route whose schema changes changes the page's types with it; vue-tsc (scripts/test.sh) checks them.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -13,5 +13,7 @@ export default defineConfig({
     // the first page (the fleet) and the charts each in their own chunk: the first load stays small
     chunkSizeWarningLimit: 400,
     reportCompressedSize: false,
+    // the install must stay quiet: no plugin-timing report from a loaded machine
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
 });

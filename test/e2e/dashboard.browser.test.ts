@@ -12,6 +12,10 @@ import { loadFashionMnist, SAMPLE_TEST_COUNT } from '../../compiler/quantize/cal
 import type { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
 import { axeViolations, ensureDashboardBuilt, firstPageCost, horizontalOverflow, launchChromium, watch, type WatchedPage } from './dashboard-browser.ts';
 import { startOtaHarness, type OtaHarness } from './ota-harness.ts';
+import { buildApi } from '../../src/api/app.ts';
+import { quietLogger } from '../../src/log.ts';
+import { testAccess } from '../helpers/access.ts';
+import { registration } from '../store/registration-store.contract.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shots = path.join(root, 'docs', 'screenshots');
@@ -128,6 +132,14 @@ describe('the operator dashboard in chromium', () => {
     for (const [i, c] of fleet.entries()) {
       expect(rows.some((r) => r.includes(c.endpoint) && r.includes(expected[i]!.label) && r.includes(`${(expected[i]!.confidence * 100).toFixed(0)} %`)), `${c.endpoint}: ${expected[i]!.label}`).toBe(true);
     }
+    // more of them fill the histogram: 12 in all, each counted once
+    const more = loadFashionMnist('test', 12);
+    for (let round = 1; round <= 3; round++) {
+      // one inference per device and round: a device folds changes made at once into one notification
+      for (const [i, c] of fleet.entries()) c.ml!.infer(more.images[3 * round + i]!);
+      await page.getByTestId('inference-count').filter({ hasText: new RegExp(`^${3 + 3 * round}$`) }).waitFor({ timeout: 60_000 });
+    }
+    expect(await page.getByTestId('confidence-histogram').getAttribute('aria-label')).toContain('12 recent inferences');
     await page.screenshot({ path: path.join(shots, 'ml-status.png'), fullPage: true });
     await checkPage(fleetPage, 'the ML status');
   }, 600_000);
@@ -205,4 +217,72 @@ describe('the operator dashboard in chromium', () => {
     expect(cost.gzipped).toBeLessThan(300 * 1024);
     expect(w.problems).toEqual([]);
   }, 120_000);
+
+  it('asks for a token when the API has authentication, and keeps it for the tab', async () => {
+    // the same platform behind a second API with tokens (as src/main.ts runs it)
+    const t = await testAccess();
+    const secured = await buildApi({ server: h.platform.server, log: quietLogger, platform: h.platform, access: t.access });
+    await secured.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(secured.server.address() as { port: number }).port}`;
+    const ctx = await browser.newContext({ viewport: DESKTOP });
+    try {
+      const w = watch(await ctx.newPage());
+      pages.push(w);
+      await w.page.goto(`${url}/#/fleet`);
+      const prompt = w.page.getByRole('dialog', { name: 'API token' });
+      await prompt.waitFor({ timeout: 30_000 });
+      await w.page.screenshot({ path: path.join(shots, 'token-prompt.png') });
+      // the page's own files came without a token; only the API said 401 (and chromium logs each)
+      expect(w.problems.length).toBeGreaterThan(0);
+      expect(w.problems.filter((p) => !/\b401\b/.test(p))).toEqual([]);
+      w.problems.length = 0;
+      await w.page.getByLabel('Bearer token').fill(t.token.viewer);
+      await w.page.getByRole('button', { name: 'Use token' }).click();
+      await w.page.locator('[data-testid=device-table] a', { hasText: 'dash-0' }).waitFor({ timeout: 30_000 });
+      await w.page.getByText('events: live').waitFor({ timeout: 30_000 });
+      await w.page.reload();
+      w.problems.length = 0; // the reload itself cancels the open event stream (net::ERR_ABORTED)
+      await w.page.locator('[data-testid=device-table] a', { hasText: 'dash-0' }).waitFor({ timeout: 30_000 });
+      expect(await prompt.count()).toBe(0);
+      expect(await w.page.evaluate('sessionStorage.getItem("tinymlaas.token")')).toBe(t.token.viewer);
+      expect(w.problems).toEqual([]);
+      w.stop();
+    } finally {
+      await ctx.close();
+      await secured.close();
+    }
+  }, 120_000);
+
+  it('keeps 100,000 devices smooth: pages from the server, only the rows in view in the DOM', async () => {
+    const store = h.platform.server.registrations.store;
+    const N = 100_000;
+    for (let i = 0; i < N; i++) {
+      await store.add(registration(`fleet-${String(i).padStart(6, '0')}`, { queueMode: i % 4 === 0, expiresAt: Date.now() + 3_600_000 }));
+    }
+    const w = await open('#/fleet');
+    const { page } = w;
+    await page.getByTestId('count-total').filter({ hasText: String(N + 5) }).waitFor({ timeout: 60_000 });
+    await page.getByTestId('loaded').filter({ hasText: `200 shown of ${N + 5}` }).waitFor({ timeout: 60_000 });
+    const rows = page.locator('[data-testid=device-table] [role=rowgroup] [role=row]');
+    expect(await rows.count()).toBeLessThan(60);
+    // scrolling to the end of what is loaded fetches the next page from the server (cursor)
+    await page.getByTestId('device-table').hover();
+    for (const loaded of [400, 600]) {
+      await page.mouse.wheel(0, 20_000);
+      await page.getByTestId('loaded').filter({ hasText: `${loaded} shown of` }).waitFor({ timeout: 60_000 });
+    }
+    expect(await rows.count()).toBeLessThan(60);
+    // the rows in view are the ones at the scroll position, in endpoint order (dash-0..2 sort first)
+    const seen = JSON.parse(String(await page.evaluate(`(() => {
+      const el = document.querySelector('[data-testid=device-table]');
+      const top = el.getBoundingClientRect().top + 40;
+      const row = [...el.querySelectorAll('[role=rowgroup] [role=row]')].find((r) => r.getBoundingClientRect().top >= top);
+      return JSON.stringify({ scrollTop: el.scrollTop, text: row ? row.textContent : '' });
+    })()`))) as { scrollTop: number; text: string };
+    const index = Number(/fleet-(\d{6})/.exec(seen.text)?.[1] ?? NaN);
+    expect(seen.scrollTop).toBeGreaterThan(200 * 34);
+    expect(Math.abs(index + 3 - seen.scrollTop / 34), seen.text).toBeLessThanOrEqual(2);
+    await page.screenshot({ path: path.join(shots, 'fleet-100k.png') });
+    expect(w.problems).toEqual([]);
+  }, 300_000);
 });
