@@ -55,9 +55,13 @@ export async function axeViolations(page: Page): Promise<string[]> {
   return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.targets.join(' ')}`);
 }
 
-/** How far the page is wider than the viewport (0: no horizontal scrolling). */
-export async function horizontalOverflow(page: Page): Promise<number> {
-  return Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+/** How far the page is wider than the viewport (0: no horizontal scrolling), and the elements that stick out. */
+export async function horizontalOverflow(page: Page): Promise<{ by: number; culprits: string[] }> {
+  return JSON.parse(String(await page.evaluate(`JSON.stringify({
+    by: document.documentElement.scrollWidth - window.innerWidth,
+    culprits: [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+      .slice(0, 5).map((e) => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right)),
+  })`))) as { by: number; culprits: string[] };
 }
 
 /** The first page's files (index.html and the assets it names: the fleet view's code and CSS), raw and gzipped. */

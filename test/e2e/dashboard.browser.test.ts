@@ -43,7 +43,8 @@ async function open(hash: string, viewport = DESKTOP): Promise<WatchedPage> {
 /** no console error, no failed request, no serious or critical axe violation, no sideways scrolling */
 async function checkPage(w: WatchedPage, what: string): Promise<void> {
   expect(await axeViolations(w.page), `axe on ${what}`).toEqual([]);
-  expect(await horizontalOverflow(w.page), `horizontal overflow of ${what}`).toBeLessThanOrEqual(1);
+  const overflow = await horizontalOverflow(w.page);
+  expect(overflow.by, `horizontal overflow of ${what}: ${overflow.culprits.join(', ')}`).toBeLessThanOrEqual(1);
   expect(w.problems, what).toEqual([]);
 }
 
@@ -78,6 +79,10 @@ describe('the operator dashboard in chromium', () => {
     await page.getByTestId('loaded').filter({ hasText: /^2 shown/ }).waitFor({ timeout: 30_000 });
     await page.getByLabel('Endpoint contains').fill('');
     await page.getByTestId('loaded').filter({ hasText: /^5 shown/ }).waitFor({ timeout: 30_000 });
+    // device models and firmware versions, read from the devices on request (/3/0/1, /3/0/3)
+    await page.getByRole('button', { name: 'Read them now' }).click();
+    await page.locator('.stat', { hasText: 'device: ESP32-DevKitC' }).filter({ hasText: /^\s*5/ }).waitFor({ timeout: 60_000 });
+    await page.locator('.stat', { hasText: 'firmware: 1.0.0' }).waitFor({ timeout: 30_000 });
     await page.screenshot({ path: path.join(shots, 'fleet.png'), fullPage: true });
     await checkPage(fleetPage, 'the fleet');
 
@@ -156,6 +161,11 @@ describe('the operator dashboard in chromium', () => {
     await row('/3/0/15').getByRole('button', { name: 'Write' }).click();
     await row('/3/0/15').getByTestId('value').filter({ hasText: 'Europe/Helsinki' }).waitFor({ timeout: 30_000 });
     expect(fleet[1]!.store.get([3, 0, 15])).toBe('Europe/Helsinki');
+    // a typed resource (Time): the page sends a number, as the object model says
+    await row('/3/0/13').getByRole('textbox').fill('1700000000');
+    await row('/3/0/13').getByRole('button', { name: 'Write' }).click();
+    await row('/3/0/13').getByTestId('value').filter({ hasText: /^1700000000$/ }).waitFor({ timeout: 30_000 });
+    expect(Number(fleet[1]!.store.get([3, 0, 13]))).toBe(1_700_000_000);
     // observe the battery level; the device changes it, the page follows
     await row('/3/0/9').getByRole('button', { name: 'Observe' }).click();
     await row('/3/0/9').getByRole('button', { name: 'Cancel observe' }).waitFor({ timeout: 30_000 });
@@ -267,9 +277,13 @@ describe('the operator dashboard in chromium', () => {
     expect(await rows.count()).toBeLessThan(60);
     // scrolling to the end of what is loaded fetches the next page from the server (cursor)
     await page.getByTestId('device-table').hover();
-    for (const loaded of [400, 600]) {
-      await page.mouse.wheel(0, 20_000);
-      await page.getByTestId('loaded').filter({ hasText: `${loaded} shown of` }).waitFor({ timeout: 60_000 });
+    const loaded = async (): Promise<number> => Number(/^(\d+) shown/.exec((await page.getByTestId('loaded').textContent()) ?? '')?.[1] ?? 0);
+    for (const target of [400, 600]) {
+      // the wheel, as a user scrolls, until the next page is in (a wheel during a fetch waits for the next)
+      await expect.poll(async () => {
+        await page.mouse.wheel(0, 4000);
+        return loaded();
+      }, { timeout: 60_000, interval: 500 }).toBeGreaterThanOrEqual(target);
     }
     expect(await rows.count()).toBeLessThan(60);
     // the rows in view are the ones at the scroll position, in endpoint order (dash-0..2 sort first)
