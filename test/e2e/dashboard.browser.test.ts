@@ -166,6 +166,12 @@ describe('the operator dashboard in chromium', () => {
     await row('/3/0/13').getByRole('button', { name: 'Write' }).click();
     await row('/3/0/13').getByTestId('value').filter({ hasText: /^1700000000$/ }).waitFor({ timeout: 30_000 });
     expect(Number(fleet[1]!.store.get([3, 0, 13]))).toBe(1_700_000_000);
+    // Write-Attributes from the page: the device holds them for the path
+    await page.getByLabel('Path').fill('/3/0/9');
+    await page.getByLabel('pmin (s)').fill('0');
+    await page.getByLabel('pmax (s)').fill('600');
+    await page.getByRole('button', { name: 'Write attributes' }).click();
+    await page.getByTestId('op-status').filter({ hasText: 'Write-Attributes /3/0/9: 2.04 ok' }).waitFor({ timeout: 30_000 });
     // observe the battery level; the device changes it, the page follows
     await row('/3/0/9').getByRole('button', { name: 'Observe' }).click();
     await row('/3/0/9').getByRole('button', { name: 'Cancel observe' }).waitFor({ timeout: 30_000 });
