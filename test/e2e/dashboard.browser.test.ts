@@ -184,6 +184,12 @@ describe('the operator dashboard in chromium', () => {
     await row('/3/0/9').getByRole('button', { name: 'Cancel observe' }).click();
     await row('/3/0/9').getByRole('button', { name: 'Observe' }).waitFor({ timeout: 30_000 });
     expect(h.platform.server.observations.list('dash-1').filter((o) => o.path.join('/') === '3/0/9')).toHaveLength(0);
+    // Execute: Reboot (/3/0/4); the device answers 2.04, reboots and registers again, live in the log
+    const reboots = fleet[1]!.stats.reboots;
+    await row('/3/0/4').getByRole('button', { name: 'Execute' }).click();
+    await page.getByTestId('op-status').filter({ hasText: 'Execute /3/0/4: 2.04 ok' }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('device-log').locator('li', { hasText: /registration$/ }).first().waitFor({ timeout: 60_000 });
+    expect(fleet[1]!.stats.reboots).toBe(reboots + 1);
     await checkPage(w, 'the device page');
   }, 300_000);
 
