@@ -196,6 +196,14 @@ describe('the operator dashboard in chromium', () => {
   it('aborts a rollout from the page', async () => {
     const w = await open('#/deployments');
     const { page } = w;
+    // a package upload from the same view: it is listed, stored by its SHA-256
+    const bytes = Buffer.from('a software package for the dashboard test\n');
+    await page.locator('input[name=packageFile]').setInputFiles({ name: 'app.bin', mimeType: 'application/octet-stream', buffer: bytes });
+    await page.locator('input[name=packageName]').fill('dash-app');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.getByRole('status').filter({ hasText: 'Uploaded dash-app 1.0.0' }).waitFor({ timeout: 30_000 });
+    const pkgs = await (await fetch(`${baseUrl}/packages`)).json() as { name: string; kind: string; size: number }[];
+    expect(pkgs).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'dash-app', kind: 'software', size: bytes.length })]));
     await page.locator('select[name=modelId]').selectOption({ label: 'fashion-cnn 1.0.0' });
     await page.getByLabel('Endpoint prefix').fill('slow-');
     await page.getByTestId('selector-preview').filter({ hasText: '2 matching devices' }).waitFor({ timeout: 30_000 });
