@@ -46,6 +46,9 @@ node -e "require('onnxruntime-node')" || { echo "FATAL: onnxruntime-node cannot 
 
 echo "== type check"
 npx tsc --noEmit -p tsconfig.json
+# the dashboard (web/): its API types are generated from the server's OpenAPI document by the build
+[ -f web/src/api/schema.ts ] || npm run --silent build:web
+npx vue-tsc --noEmit -p web/tsconfig.json
 echo "== tests"
 mkdir -p out
 status=0

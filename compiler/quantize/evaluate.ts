@@ -13,6 +13,8 @@ export type AccuracyReport = {
   readonly int8: number;
   /** fraction of samples where float and int8 predict the same label */
   readonly agreement: number;
+  /** int8 confusion matrix: confusion[true label][predicted label] = samples (the dashboard's heat map) */
+  readonly confusion: readonly (readonly number[])[];
 };
 
 export function argmax(x: ArrayLike<number>): number {
@@ -33,6 +35,9 @@ export function evaluateAccuracy(
   let int8Ok = 0;
   let agree = 0;
   const n = set.images.length;
+  let classes = 0;
+  for (const l of set.labels) classes = Math.max(classes, l + 1);
+  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   for (let i = 0; i < n; i++) {
     const f = runFloat(graph, { [inName]: set.images[i] }).get(outName);
     if (!f) throw new Error(`float run produced no '${outName}'`);
@@ -41,7 +46,10 @@ export function evaluateAccuracy(
     if (fl === set.labels[i]) floatOk++;
     if (ql === set.labels[i]) int8Ok++;
     if (fl === ql) agree++;
+    const row = confusion[set.labels[i]];
+    if (ql >= row.length) for (const r of confusion) while (r.length <= ql) r.push(0);
+    row[ql]++;
     if (onSample && (i % 250 === 249 || i === n - 1)) onSample(i + 1, n);
   }
-  return { samples: n, float: floatOk / n, int8: int8Ok / n, agreement: agree / n };
+  return { samples: n, float: floatOk / n, int8: int8Ok / n, agreement: agree / n, confusion };
 }

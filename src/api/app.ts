@@ -20,8 +20,9 @@ import { deviceManagementRoutes } from './routes/device-management.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes, type SseLimits } from './routes/events.ts';
 import { firmwareRoutes } from './routes/firmware.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { mlRoutes } from './routes/ml.ts';
-import { modelRoutes } from './routes/models.ts';
+import { modelRoutes, moduleReportRoutes } from './routes/models.ts';
 import { objectRoutes } from './routes/objects.ts';
 import { observationRoutes } from './routes/observations.ts';
 import { operationRoutes } from './routes/operations.ts';
@@ -31,6 +32,7 @@ import { securityRoutes } from './routes/security.ts';
 import { bootstrapRoutes } from './routes/bootstrap.ts';
 import type { BootstrapServer } from '../bootstrap/bootstrap-server.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { dashboardStatic } from './dashboard-static.ts';
 import { signingRoutes } from './routes/signing.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { BEARER_SCHEME, openApiRoleTransform, requireDeclaredRoles } from './route-roles.ts';
@@ -53,6 +55,8 @@ export type ApiOptions = {
    * (tests and embedding); src/main.ts always passes it. Routes must declare a role either way.
    */
   access?: ApiAccess;
+  /** the dashboard's built files (web/dist) at /; false: no dashboard */
+  dashboard?: { dir?: string } | false;
   /** HTTPS: PEM certificate chain and key (HSTS is sent when given) */
   tls?: { cert: string | Buffer; key: string | Buffer };
 };
@@ -116,10 +120,12 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const metrics = opts.metrics ?? createServerMetrics(server);
   app.addHook('onClose', async () => metrics.close());
   await app.register(operationRoutes, { server, metrics });
+  await app.register(fleetRoutes, { server, platform: opts.platform });
   if (opts.platform) {
     const maxModelBytes = opts.maxModelBytes ?? 64 * 1024 * 1024;
     await app.register(multipart, { limits: { fileSize: maxModelBytes, files: 1 }, throwFileSizeLimit: true });
     await app.register(modelRoutes, { platform: opts.platform, maxModelBytes });
+    await app.register(moduleReportRoutes, { platform: opts.platform });
     await app.register(packageRoutes, { platform: opts.platform, maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
     await app.register(deploymentRoutes, { platform: opts.platform });
     await app.register(mlRoutes, { platform: opts.platform });
@@ -128,6 +134,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   }
   if (access?.tokens) await app.register(tokenRoutes, { tokens: access.tokens });
   if (access?.audit) await app.register(auditRoutes, { audit: access.audit });
+  if (opts.dashboard !== false) await app.register(dashboardStatic, { log: opts.log, dir: opts.dashboard?.dir });
   app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () => app.swagger());
   app.get('/health', { config: { role: 'public' }, schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' }, devices: { type: ['integer', 'null'] } } } } } },
     // liveness only: the process answers. A store that is away makes the node unready (/ready

@@ -102,3 +102,21 @@ export async function modelRoutes(app: FastifyInstance, opts: { platform: Platfo
     }
   });
 }
+
+/** GET /models/:id/modules/:target/report: the compile report kept with the module (the dashboard's report view). */
+export async function moduleReportRoutes(app: FastifyInstance, opts: { platform: Platform }): Promise<void> {
+  app.get<{ Params: { id: string; target: string } }>('/models/:id/modules/:target/report', {
+    config: { role: 'viewer' },
+    schema: {
+      summary: 'The compile report of a model\'s module for a target (sizes, fit per target, estimated latency, accuracy and confusion matrix when measured)',
+      params: { type: 'object', properties: { id: { type: 'string' }, target: { type: 'string' } }, required: ['id', 'target'] },
+      response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema },
+    },
+  }, async (req) => {
+    const m = await opts.platform.catalog.get(req.params.id);
+    if (!m) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model ${req.params.id}`);
+    const mod = m.modules[req.params.target];
+    if (!mod) throw new ApiError(404, 'NOT_COMPILED', `model ${m.id} has no module for ${req.params.target}`);
+    return mod.report;
+  });
+}

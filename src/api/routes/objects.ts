@@ -13,7 +13,7 @@ const MAX_DDF_BYTES = 512 * 1024;
 function objectToJson(m: ObjectModel): Record<string, unknown> {
   return {
     id: m.id, name: m.name, urn: m.urn ?? null, version: m.version, multiple: m.multiple, mandatory: m.mandatory,
-    resources: [...m.resources.values()].map((r) => ({ id: r.id, name: r.name, type: r.type, operations: r.operations, multiple: r.multiple, mandatory: r.mandatory })),
+    resources: [...m.resources.values()].map((r) => ({ id: r.id, name: r.name, type: r.type, operations: r.operations, multiple: r.multiple, mandatory: r.mandatory, units: r.units ?? null, range: r.rangeEnumeration ?? null, description: r.description ?? null })),
   };
 }
 
