@@ -9,12 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoapEndpoint } from '../../src/coap/endpoint.ts';
-import { Code } from '../../src/coap/message.ts';
+import { Code, Option, uintOption } from '../../src/coap/message.ts';
 import type { Peer } from '../../src/coap/transport.ts';
 import { spkiOf } from '../../src/dtls/ecc.ts';
 import { DtlsServer } from '../../src/dtls/server.ts';
 import { quietLogger } from '../../src/log.ts';
-import { coapClient } from '../helpers/coap-cli.ts';
+import { coapClient, optionValues } from '../helpers/coap-cli.ts';
+import { waitUntil } from '../support/wait.ts';
 import { createRng } from '../helpers/prng.ts';
 import { makePki, type Pki } from './pki.ts';
 
@@ -26,6 +27,8 @@ describe('DTLS interop with libcoap and openssl (PSK)', () => {
   let ep: CoapEndpoint;
   let url: string;
   const seen: Peer[] = [];
+  // observe registrations (RFC 7641 §3.1) that reached /counter
+  const observers: { peer: Peer; token: Buffer }[] = [];
   const big = createRng(12).bytes(5000);
 
   beforeAll(async () => {
@@ -36,6 +39,12 @@ describe('DTLS interop with libcoap and openssl (PSK)', () => {
     ep = new CoapEndpoint({ transport: dtls, log: quietLogger, blockSize: 512 });
     ep.onRequest((req) => {
       seen.push(req.peer);
+      if (req.path[0] === 'counter') {
+        if (req.observe === 0) observers.push({ peer: req.peer, token: req.token });
+        // RFC 7641 §4.1: the answer to a registration carries Observe, so the client keeps listening
+        const options = req.observe === 0 ? [uintOption(Option.OBSERVE, 0)] : [];
+        return { code: Code.CONTENT, contentFormat: 0, options, payload: Buffer.from('n=0') };
+      }
       if (req.path[0] === 'big') return { code: Code.CONTENT, contentFormat: 42, payload: big };
       if (req.method === 3) return { code: Code.CHANGED, payload: Buffer.from(`put ${req.payload.toString()}`) };
       return { code: Code.CONTENT, contentFormat: 0, payload: Buffer.from(`hello ${req.path.join('/')}`) };
@@ -66,6 +75,25 @@ describe('DTLS interop with libcoap and openssl (PSK)', () => {
       await coapClient(['-k', KEY.toString(), '-u', IDENTITY, '-b', '512', '-o', file, `${url}/big`], 30_000, 1, client);
       expect(fs.readFileSync(file).equals(big)).toBe(true);
       fs.rmSync(file);
+    });
+
+    it(`${client}: Observe over DTLS-PSK: the registration, then two confirmable notifications it acknowledges`, async () => {
+      const before = observers.length;
+      // -s: subscribe for 8 s (RFC 7641), then coap-client deregisters and exits
+      const running = coapClient(['-k', KEY.toString(), '-u', IDENTITY, '-s', '8', `${url}/counter`], 40_000, 6, client);
+      await waitUntil('the observe registration', () => observers.length > before, 20_000);
+      const obs = observers[before]!;
+      expect(obs.peer.identity).toEqual({ mode: 'psk', identity: IDENTITY });
+      // each notification is a CON: notify() resolves true only when the client's ACK came back
+      for (const n of [1, 2]) {
+        const acked = await ep.notify(obs.peer, obs.token, ['counter'], { code: Code.CONTENT, contentFormat: 0, payload: Buffer.from(`n=${n}`) }, n, true);
+        expect(acked, `notification ${n} acknowledged`).toBe(true);
+      }
+      const run = await running;
+      const payloads = run.responses.filter((r) => r.token === obs.token.toString('hex')).map((r) => r.payload);
+      expect(payloads).toEqual(['n=0', 'n=1', 'n=2']);
+      const observeValues = run.responses.slice(-2).map((r) => optionValues(r, 'Observe')[0]);
+      expect(observeValues).toEqual(['1', '2']);
     });
 
     it(`${client}: a wrong key fails the handshake and nothing reaches CoAP`, async () => {

@@ -33,7 +33,11 @@ const PDU_LINE = /^v:1 t:(CON|NON|ACK|RST) c:(\S+) i:([0-9a-f]+) \{([0-9a-f]*)\}
 
 export function parsePduLines(stdout: string): PrintedPdu[] {
   const out: PrintedPdu[] = [];
-  for (const line of stdout.split('\n')) {
+  for (const raw of stdout.split('\n')) {
+    // coap-client writes a received payload to stdout without a newline, so the next PDU's line
+    // can start right after it ("n=0v:1 t:CON ...")
+    const at = raw.indexOf('v:1 t:');
+    const line = at > 0 ? raw.slice(at) : raw;
     const m = PDU_LINE.exec(line);
     if (!m) continue;
     out.push({
