@@ -7,6 +7,7 @@
 import type { LwM2mNode, ObjectInstance, Resource, ResourceType, ResourceValue } from '../lwm2m/node.ts';
 import type { ModelLookup, ResourceModel } from '../lwm2m/object-model.ts';
 import { valueRangeProblem } from '../lwm2m/value-range.ts';
+import { naturalType } from '../lwm2m/values.ts';
 import { asBigInt, fitsIntegerType, normalizeInteger, parseDecimalInteger } from '../lwm2m/integers.ts';
 import { formatPath, type LwM2mPath } from '../lwm2m/path.ts';
 
@@ -18,6 +19,15 @@ export function valueToJson(v: ResourceValue): JsonValue {
   if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
   if (typeof v === 'bigint') return v.toString(); // past 2^53: a decimal string, every digit kept
   return v;
+}
+
+/**
+ * A record's value (Send, composite read, timestamped notifications): records carry no type, so a
+ * 64-bit integer past 2^53, which goes out as a decimal string, brings its type along to tell it
+ * from a String resource: { "value": "9223372036854775807", "type": "integer" }.
+ */
+export function recordValueToJson(v: ResourceValue): { value: JsonValue; type?: ResourceType } {
+  return typeof v === 'bigint' ? { value: valueToJson(v), type: naturalType(v) } : { value: valueToJson(v) };
 }
 
 export function nodeToJson(node: LwM2mNode): unknown {

@@ -3,6 +3,7 @@
 // decimal string "9223372036854775807" beside its type, and writes taking a JSON number or a
 // decimal string reach the device exactly (9007199254740993 is not written as ...992).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContentFormat } from '../../src/lwm2m/content-format.ts';
 import { startOtaHarness, type OtaHarness } from './ota-harness.ts';
 import type { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
 
@@ -61,6 +62,23 @@ describe('64-bit integers through the REST API', () => {
     const u = await write('3442/0/125?format=tlv', '{"value": "18446744073709551615"}');
     expect(u.statusCode, u.body).toBe(200);
     expect(device.store.get([3442, 0, 125])).toBe(2n ** 64n - 1n);
+  });
+
+  it('records (Send, Composite Read) carry the decimal string with its type', async () => {
+    device.store.set([3442, 0, 120], -(2n ** 63n));
+    device.store.set([3442, 0, 125], 2n ** 64n - 1n);
+    for (const format of [ContentFormat.SENML_CBOR, ContentFormat.SENML_JSON]) {
+      expect(await device.send([[3442, 0, 120], [3442, 0, 125]], format)).toBe(0x44); // 2.04
+      const latest = (await h.api.inject({ method: 'GET', url: '/devices/int64-1/send' })).json() as Record<string, { value: unknown; type?: string }>;
+      expect(latest['/3442/0/120']).toMatchObject({ value: '-9223372036854775808', type: 'integer' });
+      expect(latest['/3442/0/125']).toMatchObject({ value: '18446744073709551615', type: 'unsigned' });
+    }
+    const cr = await h.api.inject({ method: 'POST', url: '/devices/int64-1/composite-read', payload: { paths: ['/3442/0/120', '/3442/0/125'] } });
+    expect(cr.statusCode, cr.body).toBe(200);
+    expect(cr.json().records).toEqual([
+      { path: '/3442/0/120', value: '-9223372036854775808', type: 'integer' },
+      { path: '/3442/0/125', value: '18446744073709551615', type: 'unsigned' },
+    ]);
   });
 
   it('refuses values outside the 64-bit range with 400 before anything is sent', async () => {
