@@ -46,6 +46,8 @@ export function installJsonBodyParser(app: FastifyInstance, maxDepth = MAX_JSON_
       // integer literals past 2^53 as bigint: a 64-bit resource value written as a number stays exact
       done(null, parseJsonExact(text, (k, v: unknown) => {
         if (k === '__proto__') throw new SyntaxError('a "__proto__" key is not accepted');
+        // as fastify's default parser (secure-json-parse, constructorAction 'error')
+        if (k === 'constructor' && v !== null && typeof v === 'object' && Object.prototype.hasOwnProperty.call(v, 'prototype')) throw new SyntaxError('a "constructor.prototype" key is not accepted');
         return v;
       }));
     } catch (e) {
