@@ -25,6 +25,7 @@ import { openRegistrationStore } from './store/open-store.ts';
 import type { DtlsCredentials } from './dtls/credentials.ts';
 import { loadPskFile } from './dtls/psk-file.ts';
 import { RedisCollection } from './store/redis-collection.ts';
+import { RedisPackageRepository } from './ota/redis-package-repository.ts';
 import { openSecurityStore } from './security/open-security-store.ts';
 import { dtlsCredentialsFromStore } from './security/dtls-credentials.ts';
 import { BootstrapServer } from './bootstrap/bootstrap-server.ts';
@@ -142,6 +143,8 @@ async function main(): Promise<void> {
   const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments', undefined, log.child({ component: 'store' })) : undefined;
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models', undefined, log.child({ component: 'store' })) : undefined;
   const packageStore = shared ? await RedisCollection.open<PackageEntry>(values.store!, 'packages', undefined, log.child({ component: 'store' })) : undefined;
+  // and package bytes: any node serves a package any node accepted (issue 9)
+  const packageBlobs = shared ? await RedisPackageRepository.open(values.store!, { log: log.child({ component: 'store' }) }) : undefined;
   // packages are signed with the server's key; deployments of unsigned ones need an admin (docs/package-signing.md)
   const packageSigning = await openPackageSigning({ keyFile: values['signing-key'], dataDir: values['data-dir'], redisUrl: shared ? values.store : undefined, log: log.child({ component: 'signing' }) });
   // security info (issue 12 §2) lives beside the registrations: Redis when shared, else the data dir
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
   }
   const platform = await Platform.start({
     log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId, security, dtls, plain: !values['no-plain'], requestTimeoutMs,
-    dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore,
+    dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore, packageBlobs,
     registrationLimits: limits.registrationLimits, block1Limits: limits.block1Limits,
     maxPendingPerDevice: limits.maxPendingPerDevice, maxQueuedPerDevice: limits.maxQueuedPerDevice, signing: packageSigning.signing,
   }).catch((e: unknown) => portInUse(e, 'UDP', coapPort, 'coap-port'));
@@ -282,6 +285,7 @@ async function main(): Promise<void> {
       await deploymentStore?.close();
       await modelStore?.close();
       await packageStore?.close();
+      await packageBlobs?.close();
       await accessStores.close();
       await packageSigning.close();
     } catch (e) {

@@ -31,6 +31,8 @@ export type PlatformOptions = ServerOptions & {
   modelStore?: Collection<ModelEntry>;
   /** shared store (Redis) for package metadata; dataDir file or memory otherwise */
   packageStore?: Collection<PackageEntry>;
+  /** shared store (Redis) for package bytes, so every node serves what any node accepted; dataDir files or memory otherwise */
+  packageBlobs?: PackageRepository;
   /** the coaps port written into pull URIs for devices registered over DTLS; the CoAP port when absent */
   coapsPort?: number;
   /**
@@ -75,7 +77,7 @@ export class Platform {
     if (opts.dataDir && existsSync(path.join(opts.dataDir, 'objects'))) {
       for (const m of loadObjectModels(path.join(opts.dataDir, 'objects')).all()) server.models.add(m);
     }
-    const repo: PackageRepository = opts.dataDir ? new FilePackageRepository(path.join(opts.dataDir, 'blobs')) : new MemoryPackageRepository();
+    const repo: PackageRepository = opts.packageBlobs ?? (opts.dataDir ? new FilePackageRepository(path.join(opts.dataDir, 'blobs')) : new MemoryPackageRepository());
     const packageBytes = { served: 0 };
     // what devices receive: the package with its signature block, when it has one
     const delivery = opts.signing ? signedDelivery(repo, opts.signing) : repo;

@@ -266,7 +266,7 @@ export class LwM2mServer {
   /** LWM2M-NOTES: a client may forget its observations when it registers again; re-establish them. */
   private reobserve(old: Registration, reg: Registration): void {
     const previous = this.observations.dropRegistration(old.id);
-    for (const o of previous) {
+    for (const o of previous.filter((x) => x.reestablish !== false)) { // the flow that opened the others re-observes
       this.answered(reg.address).then(() => this.observations.observe(reg, o.path, o.format as ContentFormat | undefined)).catch((e: unknown) =>
         this.log.warn({ endpoint: reg.endpoint, err: (e as Error).message }, 're-observe failed'));
     }
@@ -308,7 +308,7 @@ export class LwM2mServer {
     this.pendingPerDevice.set(endpoint, pending + 1);
     try {
       if (req.kind === 'observe') {
-        const { observation, result } = await this.observations.observe(reg, req.path, req.format);
+        const { observation, result } = await this.observations.observe(reg, req.path, req.format, { reestablish: req.reestablish });
         return observation ? { ...result, observationId: observation.id } : result;
       }
       if (req.kind === 'cancelObservation') {
@@ -360,15 +360,15 @@ export class LwM2mServer {
    * Observe; for a sleeping queue-mode device the Observe waits in its queue like any request and
    * goes out when it wakes (Core §6.5 queue mode; the API answers 202 with the request id).
    */
-  async observe(endpoint: string, path: LwM2mPath, format?: ContentFormat, opts: { local?: boolean } = {}): Promise<ObserveOutcome> {
+  async observe(endpoint: string, path: LwM2mPath, format?: ContentFormat, opts: { local?: boolean; reestablish?: false } = {}): Promise<ObserveOutcome> {
     const reg = await this.registration(endpoint);
     const owner = this.ownerElsewhere(reg, opts);
     if (owner !== undefined) return this.remote!.observe(owner, endpoint, path, format);
     if (reg.queueMode && !this.presence.isAwake(endpoint)) {
-      return { queued: true, request: this.queue.enqueue(endpoint, { kind: 'observe', path, ...(format !== undefined ? { format } : {}) }) };
+      return { queued: true, request: this.queue.enqueue(endpoint, { kind: 'observe', path, ...(format !== undefined ? { format } : {}), ...(opts.reestablish === false ? { reestablish: false as const } : {}) }) };
     }
     await this.answered(reg.address);
-    return { queued: false, ...(await this.observations.observe(reg, path, format)) };
+    return { queued: false, ...(await this.observations.observe(reg, path, format, { reestablish: opts.reestablish })) };
   }
 
   /** Cancel Observation (RFC 7641 §3.6): at once, or queued while the device sleeps. */

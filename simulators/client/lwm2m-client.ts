@@ -454,6 +454,20 @@ export class SimulatedClient {
     await this.registerWithRetry();
   }
 
+  /**
+   * A new socket (new source port: a NAT rebinding, a modem reset) and a new Register, without a
+   * reboot: what the device holds and does stays, its observations are forgotten (they belonged to
+   * the old registration, LWM2M-NOTES).
+   */
+  async reconnect(): Promise<void> {
+    this.clearTimers();
+    this.dropObservers();
+    this.registrationPath = undefined;
+    await this.endpointRef?.close();
+    await this.open();
+    await this.registerWithRetry();
+  }
+
   /** Stops without de-registering (the server will see the lifetime expire). */
   async stop(): Promise<void> {
     this.stopped = true;

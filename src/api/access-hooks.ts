@@ -136,13 +136,9 @@ export async function installAccessHooks(app: FastifyInstance, access: ApiAccess
     }
   });
 
-  // an empty body with Content-Type: application/json (an Execute without arguments, an abort) is no body
-  const json = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (body === '' || body === undefined) done(null, undefined);
-    else json(req, body as string, done);
-  });
+  // application/json keeps the parser json-body.ts installed (an empty body is no body there, nesting
+  // is bounded and 64-bit integers are read exactly); text/plain is not accepted
+  app.removeContentTypeParser(['text/plain']);
 
   const limits = access.rateLimit;
   if (limits && (limits.perAddress > 0 || limits.perToken > 0)) {

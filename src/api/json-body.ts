@@ -1,8 +1,10 @@
 // The API's JSON body parser: nesting is bounded before JSON.parse runs (a value nested 5,000 deep
 // made the value converters overflow the stack, issue 14), `__proto__` keys are refused as the
-// default parser does, and a parse error becomes a 400 whose message is bounded.
+// default parser does, integer literals past 2^53 are read exactly (bigint, src/lwm2m/exact-json.ts),
+// and a parse error becomes a 400 whose message is bounded.
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from './errors.ts';
+import { parseJsonExact } from '../lwm2m/exact-json.ts';
 
 export const MAX_JSON_DEPTH = 32;
 
@@ -41,8 +43,11 @@ export function installJsonBodyParser(app: FastifyInstance, maxDepth = MAX_JSON_
       return;
     }
     try {
-      done(null, JSON.parse(text, (k, v: unknown) => {
+      // integer literals past 2^53 as bigint: a 64-bit resource value written as a number stays exact
+      done(null, parseJsonExact(text, (k, v: unknown) => {
         if (k === '__proto__') throw new SyntaxError('a "__proto__" key is not accepted');
+        // as fastify's default parser (secure-json-parse, constructorAction 'error')
+        if (k === 'constructor' && v !== null && typeof v === 'object' && Object.prototype.hasOwnProperty.call(v, 'prototype')) throw new SyntaxError('a "constructor.prototype" key is not accepted');
         return v;
       }));
     } catch (e) {

@@ -29,7 +29,8 @@ export class SharedRecords {
   constructor(private readonly opts: SharedRecordsOptions) {
     this.prefix = opts.keyPrefix ?? 'lwm2m:';
     const { server } = opts;
-    this.offs.push(server.observations.onChange((change, obs) => this.later(() => change === 'established' ? this.writeObservation(obs) : this.dropObservation(obs))));
+    // an update flow's observations (reestablish false) end with the flow and its node: no other node takes them over
+    this.offs.push(server.observations.onChange((change, obs) => obs.reestablish === false ? undefined : this.later(() => change === 'established' ? this.writeObservation(obs) : this.dropObservation(obs))));
     this.offs.push(server.events.on((e) => {
       if (e.type === 'request') this.later(() => this.writeRequest(e.requestId));
       if (e.type === 'registration') this.later(() => this.takeOver(e.registration.endpoint));

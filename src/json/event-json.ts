@@ -1,7 +1,7 @@
 // How a server event looks on the northbound interfaces: the SSE stream and MQTT.
 import type { ServerEvent } from '../events/server-event.ts';
 import { formatPath } from '../lwm2m/path.ts';
-import { nodeToJson, valueToJson } from './node-json.ts';
+import { nodeToJson, recordValueToJson } from './node-json.ts';
 import { registrationToJson } from './registration-json.ts';
 
 export function eventEndpoint(e: ServerEvent): string | undefined {
@@ -22,10 +22,10 @@ export function eventToJson(e: ServerEvent): Record<string, unknown> {
         type: e.type, endpoint: e.endpoint, observationId: e.observationId, path: e.path, contentFormat: e.contentFormat ?? null,
         time: new Date(e.time).toISOString(),
         ...(e.node ? { node: nodeToJson(e.node) } : {}),
-        ...(e.records ? { records: e.records.map((r) => ({ path: formatPath(r.path), value: valueToJson(r.value), time: r.time ?? null })) } : {}),
+        ...(e.records ? { records: e.records.map((r) => ({ path: formatPath(r.path), ...recordValueToJson(r.value), time: r.time ?? null })) } : {}),
       };
     case 'send':
-      return { type: e.type, endpoint: e.endpoint, time: new Date(e.time).toISOString(), records: e.records.map((r) => ({ path: formatPath(r.path), value: valueToJson(r.value), time: r.time ?? null })) };
+      return { type: e.type, endpoint: e.endpoint, time: new Date(e.time).toISOString(), records: e.records.map((r) => ({ path: formatPath(r.path), ...recordValueToJson(r.value), time: r.time ?? null })) };
     case 'overload':
       return { type: e.type, limit: e.limit, active: e.active, detail: e.detail, time: new Date(e.time).toISOString() };
     default:

@@ -1,8 +1,14 @@
 // JSON <-> LwM2M node conversion at the northbound edges (REST API bodies, MQTT commands). Opaque values travel as hex strings (as in
 // Leshan's REST API), object links as "3:0" or { objectId, instanceId }, time as epoch seconds.
+// 64-bit integers (Core 1.1 Appendix C): a value outside ±(2^53 - 1), which a JSON number cannot
+// carry exactly to most readers, goes out as a decimal string beside its "type"; a write takes a
+// number or a decimal string for an Integer / Unsigned Integer resource (the API's body parser
+// reads long integer literals exactly, src/lwm2m/exact-json.ts).
 import type { LwM2mNode, ObjectInstance, Resource, ResourceType, ResourceValue } from '../lwm2m/node.ts';
 import type { ModelLookup, ResourceModel } from '../lwm2m/object-model.ts';
 import { valueRangeProblem } from '../lwm2m/value-range.ts';
+import { naturalType } from '../lwm2m/values.ts';
+import { asBigInt, fitsIntegerType, normalizeInteger, parseDecimalInteger } from '../lwm2m/integers.ts';
 import { formatPath, type LwM2mPath } from '../lwm2m/path.ts';
 
 export class NodeJsonError extends Error {}
@@ -11,7 +17,17 @@ export type JsonValue = string | number | boolean | { objectId: number; instance
 
 export function valueToJson(v: ResourceValue): JsonValue {
   if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  if (typeof v === 'bigint') return v.toString(); // past 2^53: a decimal string, every digit kept
   return v;
+}
+
+/**
+ * A record's value (Send, composite read, timestamped notifications): records carry no type, so a
+ * 64-bit integer past 2^53, which goes out as a decimal string, brings its type along to tell it
+ * from a String resource: { "value": "9223372036854775807", "type": "integer" }.
+ */
+export function recordValueToJson(v: ResourceValue): { value: JsonValue; type?: ResourceType } {
+  return typeof v === 'bigint' ? { value: valueToJson(v), type: naturalType(v) } : { value: valueToJson(v) };
 }
 
 export function nodeToJson(node: LwM2mNode): unknown {
@@ -34,6 +50,7 @@ function describeValue(raw: unknown): string {
   if (Array.isArray(raw)) return 'an array';
   if (raw === null) return 'null';
   if (typeof raw === 'object') return 'an object';
+  if (typeof raw === 'bigint') return raw.toString();
   return String(raw);
 }
 
@@ -54,10 +71,18 @@ function typedValue(raw: unknown, type: ResourceType, where: string): ResourceVa
     case 'corelnk':
       return typeof raw === 'string' ? raw : fail();
     case 'integer':
-    case 'unsigned':
-      if (typeof raw !== 'number' || !Number.isInteger(raw)) return fail();
-      if (type === 'unsigned' && (raw as number) < 0) return fail();
-      return raw as number;
+    case 'unsigned': {
+      // a number (a bigint when the body held an integer literal past 2^53) or a decimal string
+      const v = typeof raw === 'string' ? parseDecimalInteger(raw.trim()) : typeof raw === 'bigint' ? normalizeInteger(raw) : raw;
+      if (!fitsIntegerType(v, type)) {
+        if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) {
+          throw new NodeJsonError(`${where}: ${describeValue(raw)} is past 2^53 and not exact as a JSON number here: give it as a decimal string`);
+        }
+        if (v !== undefined && asBigInt(v) !== undefined) throw new NodeJsonError(`${where}: ${describeValue(raw)} is outside the 64-bit ${type === 'unsigned' ? 'Unsigned Integer' : 'Integer'} range`);
+        return fail();
+      }
+      return v as number | bigint;
+    }
     case 'float':
       return typeof raw === 'number' && Number.isFinite(raw) ? raw : fail();
     case 'time':

@@ -3,7 +3,7 @@
 // as Leshan's REST API does.
 import { formatPath } from '../lwm2m/path.ts';
 import type { DownlinkResult } from '../request/downlink-request.ts';
-import { nodeToJson, valueToJson } from './node-json.ts';
+import { nodeToJson, recordValueToJson } from './node-json.ts';
 
 export function resultToJson(r: DownlinkResult): Record<string, unknown> {
   return {
@@ -11,7 +11,7 @@ export function resultToJson(r: DownlinkResult): Record<string, unknown> {
     success: r.success,
     contentFormat: r.contentFormat ?? null,
     ...(r.node ? { node: nodeToJson(r.node) } : {}),
-    ...(r.records ? { records: r.records.map((x) => ({ path: formatPath(x.path), value: valueToJson(x.value), ...(x.time !== undefined ? { time: x.time } : {}) })) } : {}),
+    ...(r.records ? { records: r.records.map((x) => ({ path: formatPath(x.path), ...recordValueToJson(x.value), ...(x.time !== undefined ? { time: x.time } : {}) })) } : {}),
     ...(r.links ? { links: r.links } : {}),
     ...(r.location ? { location: r.location } : {}),
     ...(r.message ? { message: r.message } : {}),

@@ -2,6 +2,7 @@
 // items to typed values. Plain CBOR only: no cbor-x record extensions, no typed-array tags.
 import { Decoder, Encoder, addExtension } from 'cbor-x';
 import { badPayload, guard } from './codec-error.ts';
+import { normalizeInteger } from './integers.ts';
 import type { WireValue } from './records.ts';
 
 const encoder = new Encoder({
@@ -43,6 +44,16 @@ function encodeAsFloat(this: { alwaysUseFloat?: boolean }, instance: CborFloat, 
 // An undefined tag makes cbor-x write no tag before the item (encode.js); there is nothing to
 // decode, a float comes back as a plain number.
 addExtension({ Class: CborFloat, tag: undefined, encode: encodeAsFloat } as unknown as Parameters<typeof addExtension<CborFloat, unknown>>[0]);
+
+/**
+ * An integer as cbor-x must be given it to write CBOR major type 0/1 (LwM2M 1.1 TS Core Appendix
+ * C: Integer and Unsigned Integer are major types 0 and 1). cbor-x writes a number outside the
+ * 32-bit ranges as a double (2^40 as fb 42 70 ..), but a bigint as an 8-byte integer (1b / 3b).
+ */
+export function cborInteger(v: number | bigint): number | bigint {
+  if (typeof v === 'bigint') return v;
+  return Number.isSafeInteger(v) && (v > 0xffffffff || v < -0x100000000) ? BigInt(v) : v;
+}
 
 export function cborEncode(item: unknown): Uint8Array {
   return new Uint8Array(encoder.encode(item));
@@ -137,7 +148,7 @@ export function cborDecode(payload: Uint8Array, what: string): unknown {
 /** A decoded CBOR data item as a value the record typing understands, or undefined. */
 export function cborToWire(item: unknown): WireValue | undefined {
   if (typeof item === 'number') return { kind: 'number', value: item };
-  if (typeof item === 'bigint') return { kind: 'number', value: Number(item) }; // 64-bit: precision loss accepted (node.ts)
+  if (typeof item === 'bigint') return { kind: 'number', value: normalizeInteger(item) }; // 0x1b/0x3b: exact (integers.ts)
   if (typeof item === 'string') return { kind: 'string', value: item };
   if (typeof item === 'boolean') return { kind: 'boolean', value: item };
   if (item instanceof Uint8Array) return { kind: 'opaque', value: new Uint8Array(item) };

@@ -2,7 +2,7 @@
 // data item. Integers major type 0/1, Float major type 7, Boolean simple value, String and
 // Objlnk ("3:0") and Corelnk text strings, Opaque byte string, Time an integer (tag 1 accepted).
 import { CodecError } from './codec-error.ts';
-import { CborFloat, cborDecode, cborEncode, cborToWire } from './cbor-value.ts';
+import { CborFloat, cborDecode, cborEncode, cborInteger, cborToWire } from './cbor-value.ts';
 import { typeValue } from './records.ts';
 import { modelType, requireSinglePath, singleNode, singleValue } from './single-value.ts';
 import { checkValue, formatObjectLink, naturalType } from './values.ts';
@@ -28,5 +28,7 @@ export function encodeCbor(node: LwM2mNode): Uint8Array {
   checkValue(value, type, 'cbor');
   if (type === 'objlnk') return cborEncode(formatObjectLink(value as ObjectLink));
   if (type === 'float') return cborEncode(new CborFloat(value as number)); // major type 7 even when integral
+  // Appendix C: Integer, Unsigned Integer and Time are major type 0/1, also past 32 bits
+  if (typeof value === 'number' || typeof value === 'bigint') return cborEncode(cborInteger(value));
   return cborEncode(value);
 }

@@ -3,7 +3,7 @@
 // A key may also be an array of ids standing for several levels at once ({[3,0]: {...}}),
 // which we accept on decode; we write one id per level. The format carries no timestamps.
 import { CodecError, badPayload } from './codec-error.ts';
-import { CborFloat, cborDecode, cborEncode, cborToWire } from './cbor-value.ts';
+import { CborFloat, cborDecode, cborEncode, cborInteger, cborToWire } from './cbor-value.ts';
 import { formatPath } from './path.ts';
 import type { LwM2mPath } from './path.ts';
 import type { WireRecord } from './records.ts';
@@ -146,7 +146,9 @@ export function encodeLwm2mCbor(records: readonly WireRecord[]): Uint8Array {
     const last = r.path[r.path.length - 1]!;
     if (node.has(last)) throw badPayload(`lwm2m-cbor: ${formatPath(r.path)} appears twice`);
     const w = r.value;
-    node.set(last, w.kind === 'number' && w.float ? new CborFloat(w.value) : w.value); // objlnk as its "3:0" text
+    // a float stays major type 7 even when integral, an integer major type 0/1 even past 32 bits;
+    // objlnk goes as its "3:0" text
+    node.set(last, w.kind !== 'number' ? w.value : w.float ? new CborFloat(Number(w.value)) : cborInteger(w.value));
   }
   return cborEncode(root);
 }

@@ -6,6 +6,7 @@ import { badPayload, guard } from './codec-error.ts';
 import { PathError, formatPath, parsePath } from './path.ts';
 import { namesFor } from './senml.ts';
 import { encodeBase64 } from './values.ts';
+import { parseJsonExact } from './exact-json.ts';
 import type { LwM2mPath } from './path.ts';
 import type { WireRecord, WireValue } from './records.ts';
 
@@ -14,7 +15,8 @@ const utf8Encoder = new TextEncoder();
 const MAX_RECORDS = 100_000;
 
 function field<T>(o: Record<string, unknown>, k: string, type: 'string' | 'number' | 'boolean'): T | undefined {
-  const v = o[k];
+  const raw = o[k];
+  const v = typeof raw === 'bigint' && type === 'number' ? Number(raw) : raw; // a time: as JSON.parse reads it
   if (v === undefined) return undefined;
   if (typeof v !== type || (type === 'number' && !Number.isFinite(v as number))) {
     throw badPayload(`lwm2m-json: "${k}" is not a ${type}`);
@@ -84,7 +86,7 @@ export function floatValueLiterals(text: string): boolean[] {
  */
 export function decodeLwm2mJson(payload: Uint8Array, requestPath?: LwM2mPath): WireRecord[] {
   const text = guard('lwm2m-json', () => utf8.decode(payload));
-  const doc = guard('lwm2m-json', () => JSON.parse(text) as unknown);
+  const doc = guard('lwm2m-json', () => parseJsonExact(text)); // 64-bit integers exactly
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw badPayload('lwm2m-json: not an object');
   const root = doc as Record<string, unknown>;
   const explicitBn = field<string>(root, 'bn', 'string');
@@ -108,11 +110,11 @@ export function decodeLwm2mJson(payload: Uint8Array, requestPath?: LwM2mPath): W
     }
     if (path.length !== 3 && path.length !== 4) throw badPayload(`lwm2m-json: ${formatPath(path)} is not a resource path`);
     const values: WireValue[] = [];
-    const v = field<number>(o, 'v', 'number');
+    const v = typeof o['v'] === 'bigint' ? o['v'] : field<number>(o, 'v', 'number'); // bigint: an integer past 2^53
     const sv = field<string>(o, 'sv', 'string');
     const bv = field<boolean>(o, 'bv', 'boolean');
     const ov = field<string>(o, 'ov', 'string');
-    if (v !== undefined) values.push(floats[index] ? { kind: 'number', value: v, float: true } : { kind: 'number', value: v });
+    if (v !== undefined) values.push(floats[index] ? { kind: 'number', value: Number(v), float: true } : { kind: 'number', value: v });
     if (sv !== undefined) values.push({ kind: 'string', value: sv });
     if (bv !== undefined) values.push({ kind: 'boolean', value: bv });
     if (ov !== undefined) values.push({ kind: 'objlnk', value: ov });
@@ -127,7 +129,8 @@ export function decodeLwm2mJson(payload: Uint8Array, requestPath?: LwM2mPath): W
  * A JSON number literal for `value`; a float stays a float literal even when integral (21 -> 21.0,
  * RFC 8259 §6), so a resource without a model on the other side reads it back as a float.
  */
-function numberLiteral(value: number, float: boolean | undefined): string {
+function numberLiteral(value: number | bigint, float: boolean | undefined): string {
+  if (typeof value === 'bigint') return float ? numberLiteral(Number(value), true) : value.toString(); // every digit
   const text = JSON.stringify(value);
   return float && /^-?\d+$/.test(text) ? `${text}.0` : text;
 }
@@ -140,7 +143,7 @@ export function encodeLwm2mJson(records: readonly WireRecord[]): Uint8Array {
     const w = r.value;
     switch (w.kind) {
       case 'number':
-        if (!Number.isFinite(w.value)) throw badPayload('lwm2m-json: JSON cannot carry a non-finite number');
+        if (typeof w.value === 'number' && !Number.isFinite(w.value)) throw badPayload('lwm2m-json: JSON cannot carry a non-finite number');
         members.push(`"v":${numberLiteral(w.value, w.float)}`);
         break;
       case 'string': members.push(`"sv":${JSON.stringify(w.value)}`); break;

@@ -7,11 +7,12 @@ export type ResourceType =
 export type ObjectLink = { readonly objectId: number; readonly instanceId: number };
 
 /**
- * A resource value. integer/unsigned/float: number; time: number (seconds since the epoch);
+ * A resource value. float: number; integer/unsigned/time: number inside JavaScript's safe-integer
+ * range, bigint outside it (Core 1.1 Appendix C: Integer is signed 64-bit, Unsigned Integer
+ * unsigned 64-bit; clients really send values beyond 2^53) — integers.ts keeps that one form;
  * opaque: Uint8Array; objlnk: ObjectLink; string/corelnk: string; boolean: boolean.
- * 64-bit integers beyond 2^53 lose precision by design: devices of this class do not use them.
  */
-export type ResourceValue = string | number | boolean | Uint8Array | ObjectLink;
+export type ResourceValue = string | number | bigint | boolean | Uint8Array | ObjectLink;
 
 export type SingleResource = {
   readonly kind: 'resource';

@@ -4,6 +4,7 @@
 // happens here, once, for every format.
 import { CodecError, badPayload } from './codec-error.ts';
 import { formatPath, isPrefixOf } from './path.ts';
+import { fitsIntegerType, normalizeInteger } from './integers.ts';
 import { checkValue, decodeBase64Any, formatObjectLink, naturalType, parseObjectLink } from './values.ts';
 import { isObjectLink } from './node.ts';
 import type {
@@ -14,8 +15,11 @@ import type { LwM2mPath } from './path.ts';
 
 /** A value as the wire format typed it, before the object model is consulted. */
 export type WireValue =
-  /** float: the wire wrote the number as a floating-point value (RFC 8428 / RFC 8949 §3.3) */
-  | { readonly kind: 'number'; readonly value: number; readonly float?: true }
+  /**
+   * float: the wire wrote the number as a floating-point value (RFC 8428 / RFC 8949 §3.3);
+   * an integer past 2^53 is a bigint, read exactly (integers.ts)
+   */
+  | { readonly kind: 'number'; readonly value: number | bigint; readonly float?: true }
   | { readonly kind: 'string'; readonly value: string }
   | { readonly kind: 'boolean'; readonly value: boolean }
   | { readonly kind: 'objlnk'; readonly value: string } // "3:0" (SenML "vlo", LwM2M JSON "ov")
@@ -33,7 +37,12 @@ function mismatch(where: string, wire: WireValue, type: ResourceType): CodecErro
  * "3:0" string (LwM2M CBOR, CBOR 60).
  */
 export function typeValue(wire: WireValue, type: ResourceType | undefined, where: string): ResourceValue {
-  if (type === undefined) return wire.kind === 'objlnk' ? parseObjectLink(wire.value) : wire.value;
+  if (type === undefined) {
+    if (wire.kind === 'number' && typeof wire.value === 'bigint' && !fitsIntegerType(wire.value, 'integer') && !fitsIntegerType(wire.value, 'unsigned')) {
+      throw new CodecError('TYPE_MISMATCH', `${where}: ${wire.value} does not fit 64 bits`);
+    }
+    return wire.kind === 'objlnk' ? parseObjectLink(wire.value) : wire.kind === 'number' ? normalizeInteger(wire.value) : wire.value;
+  }
   switch (type) {
     case 'string':
     case 'corelnk':
@@ -41,13 +50,12 @@ export function typeValue(wire: WireValue, type: ResourceType | undefined, where
       throw mismatch(where, wire, type);
     case 'integer':
     case 'time':
-      if (wire.kind === 'number' && Number.isInteger(wire.value)) return wire.value;
-      throw mismatch(where, wire, type);
     case 'unsigned':
-      if (wire.kind === 'number' && Number.isInteger(wire.value) && wire.value >= 0) return wire.value;
+      // Appendix C: signed / unsigned 64-bit, exactly (a bigint past 2^53)
+      if (wire.kind === 'number' && fitsIntegerType(wire.value, type)) return normalizeInteger(wire.value);
       throw mismatch(where, wire, type);
     case 'float':
-      if (wire.kind === 'number') return wire.value;
+      if (wire.kind === 'number') return Number(wire.value);
       throw mismatch(where, wire, type);
     case 'boolean':
       if (wire.kind === 'boolean') return wire.value;
@@ -88,7 +96,7 @@ export function typeRecords(records: readonly WireRecord[], model: ModelLookup):
 
 /** The wire form of a value, chosen by its JavaScript type (what encoders write). */
 export function toWire(value: ResourceValue): WireValue {
-  if (typeof value === 'number') return { kind: 'number', value };
+  if (typeof value === 'number' || typeof value === 'bigint') return { kind: 'number', value };
   if (typeof value === 'string') return { kind: 'string', value };
   if (typeof value === 'boolean') return { kind: 'boolean', value };
   if (value instanceof Uint8Array) return { kind: 'opaque', value };

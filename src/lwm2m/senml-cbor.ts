@@ -1,7 +1,8 @@
 // SenML CBOR (Content-Format 112), RFC 8428 §6: integer labels (bn -2, bt -3, bv -5, bver -1,
 // n 0, v 2, vs 3, vb 4, t 6, vd 8) and "vd" as a byte string; LwM2M adds the text label "vlo".
 import { badPayload } from './codec-error.ts';
-import { CborFloat, cborDecode, cborEncode } from './cbor-value.ts';
+import { CborFloat, cborDecode, cborEncode, cborInteger } from './cbor-value.ts';
+import { normalizeInteger } from './integers.ts';
 import { labelError, pathsToSenml, resolveSenmlRecords, senmlToPaths, toSenml } from './senml.ts';
 import { decodeBase64Any } from './values.ts';
 import type { SenmlRecord } from './senml.ts';
@@ -106,8 +107,12 @@ function parse(payload: Uint8Array): SenmlRecord[] {
           if (typeof v !== 'string') throw labelError(label, 'text string');
           r[label] = v;
           break;
-        case 'bt': case 'bv': case 'bver': case 't': case 'v':
+        case 'bt': case 'bv': case 'bver': case 't':
           r[label] = toNumber(v, label);
+          break;
+        case 'v': // an 8-byte integer (1b / 3b) stays exact: a bigint past 2^53
+          if (typeof v === 'bigint') r.v = normalizeInteger(v);
+          else r.v = toNumber(v, label);
           break;
         case 'vb':
           if (typeof v !== 'boolean') throw labelError(label, 'boolean');
@@ -133,7 +138,8 @@ function serialize(records: readonly SenmlRecord[]): Uint8Array {
     for (const [k, v] of Object.entries(r)) {
       if (v === undefined || k === 'vFloat') continue;
       // a float value is CBOR major type 7 even when integral (RFC 8949 §3.3)
-      m.set(LABELS[k] ?? k, k === 'v' && r.vFloat ? new CborFloat(v as number) : v);
+      // an integer is major type 0/1 even past 32 bits (cborInteger)
+      m.set(LABELS[k] ?? k, k === 'v' && r.vFloat ? new CborFloat(Number(v)) : typeof v === 'number' || typeof v === 'bigint' ? cborInteger(v) : v);
     }
     return m;
   }));

@@ -3,6 +3,7 @@
 import { badPayload, guard } from './codec-error.ts';
 import { labelError, pathsToSenml, resolveSenmlRecords, senmlToPaths, toSenml } from './senml.ts';
 import { decodeBase64Any, encodeBase64Url } from './values.ts';
+import { parseJsonExact } from './exact-json.ts';
 import type { SenmlRecord } from './senml.ts';
 import type { WireRecord } from './records.ts';
 import type { LwM2mPath } from './path.ts';
@@ -11,10 +12,17 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
 function num(obj: Record<string, unknown>, k: string): number | undefined {
-  const v = obj[k];
+  const raw = obj[k];
+  const v = typeof raw === 'bigint' ? Number(raw) : raw; // a time or base value: as JSON.parse reads it
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw labelError(k, 'number');
   return v;
+}
+
+/** "v": a number, or a bigint for an integer literal past 2^53 (exact-json.ts) */
+function value(obj: Record<string, unknown>): number | bigint | undefined {
+  const v = obj['v'];
+  return typeof v === 'bigint' ? v : num(obj, 'v');
 }
 
 function str(obj: Record<string, unknown>, k: string): string | undefined {
@@ -68,7 +76,7 @@ export function floatValueLiterals(text: string): boolean[] {
 
 function parse(payload: Uint8Array): SenmlRecord[] {
   const text = guard('senml-json', () => utf8.decode(payload));
-  const doc = guard('senml-json', () => JSON.parse(text) as unknown);
+  const doc = guard('senml-json', () => parseJsonExact(text));
   if (!Array.isArray(doc)) throw badPayload('senml-json: not an array of records');
   const floats = floatValueLiterals(text);
   return doc.map((item: unknown, index: number): SenmlRecord => {
@@ -82,7 +90,7 @@ function parse(payload: Uint8Array): SenmlRecord[] {
     const vd = str(o, 'vd');
     const r: SenmlRecord = {
       bn: str(o, 'bn'), bt: num(o, 'bt'), bv: num(o, 'bv'), bver: num(o, 'bver'),
-      n: str(o, 'n'), t: num(o, 't'), v: num(o, 'v'), vs: str(o, 'vs'), vb: vb as boolean | undefined,
+      n: str(o, 'n'), t: num(o, 't'), v: value(o), vs: str(o, 'vs'), vb: vb as boolean | undefined,
       vd: vd === undefined ? undefined : decodeBase64Any(vd), vlo: str(o, 'vlo'),
       ...(floats[index] ? { vFloat: true } : {}),
     };
@@ -91,8 +99,8 @@ function parse(payload: Uint8Array): SenmlRecord[] {
 }
 
 /** A float value stays a float literal even when integral (21 -> 21.0, RFC 8259 §6). */
-function floatLiteral(value: number): string {
-  const text = JSON.stringify(value);
+function floatLiteral(value: number | bigint): string {
+  const text = String(Number(value));
   return /^-?\d+$/.test(text) ? `${text}.0` : text;
 }
 
@@ -102,7 +110,8 @@ function serialize(records: readonly SenmlRecord[]): Uint8Array {
     const members: string[] = [];
     for (const [k, v] of Object.entries(r)) {
       if (v === undefined || k === 'vFloat') continue;
-      const text = k === 'v' && r.vFloat ? floatLiteral(v as number) : JSON.stringify(v instanceof Uint8Array ? encodeBase64Url(v) : v);
+      // a bigint is written with all its digits (JSON.stringify refuses bigints)
+      const text = k === 'v' && r.vFloat ? floatLiteral(v as number | bigint) : typeof v === 'bigint' ? v.toString() : JSON.stringify(v instanceof Uint8Array ? encodeBase64Url(v) : v);
       members.push(`${JSON.stringify(k)}:${text}`);
     }
     return `{${members.join(',')}}`;
@@ -116,7 +125,7 @@ export function decodeSenmlJson(payload: Uint8Array): WireRecord[] {
 
 export function encodeSenmlJson(records: readonly WireRecord[]): Uint8Array {
   for (const r of records) {
-    if (r.value.kind === 'number' && !Number.isFinite(r.value.value)) throw badPayload('senml-json: JSON cannot carry a non-finite number');
+    if (r.value.kind === 'number' && typeof r.value.value === 'number' && !Number.isFinite(r.value.value)) throw badPayload('senml-json: JSON cannot carry a non-finite number');
   }
   return serialize(toSenml(records));
 }

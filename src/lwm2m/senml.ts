@@ -2,6 +2,7 @@
 // (110) and CBOR (112) serializations, which differ only in labels and in how "vd" is carried.
 import { CodecError, badPayload } from './codec-error.ts';
 import { PathError, formatPath, parsePath } from './path.ts';
+import { normalizeInteger } from './integers.ts';
 import type { LwM2mPath } from './path.ts';
 import type { WireRecord, WireValue } from './records.ts';
 
@@ -9,7 +10,8 @@ import type { WireRecord, WireValue } from './records.ts';
 export type SenmlRecord = {
   bn?: string; bt?: number; bv?: number; bver?: number;
   n?: string; t?: number;
-  v?: number; vs?: string; vb?: boolean; vd?: Uint8Array; vlo?: string;
+  /** a bigint for an integer past 2^53, read exactly (integers.ts) */
+  v?: number | bigint; vs?: string; vb?: boolean; vd?: Uint8Array; vlo?: string;
   /** v is written as a float (JSON 82.0 or 1e2, a CBOR float): read from the wire, or asked of the encoder */
   vFloat?: boolean;
 };
@@ -23,6 +25,12 @@ function toPath(name: string): LwM2mPath {
     if (err instanceof PathError) throw badPayload(`senml: name "${name.slice(0, 60)}" is not an LwM2M path`);
     throw err;
   }
+}
+
+/** v + bv (RFC 8428 §4.5.2), exact when both are integers, one of them past 2^53. */
+function withBase(v: number | bigint, bv: number): number | bigint {
+  if (typeof v === 'number') return v + bv;
+  return Number.isInteger(bv) ? normalizeInteger(v + BigInt(bv)) : Number(v) + bv;
 }
 
 /**
@@ -44,7 +52,10 @@ export function resolveSenml(records: readonly SenmlRecord[], valuesRequired: bo
     if (name === '') throw badPayload('senml: record without a name');
     const path = toPath(name);
     const values: WireValue[] = [];
-    if (r.v !== undefined) values.push(r.vFloat || !Number.isInteger(r.v + bv) ? { kind: 'number', value: r.v + bv, float: true } : { kind: 'number', value: r.v + bv });
+    if (r.v !== undefined) {
+      const v = withBase(r.v, bv);
+      values.push(r.vFloat || (typeof v === 'number' && !Number.isInteger(v)) ? { kind: 'number', value: Number(v), float: true } : { kind: 'number', value: v });
+    }
     if (r.vs !== undefined) values.push({ kind: 'string', value: r.vs });
     if (r.vb !== undefined) values.push({ kind: 'boolean', value: r.vb });
     if (r.vd !== undefined) values.push({ kind: 'opaque', value: r.vd });

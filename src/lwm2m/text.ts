@@ -1,6 +1,7 @@
 // Plain text (Content-Format 0), LwM2M 1.1 TS Core §7.4.1 and Appendix C: one value as UTF-8.
 import { CodecError, badPayload } from './codec-error.ts';
 import { modelType, requireSinglePath, singleNode, singleValue } from './single-value.ts';
+import { fitsIntegerType, parseDecimalInteger } from './integers.ts';
 import { checkValue, decodeBase64, encodeBase64, formatObjectLink, parseObjectLink } from './values.ts';
 import type { LwM2mNode, ResourceType, ResourceValue } from './node.ts';
 import type { ModelLookup } from './object-model.ts';
@@ -31,16 +32,12 @@ export function parseTextValue(raw: string, type: ResourceType): ResourceValue {
     case 'corelnk':
       return raw;
     case 'integer':
-    case 'time': { // Time is a Unix time in seconds, as an integer
-      if (!INTEGER.test(text)) throw mismatch(text, type);
-      const n = Number(text);
-      if (!Number.isSafeInteger(n)) throw mismatch(text, type);
-      return n;
-    }
+    case 'time': // Time is a Unix time in seconds, as an Integer
     case 'unsigned': {
-      if (!/^\+?\d+$/.test(text)) throw mismatch(text, type);
-      const n = Number(text);
-      if (!Number.isSafeInteger(n)) throw mismatch(text, type);
+      // Appendix C: decimal digits of a signed/unsigned 64-bit value, read exactly (bigint past 2^53)
+      if (type === 'unsigned' ? !/^\+?\d+$/.test(text) : !INTEGER.test(text)) throw mismatch(text, type);
+      const n = parseDecimalInteger(text);
+      if (n === undefined || !fitsIntegerType(n, type)) throw mismatch(text, type);
       return n;
     }
     case 'float': {

@@ -4,6 +4,7 @@
 // 1: 16 bits); bits 4-3 length type (00: length in bits 2-0, 01/10/11: 8/16/24-bit length field).
 import { CodecError, badPayload } from './codec-error.ts';
 import { formatPath } from './path.ts';
+import { normalizeInteger } from './integers.ts';
 import { checkValue, copyBytes } from './values.ts';
 import type {
   LwM2mNode, ObjectInstance, ObjectLink, Resource, ResourceType, ResourceValue,
@@ -65,7 +66,7 @@ function decodeValue(bytes: Uint8Array, type: ResourceType, where: string): Reso
         case 1: return view.getInt8(0);
         case 2: return view.getInt16(0);
         case 4: return view.getInt32(0);
-        case 8: return Number(view.getBigInt64(0)); // beyond 2^53 loses precision (node.ts)
+        case 8: return normalizeInteger(view.getBigInt64(0)); // exact: bigint beyond 2^53 (integers.ts)
         default: throw mismatch(type, bytes.length, where);
       }
     case 'unsigned':
@@ -73,7 +74,7 @@ function decodeValue(bytes: Uint8Array, type: ResourceType, where: string): Reso
         case 1: return view.getUint8(0);
         case 2: return view.getUint16(0);
         case 4: return view.getUint32(0);
-        case 8: return Number(view.getBigUint64(0));
+        case 8: return normalizeInteger(view.getBigUint64(0));
         default: throw mismatch(type, bytes.length, where);
       }
     case 'float':
@@ -93,18 +94,21 @@ function decodeValue(bytes: Uint8Array, type: ResourceType, where: string): Reso
   }
 }
 
-function intBytes(n: number, unsigned: boolean): Uint8Array {
+/** The shortest of 1, 2, 4 or 8 bytes that holds `n` (Appendix C: Integer and Unsigned Integer in TLV). */
+function intBytes(n: number | bigint, unsigned: boolean): Uint8Array {
   const fits = unsigned
     ? [[1, 0xff], [2, 0xffff], [4, 0xffffffff]] as const
     : [[1, 0x7f], [2, 0x7fff], [4, 0x7fffffff]] as const;
-  for (const [size, max] of fits) {
-    if (n <= max && n >= (unsigned ? 0 : -max - 1)) {
-      const b = new Uint8Array(size);
-      const v = new DataView(b.buffer);
-      if (size === 1) unsigned ? v.setUint8(0, n) : v.setInt8(0, n);
-      else if (size === 2) unsigned ? v.setUint16(0, n) : v.setInt16(0, n);
-      else unsigned ? v.setUint32(0, n) : v.setInt32(0, n);
-      return b;
+  if (typeof n === 'number') {
+    for (const [size, max] of fits) {
+      if (n <= max && n >= (unsigned ? 0 : -max - 1)) {
+        const b = new Uint8Array(size);
+        const v = new DataView(b.buffer);
+        if (size === 1) unsigned ? v.setUint8(0, n) : v.setInt8(0, n);
+        else if (size === 2) unsigned ? v.setUint16(0, n) : v.setInt16(0, n);
+        else unsigned ? v.setUint32(0, n) : v.setInt32(0, n);
+        return b;
+      }
     }
   }
   const b = new Uint8Array(8);
@@ -121,11 +125,8 @@ function encodeValue(value: ResourceValue, type: ResourceType, where: string): U
       return utf8Encoder.encode(value as string);
     case 'integer':
     case 'time':
-    case 'unsigned': {
-      const n = value as number;
-      if (!Number.isSafeInteger(n) && Math.abs(n) >= 2 ** 63) throw new CodecError('TYPE_MISMATCH', `tlv: ${where} does not fit 64 bits`);
-      return intBytes(n, type === 'unsigned');
-    }
+    case 'unsigned':
+      return intBytes(value as number | bigint, type === 'unsigned'); // checkValue: inside the 64-bit range
     case 'float': {
       const n = value as number;
       const b = new Uint8Array(Object.is(Math.fround(n), n) || Number.isNaN(n) ? 4 : 8);

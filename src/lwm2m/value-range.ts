@@ -5,6 +5,7 @@
 //   - the data types (Core Appendix C): Integer is signed 64-bit, Unsigned Integer unsigned 64-bit;
 //   - units of time ("s", "ms"): a duration is never negative (Lifetime, pmin/pmax defaults,
 //     Disable Timeout in Object 1 carry no RangeEnumeration but are durations).
+import { INT64_MAX, INT64_MIN, UINT64_MAX, asBigInt } from './integers.ts';
 import type { ResourceValue } from './node.ts';
 import type { ResourceModel } from './object-model.ts';
 
@@ -25,19 +26,20 @@ export function parseRange(text: string | undefined): Range | undefined {
   return undefined;
 }
 
-const INT64_MIN = -(2 ** 63);
-const INT64_MAX = 2 ** 63;
-const UINT64_MAX = 2 ** 64;
-
 /** Why `value` is outside the resource's range, or undefined when it is inside. */
 export function valueRangeProblem(model: ResourceModel, value: ResourceValue): string | undefined {
-  if (typeof value === 'number') {
-    if (model.type === 'integer' && (value < INT64_MIN || value >= INT64_MAX)) return `${value} is outside the 64-bit Integer range`;
-    if (model.type === 'unsigned' && (value < 0 || value >= UINT64_MAX)) return `${value} is outside the 64-bit Unsigned Integer range`;
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const exact = asBigInt(value);
+    if (exact !== undefined) { // compared exactly: 2^63 must not pass as 2^63 - 1
+      if (model.type === 'integer' && (exact < INT64_MIN || exact > INT64_MAX)) return `${value} is outside the 64-bit Integer range`;
+      if (model.type === 'unsigned' && (exact < 0n || exact > UINT64_MAX)) return `${value} is outside the 64-bit Unsigned Integer range`;
+    }
     if ((model.units === 's' || model.units === 'ms') && value < 0) return `${value} ${model.units} is a negative duration`;
+    // DDF bounds are small numbers; a bigint compares by its nearest double, which decides the same
+    const n = Number(value);
     const r = parseRange(model.rangeEnumeration);
-    if (r?.kind === 'numbers' && (value < r.min || value > r.max)) return `${value} is outside ${r.min}..${r.max}`;
-    if (r?.kind === 'enumeration' && !r.values.includes(value)) return `${value} is not one of ${r.values.join(', ')}`;
+    if (r?.kind === 'numbers' && (n < r.min || n > r.max)) return `${value} is outside ${r.min}..${r.max}`;
+    if (r?.kind === 'enumeration' && !r.values.some((e) => BigInt(e) === asBigInt(value))) return `${value} is not one of ${r.values.join(', ')}`;
     return undefined;
   }
   const r = parseRange(model.rangeEnumeration);

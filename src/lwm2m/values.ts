@@ -1,6 +1,7 @@
 // Resource values: checks against a resource type, and the textual forms several formats share
 // (objlnk "3:0", base64 for opaque). LwM2M 1.1 TS Core Appendix C.
 import { CodecError, badPayload } from './codec-error.ts';
+import { fitsIntegerType, INT64_MAX } from './integers.ts';
 import { isObjectLink } from './node.ts';
 import type { ObjectLink, ResourceType, ResourceValue } from './node.ts';
 
@@ -54,7 +55,9 @@ export function copyBytes(bytes: Uint8Array): Uint8Array {
 export function naturalType(value: ResourceValue): ResourceType {
   if (typeof value === 'string') return 'string';
   if (typeof value === 'boolean') return 'boolean';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'float';
+  // an integral number past 2^53 can only have come from a float literal (integers.ts keeps those as bigint)
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? 'integer' : 'float';
+  if (typeof value === 'bigint') return value > INT64_MAX ? 'unsigned' : 'integer';
   if (value instanceof Uint8Array) return 'opaque';
   return 'objlnk';
 }
@@ -71,10 +74,9 @@ export function checkValue(value: ResourceValue, type: ResourceType, where: stri
       return;
     case 'integer':
     case 'time':
-      if (typeof value !== 'number' || !Number.isInteger(value)) fail();
-      return;
     case 'unsigned':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) fail();
+      // Appendix C: signed 64-bit (Time too: an Integer of seconds), unsigned 64-bit
+      if (!fitsIntegerType(value, type)) fail();
       return;
     case 'float':
       if (typeof value !== 'number') fail();

@@ -17,6 +17,7 @@ import type { TokenCheck } from '../access/token-store.ts';
 import { errorToJson } from '../json/error-json.ts';
 import { eventEndpoint, eventToJson } from '../json/event-json.ts';
 import { nodeFromJson } from '../json/node-json.ts';
+import { parseJsonExact } from '../lwm2m/exact-json.ts';
 import { resultToJson } from '../json/result-json.ts';
 import { parseContentFormat, type ContentFormat } from '../lwm2m/content-format.ts';
 import type { ModelLookup } from '../lwm2m/object-model.ts';
@@ -229,7 +230,7 @@ export class MqttBridge {
       if (payload.length > MAX_COMMAND_BYTES) throw new CommandError('BAD_COMMAND', `command body larger than ${MAX_COMMAND_BYTES} bytes`);
       let body: unknown;
       try {
-        body = JSON.parse(payload.toString('utf8'));
+        body = parseJsonExact(payload.toString('utf8')); // 64-bit integer values exactly (bigint)
       } catch {
         throw new CommandError('BAD_COMMAND', 'command body is not JSON');
       }

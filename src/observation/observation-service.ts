@@ -24,6 +24,11 @@ export type Observation = {
   readonly token: string; // hex
   readonly format?: number;
   readonly createdAt: number;
+  /**
+   * false: whoever opened it (an update flow) re-observes after a new registration itself; the
+   * server only ends it with the old registration (Core 1.1 §6.4.1: observations belong to it)
+   */
+  readonly reestablish?: false;
   peer: Peer;
   lastNotification?: number;
 };
@@ -68,7 +73,7 @@ export class ObservationService {
     return this.observations.get(id);
   }
 
-  async observe(reg: Registration, path: LwM2mPath, format?: ContentFormat): Promise<{ observation?: Observation; result: DownlinkResult }> {
+  async observe(reg: Registration, path: LwM2mPath, format?: ContentFormat, opts: { reestablish?: false } = {}): Promise<{ observation?: Observation; result: DownlinkResult }> {
     const formats = format !== undefined ? [format] : candidateFormats(reg, path).filter((f) => supportsLevel(f, path, this.deps.models));
     let last: ClientResponse | undefined;
     for (const accept of formats) {
@@ -76,6 +81,7 @@ export class ObservationService {
       const obs: Observation = {
         id: randomBytes(6).toString('hex'), endpoint: reg.endpoint, registrationId: reg.id, path,
         token: token.toString('hex'), format: accept, createdAt: Date.now(), peer: reg.address,
+        ...(opts.reestablish === false ? { reestablish: false as const } : {}),
       };
       let res: ClientResponse;
       try {

@@ -6,6 +6,7 @@ import type { ResourceValue } from '../lwm2m/node.ts';
 import { formatPath, type LwM2mPath } from '../lwm2m/path.ts';
 import { RequestError, type DownlinkRequest, type DownlinkResult } from '../request/downlink-request.ts';
 import type { LwM2mServer } from '../server.ts';
+import { FlowObservations } from './flow-observations.ts';
 
 export class FlowError extends Error {
   constructor(readonly code: string, message: string) {
@@ -69,7 +70,7 @@ export async function watch<T>(
 ): Promise<T> {
   const values = new Map<string, ResourceValue>();
   const keys = new Set(paths.map(formatPath));
-  const observationIds: string[] = [];
+  let observations: FlowObservations | undefined;
   let settled = false;
   return new Promise<T>((resolve, reject) => {
     const done = (fn: () => void): void => {
@@ -80,11 +81,7 @@ export async function watch<T>(
       off();
       opts.signal?.removeEventListener('abort', onAbort);
       // the flow's observations end with it, on the device too (RFC 7641 §3.6: GET with Observe=1)
-      if (observationIds.length > 0) {
-        void server.registrations.byEndpoint(endpoint).then((reg) => {
-          for (const id of observationIds) void server.observations.cancel(id, reg).catch(() => undefined);
-        }).catch(() => undefined);
-      }
+      observations?.close();
       fn();
     };
     const check = (): void => {
@@ -137,20 +134,12 @@ export async function watch<T>(
     };
     const poller = setInterval(() => void poll(), opts.pollMs);
     if (opts.observe !== false) {
-      for (const p of paths) {
-        server.observe(endpoint, p).then((out) => {
-          if (out.queued) return; // a sleeping device: the reads every pollMs decide
-          const { observation, result } = out;
-          if (observation) {
-            if (settled) void server.registrations.byEndpoint(endpoint).then((reg) => server.observations.cancel(observation.id, reg)).catch(() => undefined);
-            else observationIds.push(observation.id);
-          }
-          if (result.node && (result.node.kind === 'resource' || result.node.kind === 'resourceInstance')) {
-            values.set(formatPath(p), result.node.value);
-            check();
-          }
-        }).catch(() => undefined);
-      }
+      // observed for as long as the watch runs, again after a new registration (flow-observations.ts)
+      observations = new FlowObservations(server, endpoint, paths, (p, node) => {
+        if (settled || (node.kind !== 'resource' && node.kind !== 'resourceInstance')) return;
+        values.set(formatPath(p), node.value);
+        check();
+      });
     } else {
       void poll();
     }

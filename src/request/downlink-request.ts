@@ -24,7 +24,8 @@ export type DownlinkRequest = (
   | { kind: 'delete'; path: LwM2mPath }
   | { kind: 'compositeRead'; paths: LwM2mPath[]; format?: ContentFormat }
   /** Observe and Cancel Observation travel like the others so that a sleeping device's wait in its queue (Core §6.5) */
-  | { kind: 'observe'; path: LwM2mPath; format?: ContentFormat }
+  /** reestablish false: the opener (an update flow) re-observes after a new registration itself */
+  | { kind: 'observe'; path: LwM2mPath; format?: ContentFormat; reestablish?: false }
   | { kind: 'cancelObservation'; observationId: string }
 ) & RequestLimits;
 

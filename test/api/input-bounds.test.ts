@@ -4,6 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { jsonDepth } from '../../src/api/json-body.ts';
 import { startHarness, type Harness } from '../e2e/harness.ts';
+import { startOtaHarness } from '../e2e/ota-harness.ts';
+import { testAccess } from '../helpers/access.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -48,6 +50,28 @@ describe('JSON bodies', () => {
     expect(bad.body.length).toBeLessThan(500);
     const proto = await h.api.inject({ method: 'PUT', url: '/devices/big-1/data/1/0/1', headers: json, payload: '{"__proto__":{"x":1},"value":5}' });
     expect(proto.statusCode).toBe(400);
+  });
+});
+
+describe('JSON bodies with access control on (the parser the API runs in production)', () => {
+  it('bounds nesting, refuses __proto__ and constructor.prototype, and reads 64-bit integers exactly', async () => {
+    const t = await testAccess();
+    const o = await startOtaHarness({}, { access: t.access });
+    try {
+      const dev = await o.client('acc-json-1');
+      dev.store.setInstance(3442, 0, { 120: 0 });
+      await dev.update({ withLinks: true });
+      const put = (payload: string) => o.api.inject({ method: 'PUT', url: '/devices/acc-json-1/data/3442/0/120', headers: { ...json, ...t.bearer('operator') }, payload });
+      expect((await put(`{"value":${'['.repeat(100)}1${']'.repeat(100)}}`)).json()).toMatchObject({ error: 'BAD_JSON' });
+      expect((await put('{"__proto__":{"x":1},"value":5}')).statusCode).toBe(400);
+      expect((await put('{"constructor":{"prototype":{"x":1}},"value":5}')).statusCode).toBe(400);
+      const exact = await put('{"value": 9007199254740993}');
+      expect(exact.statusCode, exact.body).toBe(200);
+      expect(dev.store.get([3442, 0, 120])).toBe(9007199254740993n); // fastify's default parser made it ...992
+      expect((await put('')).statusCode).toBe(400); // an empty body is no body: "give { value }"
+    } finally {
+      await o.close();
+    }
   });
 });
 

@@ -54,6 +54,13 @@ describe('wire JSON between nodes', () => {
     expect(back.c).toEqual([1, 'x', null, { d: true }]);
     expect(back.e).toEqual({ $bytes: 1 });
   });
+
+  it('keeps 64-bit integers past 2^53 exact (JSON.stringify refuses a bigint)', () => {
+    const v = { max: 2n ** 63n - 1n, min: -(2n ** 63n), u: 2n ** 64n - 1n, n: 7, fake: { $bigint: 'x1' } };
+    const text = toWire(v);
+    expect(text).toContain('"9223372036854775807"');
+    expect(fromWire(text)).toEqual(v);
+  });
 });
 
 describe('ClusterNode', () => {

@@ -87,4 +87,15 @@ describe('shared observations and queued requests', () => {
     expect(c2.records.stats).toMatchObject({ observationsTaken: 1, requestsTaken: 1, writeFailures: 0 });
     await dev.stop();
   }, 60_000);
+
+  it("an update flow's observation (reestablish: false) stays off the shared store: no other node would take it over", async () => {
+    await h2.client('sr-flow');
+    const flow = await h2.server.observe('sr-flow', [3, 0, 9], undefined, { reestablish: false });
+    const plain = await h2.server.observe('sr-flow', [3, 0, 13]);
+    expect(flow.queued === false && flow.observation !== undefined && plain.queued === false && plain.observation !== undefined).toBe(true);
+    expect(h2.server.observations.list('sr-flow')).toHaveLength(2);
+    // store writes run in order: once the second is in Redis, the first would have been too
+    const shared = await until(async () => c2.records.observationsOf('sr-flow'), (l) => l.length >= 1);
+    expect(shared.map((o) => o.path)).toEqual(['/3/0/13']);
+  }, 30_000);
 });

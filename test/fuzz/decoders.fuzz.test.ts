@@ -127,6 +127,7 @@ function sameNode(a: LwM2mNode, b: LwM2mNode): boolean {
   const norm = (n: LwM2mNode): string => JSON.stringify(n, (k, v: unknown) => {
     if (v instanceof Uint8Array) return `0x${Buffer.from(v).toString('hex')}`;
     if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
+    if (typeof v === 'bigint') return `${v}n`; // a 64-bit integer past 2^53
     if (Array.isArray(v) && (k === 'resources' || k === 'instances')) return [...(v as { id: number }[])].sort((x, y) => x.id - y.id);
     return v;
   });

@@ -6,6 +6,7 @@ import type {
   ResourceType, ResourceValue, SingleResource,
 } from '../../src/lwm2m/node.ts';
 import { TEST_OBJECT, VALUE_TYPES } from './helpers.ts';
+import { INT64_MAX, INT64_MIN, UINT64_MAX, normalizeInteger } from '../../src/lwm2m/integers.ts';
 
 export function valueArb(type: ResourceType): fc.Arbitrary<ResourceValue> {
   switch (type) {
@@ -14,9 +15,10 @@ export function valueArb(type: ResourceType): fc.Arbitrary<ResourceValue> {
       return fc.string({ unit: 'grapheme', maxLength: 24 });
     case 'integer':
     case 'time':
-      return fc.oneof(fc.integer({ min: -300, max: 300 }), fc.integer(), fc.maxSafeInteger());
+      // the whole signed 64-bit range (Core Appendix C), in the one form the codecs give (integers.ts)
+      return fc.oneof(fc.integer({ min: -300, max: 300 }), fc.integer(), fc.maxSafeInteger(), fc.bigInt({ min: INT64_MIN, max: INT64_MAX }).map(normalizeInteger));
     case 'unsigned':
-      return fc.oneof(fc.integer({ min: 0, max: 300 }), fc.nat(), fc.maxSafeNat());
+      return fc.oneof(fc.integer({ min: 0, max: 300 }), fc.nat(), fc.maxSafeNat(), fc.bigInt({ min: 0n, max: UINT64_MAX }).map(normalizeInteger));
     case 'float':
       return fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.float({ noNaN: true, noDefaultInfinity: true }).map(Number))
         .filter((x) => !Object.is(x, -0));

@@ -5,6 +5,7 @@ import type { LwM2mServer } from '../../server.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import type { Registration } from '../../registration/registration.ts';
 import { registrationSchema, registrationToJson } from '../../json/registration-json.ts';
+import { recordValueToJson } from '../../json/node-json.ts';
 
 /** GET /devices: the largest page, and how many registrations one call may read to fill a filtered page. */
 const MAX_PAGE = 1000;
@@ -117,6 +118,6 @@ export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mSe
     const reg = await server.registrations.byEndpoint(req.params.endpoint);
     if (!reg) throw new ApiError(404, 'DEVICE_NOT_FOUND', `no registered device "${req.params.endpoint}"`);
     const latest = server.sendStore.get(reg.endpoint);
-    return Object.fromEntries(Object.entries(latest).map(([p, r]) => [p, { value: r.value instanceof Uint8Array ? Buffer.from(r.value).toString('hex') : r.value, time: r.time ?? null }]));
+    return Object.fromEntries(Object.entries(latest).map(([p, r]) => [p, { ...recordValueToJson(r.value), time: r.time ?? null }]));
   });
 }
