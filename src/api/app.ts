@@ -21,6 +21,7 @@ import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes, type SseLimits } from './routes/events.ts';
 import { firmwareRoutes } from './routes/firmware.ts';
 import { mlRoutes } from './routes/ml.ts';
+import { probeSetRoutes } from './routes/probe-sets.ts';
 import { modelRoutes } from './routes/models.ts';
 import { objectRoutes } from './routes/objects.ts';
 import { observationRoutes } from './routes/observations.ts';
@@ -123,6 +124,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await app.register(packageRoutes, { platform: opts.platform, maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
     await app.register(deploymentRoutes, { platform: opts.platform });
     await app.register(mlRoutes, { platform: opts.platform });
+    await app.register(probeSetRoutes, { platform: opts.platform });
     await app.register(firmwareRoutes, { platform: opts.platform });
     if (opts.platform.signing) await app.register(signingRoutes, { platform: opts.platform, signing: opts.platform.signing });
   }
