@@ -47,11 +47,17 @@ export type ModelHealthView = {
 const MAX_LATENCIES = 1000;
 const mean = (xs: readonly number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
-function confidenceOf(node: LwM2mNode | undefined): number | undefined {
+/** Confidence (1) and Inference Count (3) of an ML Inference instance notification. */
+function inferenceOf(node: LwM2mNode | undefined): { confidence: number; count: number } | undefined {
   const inst: ObjectInstance | undefined = node?.kind === 'instance' ? node : node?.kind === 'object' ? node.instances[0] : undefined;
-  const r = inst ? inst.resources.find((x) => x.id === 1) : node?.kind === 'resource' && node.id === 1 ? node : undefined;
-  const v = r?.kind === 'resource' ? r.value : undefined;
-  return typeof v === 'number' && v >= 0 && v <= 1 ? v : undefined;
+  const v = (id: number): unknown => {
+    const r = inst?.resources.find((x) => x.id === id);
+    return r?.kind === 'resource' ? r.value : undefined;
+  };
+  const confidence = v(1);
+  const count = v(3);
+  if (typeof confidence !== 'number' || !(confidence >= 0 && confidence <= 1) || typeof count !== 'number') return undefined;
+  return { confidence, count };
 }
 
 export class ModelHealth {
@@ -59,6 +65,8 @@ export class ModelHealth {
   private readonly window: number;
   private readonly threshold: number;
   private readonly maxVersions: number;
+  /** Inference Count last seen per endpoint: a notification counts only when the count moved (one per inference, however many resources changed) */
+  private readonly lastCount = new Map<string, number>();
 
   constructor(
     private readonly events: EventBus,
@@ -72,10 +80,13 @@ export class ModelHealth {
     this.threshold = opts.driftThreshold ?? 0.15;
     this.maxVersions = opts.maxVersions ?? 500;
     events.on((e) => {
-      if (e.type !== 'notification' || !e.path.startsWith(`/${ML_INFERENCE}/0`)) return;
-      const c = confidenceOf(e.node);
+      if (e.type === 'deregistration' && e.reason !== 'replaced') this.lastCount.delete(e.registration.endpoint);
+      if (e.type !== 'notification' || e.path !== `/${ML_INFERENCE}/0`) return;
+      const inf = inferenceOf(e.node);
+      if (!inf || inf.count === 0 || this.lastCount.get(e.endpoint) === inf.count) return;
+      this.lastCount.set(e.endpoint, inf.count);
       const digest = this.activeDigest(e.endpoint);
-      if (c !== undefined && digest) this.record(digest, c);
+      if (digest) this.record(digest, inf.confidence);
     });
   }
 

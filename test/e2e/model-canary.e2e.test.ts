@@ -4,11 +4,15 @@
 // model trained on shuffled labels is stopped and rolled back, a model too slow on nrf52840 is
 // rolled back there only. Real UDP sockets, real simulators, real compiles (one per model and profile).
 import { readFileSync } from 'node:fs';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OP_NAMES } from '../../compiler/module/opcodes.ts';
 import { loadProfile, type DeviceProfile } from '../../simulators/client/device-profile.ts';
 import type { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
 import { startOtaHarness, testSamples, type OtaHarness } from './ota-harness.ts';
+import { quietLogger } from '../../src/log.ts';
+import { MqttBridge } from '../../src/mqtt/mqtt-bridge.ts';
+import { startMosquitto, type Service } from '../support/services.ts';
 import { waitUntil } from '../support/wait.ts';
 
 let h: OtaHarness;
@@ -19,7 +23,7 @@ const SMALL_ARENA = 4096;
 
 function multipart(fields: Record<string, string>, file: Buffer): { payload: Buffer; headers: Record<string, string> } {
   const b = '----tinymlaas-canary';
-  const parts = Object.entries(fields).map(([k, v]) => Buffer.from(`--${b}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  const parts: Buffer[] = Object.entries(fields).map(([k, v]) => Buffer.from(`--${b}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   parts.push(Buffer.from(`--${b}\r\ncontent-disposition: form-data; name="model"; filename="m.onnx"\r\ncontent-type: application/octet-stream\r\n\r\n`), file, Buffer.from(`\r\n--${b}--\r\n`));
   return { payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${b}` } };
 }
@@ -48,11 +52,23 @@ async function running(ep: string): Promise<{ digest: string; target: string; ve
   return active ? { digest: active.digest, target: active.target, version: active.version } : undefined;
 }
 
+let broker: Service;
+let bridge: MqttBridge;
+let sub: MqttClient;
+const mqttMessages: { topic: string; body: Json }[] = [];
 let probeSetId: string;
 const PROBES = 20;
 
 beforeAll(async () => {
   h = await startOtaHarness();
+  broker = await startMosquitto();
+  bridge = new MqttBridge({ url: broker.url, events: h.platform.server.events, log: quietLogger, prefix: 'fleet' });
+  await bridge.ready();
+  sub = await connectAsync(broker.url);
+  sub.on('message', (topic, payload) => {
+    if (topic.startsWith('ota/') || topic.startsWith('fleet/%server/')) mqttMessages.push({ topic, body: JSON.parse(payload.toString()) as Json });
+  });
+  await sub.subscribeAsync(['ota/#', 'fleet/%server/#'], { qos: 1 });
   const fleet: [string, Parameters<OtaHarness['client']>[1]][] = [
     ['mix-esp32-0', { profile: loadProfile('esp32') }],
     ['mix-esp32-1', { profile: loadProfile('esp32') }],
@@ -73,7 +89,12 @@ beforeAll(async () => {
   expect(ps.json()).toMatchObject({ inputs: PROBES, inputBytes: 784 * 4 });
   probeSetId = ps.json().id as string;
 }, 120_000);
-afterAll(async () => h?.close());
+afterAll(async () => {
+  await sub?.endAsync();
+  await bridge?.close();
+  await h?.close();
+  await broker?.stop();
+});
 
 describe('device info drives the compile target (issue 16 §1)', () => {
   it('GET /devices/:ep/ml shows the profile and how it was chosen; unknown devices are reported', async () => {
@@ -138,7 +159,7 @@ describe('canary by measured quality (issue 16 §2)', () => {
     for (const ep of ['mix-esp32-0', 'mix-esp32-1', 'mix-s3-0', 'mix-nrf-0', 'mix-nrf-1', 'mix-stm-0', 'mix-acme-0']) expect((await running(ep))?.version, ep).toBe('1.1.0');
     const health = (await h.api.inject({ method: 'GET', url: '/ml/health' })).json() as Json;
     const v11 = (health.models as Json[]).find((m) => m.model === 'fashion-cnn@1.1.0' && m.probesByProfile.nrf52840);
-    expect(v11.probesByProfile.nrf52840.probes).toBe(PROBES);
+    expect(v11!.probesByProfile.nrf52840.probes).toBe(PROBES);
   }, 300_000);
 
   it('a model trained on shuffled labels is stopped at the canary: the canary runs the previous model again', async () => {
@@ -172,6 +193,12 @@ describe('canary by measured quality (issue 16 §2)', () => {
     expect(again.moduleDigest).toBe(before!.digest);
     expect(again.accuracy).toBeGreaterThanOrEqual(0.6);
     expect(events.some((e) => e.deploymentId === d.id && e.state === 'rolled-back' && e.endpoint === undefined && /esp32/.test(e.detail))).toBe(true);
+    // and on MQTT: the rollout's own topic carries the rollback and the end state
+    const onTopic = await waitUntil('the MQTT rollback message', () => {
+      const mine = mqttMessages.filter((m) => m.topic === `ota/${d.id}`);
+      return mine.some((m) => m.body.state === 'rolled-back' && /minAccuracy/.test(m.body.detail)) && mine;
+    }, 30_000);
+    expect(onTopic.at(-1)!.body).toMatchObject({ type: 'deployment', deploymentId: d.id, state: 'rolled-back' });
   }, 300_000);
 
   it('a model slower than maxLatencyMs on nrf52840 is rolled back on that profile only', async () => {
@@ -192,6 +219,26 @@ describe('canary by measured quality (issue 16 §2)', () => {
 });
 
 describe('model health (issue 16 §3)', () => {
+  it('counts the inferences devices report per model version, from ML Inference notifications', async () => {
+    const ep = 'mix-stm-0';
+    const now = await running(ep); // fleetMl knows what it runs
+    const obs = await h.api.inject({ method: 'POST', url: `/devices/${ep}/observations`, payload: { path: '/32002/0' } });
+    expect(obs.statusCode, obs.body).toBeLessThan(300);
+    const seen = async (): Promise<number> => (await h.platform.ml.health.view()).find((m) => m.modelDigest === now!.digest)?.inferences ?? 0;
+    const before = await seen();
+    const samples = testSamples(12, 500);
+    const c = clients.get(ep)!;
+    for (const s of samples) {
+      const n = await seen();
+      c.ml!.infer(s.pixels);
+      await waitUntil('the inference notification', async () => (await seen()) > n, 20_000);
+    }
+    const v = (await h.platform.ml.health.view()).find((m) => m.modelDigest === now!.digest)!;
+    expect(v.inferences - before).toBe(samples.length);
+    expect(v.confidenceHistogram.reduce((a, b) => a + b, 0)).toBe(v.inferences);
+    expect(v.model).toBe(`fashion-cnn@${now!.version}`);
+  }, 120_000);
+
   it('counts inferences per model version, keeps a confidence histogram and signals drift when confidence falls', async () => {
     const health = h.platform.ml.health;
     const digest = 'f'.repeat(64);
@@ -204,6 +251,8 @@ describe('model health (issue 16 §3)', () => {
     await waitUntil('the drift event', () => drift.length > 0);
     off();
     expect(drift[0]).toMatchObject({ modelDigest: digest, signal: 'drift' });
+    const msg = await waitUntil('the drift on MQTT', () => mqttMessages.find((m) => m.topic === 'fleet/%server/model-health' && m.body.modelDigest === digest), 30_000);
+    expect(msg.body).toMatchObject({ type: 'model-health', signal: 'drift', baselineMean: expect.closeTo(0.9, 5), windowMean: expect.closeTo(0.5, 5) });
     const v = (await health.view()).find((m) => m.modelDigest === digest)!;
     expect(v.inferences).toBe(100);
     expect(v.confidenceHistogram[9]).toBe(50);
