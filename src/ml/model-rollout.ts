@@ -255,6 +255,11 @@ export class ModelRollouts {
     const entries = await mapLimit(endpoints, PROFILE_CONCURRENCY, (ep) => this.deps.profiles.get(ep).catch((e: unknown) => ({ endpoint: ep, error: (e as Error).message })));
     const byProfile = new Map<string, DeviceProfileEntry[]>();
     for (const e of entries) {
+      // selector.deviceModel: the model number (/3/0/1) the device reported contains it
+      if (r.selector.deviceModel !== undefined && !('error' in e) && !(e.info.modelNumber ?? '').includes(r.selector.deviceModel)) {
+        delete r.profiles[e.endpoint];
+        continue;
+      }
       if ('error' in e) {
         r.profiles[e.endpoint] = { profile: null, how: 'unread', detail: e.error };
         r.skipped.push({ endpoint: e.endpoint, profile: null, code: 'DEVICE_UNREADABLE', reason: `device info could not be read: ${e.error}` });
