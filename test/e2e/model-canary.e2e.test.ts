@@ -146,6 +146,24 @@ describe('device info drives the compile target (issue 16 §1)', () => {
 });
 
 describe('canary by measured quality (issue 16 §2)', () => {
+  it('refuses bad probe sets and bad quality requests with clear errors', async () => {
+    const post = (payload: unknown) => h.api.inject({ method: 'POST', url: '/probe-sets', payload: payload as Json });
+    expect((await post({ name: 'x', inputs: [{ data: '!!!', label: 1 }] })).json().error).toBe('BAD_PROBE_SET');
+    const sizes = await post({ name: 'x', inputs: [{ data: 'AAAA', label: 1 }, { data: 'AAAAAAAA', label: 2 }] });
+    expect(sizes.statusCode).toBe(400);
+    expect(sizes.json().message).toMatch(/same size/);
+    expect((await post({ name: 'x', inputs: Array.from({ length: 501 }, () => ({ data: 'AA==', label: 0 })) })).statusCode).toBe(400);
+    expect((await post({ name: 'x', inputs: [{ data: 'AA==', label: -1 }] })).statusCode).toBe(400);
+    expect((await h.api.inject({ method: 'GET', url: '/probe-sets/nope' })).statusCode).toBe(404);
+    const model = (await h.platform.catalog.list())[0]!;
+    const noSet = await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: model.id, selector: { prefix: 'mix-' }, quality: { probeSet: 'nope' } } });
+    expect(noSet.statusCode).toBe(404);
+    expect(noSet.json().error).toBe('PROBE_SET_NOT_FOUND');
+    const withTarget = await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: model.id, target: 'esp32', method: 'sota-pull', selector: { prefix: 'mix-' }, quality: { probeSet: probeSetId } } });
+    expect(withTarget.statusCode).toBe(400);
+    expect((await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: 'nope', selector: {} } })).statusCode).toBe(404);
+  });
+
   it('a good model passes the canary of every profile and reaches every device', async () => {
     const modelId = await upload('compiler/zoo/models/cnn.onnx', 'fashion-cnn', '1.1.0');
     const d = await deployAndWait({ modelId, selector: { prefix: 'mix-' }, quality: { probeSet: probeSetId, canary: 1, minAccuracy: 0.6, maxAccuracyDrop: 0.1, maxLatencyMs: 20 } });
@@ -211,6 +229,8 @@ describe('canary by measured quality (issue 16 §2)', () => {
     expect(groups.get('esp32')!.quality.p95LatencyMs).toBeLessThan(4);
     expect(groups.get('nrf52840')).toMatchObject({ status: 'rolled-back', quality: { verdict: 'failed' } });
     expect(groups.get('nrf52840')!.quality.p95LatencyMs).toBeGreaterThan(4);
+    // the devices report their cycle model's time: nrf52840 / esp32 = (0.5 x 240) / (0.8 x 64) = 2.34, ±2 % jitter each
+    expect(groups.get('nrf52840')!.quality.p95LatencyMs / groups.get('esp32')!.quality.p95LatencyMs).toBeCloseTo(2.34, 0);
     expect(groups.get('nrf52840')!.reason).toMatch(/p95 latency [\d.]+ ms > maxLatencyMs 4 ms/);
     expect(d.reason).toMatch(/nrf52840 rolled-back/);
     for (const ep of ['mix-esp32-0', 'mix-esp32-1']) expect((await running(ep))?.version, ep).toBe('1.2.0');
@@ -253,6 +273,9 @@ describe('model health (issue 16 §3)', () => {
     expect(drift[0]).toMatchObject({ modelDigest: digest, signal: 'drift' });
     const msg = await waitUntil('the drift on MQTT', () => mqttMessages.find((m) => m.topic === 'fleet/%server/model-health' && m.body.modelDigest === digest), 30_000);
     expect(msg.body).toMatchObject({ type: 'model-health', signal: 'drift', baselineMean: expect.closeTo(0.9, 5), windowMean: expect.closeTo(0.5, 5) });
+    const metrics = (await h.api.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/ml_model_health_signals_total\{signal="drift"\} [1-9]/);
+    expect(metrics).toContain(`ml_model_drifting{model="${digest.slice(0, 12)}"} 1`);
     const v = (await health.view()).find((m) => m.modelDigest === digest)!;
     expect(v.inferences).toBe(100);
     expect(v.confidenceHistogram[9]).toBe(50);
