@@ -113,6 +113,17 @@ describe('device info drives the compile target (issue 16 §1)', () => {
     expect(fleet.byProfile['stm32f746'].how).toEqual({ capabilities: 1 });
   }, 60_000);
 
+  it('with readOnRegistration, a device is profiled when it registers and again when it updates', async () => {
+    const { DeviceProfiles } = await import('../../src/ml/device-profiles.ts');
+    const eager = new DeviceProfiles(h.platform.server, quietLogger, { readOnRegistration: true });
+    const c = await h.client('eager-nrf-0', { profile: loadProfile('nrf52840') });
+    const first = await waitUntil('the profile read at registration', () => eager.known().find((e) => e.endpoint === 'eager-nrf-0'), 30_000);
+    expect(first.match).toMatchObject({ profile: 'nrf52840', how: 'rule' });
+    expect(first.info.runtime?.arenaBytesAvailable).toBe(262_144 - 98_304);
+    await c.update();
+    await waitUntil('a fresh read after the update', () => eager.known().find((e) => e.endpoint === 'eager-nrf-0' && e !== first), 30_000);
+  }, 60_000);
+
   it('one call with modelId and a selector delivers each profile its module and skips the devices it cannot serve, with the reason', async () => {
     const modelId = await upload('compiler/zoo/models/cnn.onnx', 'fashion-cnn', '1.0.0');
     const d = await deployAndWait({ modelId, selector: { prefix: 'mix-' }, policy: { maxParallel: 4 } });
