@@ -101,7 +101,7 @@ export class Platform {
       }
       if (e.type === 'deregistration' && e.reason !== 'replaced') firmware.forget(e.registration.endpoint);
     });
-    const ml = await startMlOperations({ server, engine, catalog, repo: delivery, fleetMl, log: opts.log, dataDir: opts.dataDir }, opts.ml);
+    const ml = await startMlOperations({ server, engine, catalog, repo: delivery, fleetMl, log: opts.log, dataDir: opts.dataDir, signing: opts.signing }, opts.ml);
     const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware, opts.signing, opts.dataDir, ml);
     await engine.resume();
     return platform;

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { DeploymentEngine } from '../ota/deployment-engine.ts';
 import type { PackageRepository } from '../ota/package-repository.ts';
 import type { LwM2mServer } from '../server.ts';
+import type { PackageSigning } from '../signing/package-signing.ts';
 import { JsonCollection } from '../store/json-collection.ts';
 import type { FleetMlIndex } from './device-ml.ts';
 import type { ProfileRule } from './device-profile-matcher.ts';
@@ -31,6 +32,7 @@ export type MlOperations = {
 
 export async function startMlOperations(deps: {
   server: LwM2mServer; engine: DeploymentEngine; catalog: ModelCatalog; repo: PackageRepository; fleetMl: FleetMlIndex; log: Logger; dataDir?: string;
+  signing?: PackageSigning;
 }, opts: MlOperationsOptions = {}): Promise<MlOperations> {
   const log = deps.log.child({ component: 'ml-ops' });
   const profiles = new DeviceProfiles(deps.server, log, { rules: opts.profileRules, readOnRegistration: opts.readDeviceInfoOnRegistration });
@@ -44,7 +46,7 @@ export async function startMlOperations(deps: {
   const rollouts = new ModelRollouts({
     server: deps.server, engine: deps.engine, catalog: deps.catalog, profiles, probeSets, repo: deps.repo, log,
     store: await JsonCollection.open<ModelRollout>(file('model-rollouts.json')),
-    onProbeRun: (run, profile) => health.recordProbeRun(run, profile),
+    onProbeRun: (run, profile) => health.recordProbeRun(run, profile), signing: deps.signing,
   });
   await rollouts.resume();
   return { profiles, probeSets, rollouts, health };

@@ -13,6 +13,7 @@ import type { PackageRepository } from '../ota/package-repository.ts';
 import { judgeQuality, profileQuality, type ProfileQuality, type QualityPolicy } from '../ota/quality-canary.ts';
 import { ML_INFERENCE, ML_MODEL, type UpdateMethod } from '../ota/update-flow.ts';
 import type { LwM2mServer } from '../server.ts';
+import type { PackageSigning } from '../signing/package-signing.ts';
 import type { Collection } from '../store/collection.ts';
 import { CompileFailure } from './compiler-service.ts';
 import { modelsFrom } from './device-ml.ts';
@@ -102,6 +103,8 @@ export type ModelRolloutDeps = {
   onProbeRun?: (run: ProbeRun, profile: string) => void;
   /** device exchanges of probes and rollbacks */
   stepTimeoutMs?: number;
+  /** the server signs what it compiled, as POST /models/:id/compile does (docs/package-signing.md) */
+  signing?: PackageSigning;
 };
 
 /** Device reads in flight at once while profiling the selected devices. */
@@ -284,6 +287,10 @@ export class ModelRollouts {
       const devices = byProfile.get(g.profile)!;
       try {
         const { module, cached } = await this.deps.catalog.compileCached(r.modelId, g.profile);
+        if (this.deps.signing && (await this.deps.signing.status(module.moduleDigest)).state !== 'signed') {
+          const m = await this.deps.catalog.get(r.modelId);
+          if (m) await this.deps.signing.sign(module.moduleDigest, { name: m.name, version: m.version, kind: 'ml-module', target: g.profile });
+        }
         Object.assign(g, { moduleDigest: module.moduleDigest, moduleBytes: module.moduleBytes, arenaBytes: module.arenaBytes, cached });
         const needs = { arenaBytes: module.arenaBytes, moduleBytes: module.moduleBytes, ops: [...new Set(module.report.ops.map((o) => o.op))] };
         for (const d of devices) {
