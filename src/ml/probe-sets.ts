@@ -16,10 +16,10 @@ export type ProbeSet = {
 };
 
 /** Bounds of one probe set: every probe costs three device exchanges per canary. */
-export const PROBE_LIMITS = { maxInputs: 500, maxInputBytes: 64 * 1024, maxLabel: 65_535 } as const;
+export const PROBE_LIMITS = { maxInputs: 500, maxInputBytes: 64 * 1024, maxLabel: 65_535, maxSets: 100, maxTotalBytes: 64 * 1024 * 1024 } as const;
 
 export class ProbeSetError extends Error {
-  constructor(readonly code: 'BAD_PROBE_SET' | 'PROBE_SET_NOT_FOUND', message: string, readonly details?: unknown) {
+  constructor(readonly code: 'BAD_PROBE_SET' | 'PROBE_SET_NOT_FOUND' | 'PROBE_STORE_FULL', message: string, readonly details?: unknown) {
     super(message);
   }
 }
@@ -40,9 +40,19 @@ export class ProbeSets {
       if (size !== undefined && n !== size) throw new ProbeSetError('BAD_PROBE_SET', `inputs[${i}].data has ${n} bytes, inputs[0] ${size}: every input has the same size`);
       size = n;
     }
+    // the store is bounded: uploads past it are refused until sets are deleted
+    const have = await this.items.all();
+    const used = have.reduce((n, s) => n + s.inputBytes * s.inputs.length, 0);
+    if (have.length >= PROBE_LIMITS.maxSets || used + size! * inputs.length > PROBE_LIMITS.maxTotalBytes) {
+      throw new ProbeSetError('PROBE_STORE_FULL', `the probe store holds ${have.length} sets and ${used} bytes of inputs (limits ${PROBE_LIMITS.maxSets} sets, ${PROBE_LIMITS.maxTotalBytes} bytes): DELETE /probe-sets/:id first`);
+    }
     const set: ProbeSet = { id: randomBytes(6).toString('hex'), name, inputs: inputs.map((x) => ({ data: x.data, label: x.label })), inputBytes: size!, createdAt: Date.now() };
     await this.items.save(set);
     return set;
+  }
+
+  delete(id: string): Promise<boolean> {
+    return this.items.delete(id);
   }
 
   get(id: string): Promise<ProbeSet | undefined> {

@@ -166,6 +166,10 @@ describe('canary by measured quality (issue 16 §2)', () => {
     expect((await post({ name: 'x', inputs: Array.from({ length: 501 }, () => ({ data: 'AA==', label: 0 })) })).statusCode).toBe(400);
     expect((await post({ name: 'x', inputs: [{ data: 'AA==', label: -1 }] })).statusCode).toBe(400);
     expect((await h.api.inject({ method: 'GET', url: '/probe-sets/nope' })).statusCode).toBe(404);
+    const tmp = await post({ name: 'tmp', inputs: [{ data: 'AA==', label: 0 }] });
+    expect(tmp.statusCode).toBe(201);
+    expect((await h.api.inject({ method: 'DELETE', url: `/probe-sets/${tmp.json().id as string}` })).statusCode).toBe(204);
+    expect((await h.api.inject({ method: 'DELETE', url: `/probe-sets/${tmp.json().id as string}` })).statusCode).toBe(404);
     const model = (await h.platform.catalog.list())[0]!;
     const noSet = await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: model.id, selector: { prefix: 'mix-' }, quality: { probeSet: 'nope' } } });
     expect(noSet.statusCode).toBe(404);

@@ -32,14 +32,14 @@ export async function probeSetRoutes(app: FastifyInstance, opts: { platform: Pla
         required: ['name', 'inputs'],
         additionalProperties: false,
       },
-      response: { 201: { type: 'object', additionalProperties: true }, 400: errorSchema },
+      response: { 201: { type: 'object', additionalProperties: true }, 400: errorSchema, 409: errorSchema },
     },
   }, async (req, reply) => {
     try {
       const s = await sets.add(req.body.name, req.body.inputs);
       return reply.status(201).send(summary(s));
     } catch (e) {
-      if (e instanceof ProbeSetError) throw new ApiError(400, e.code, e.message, e.details);
+      if (e instanceof ProbeSetError) throw new ApiError(e.code === 'PROBE_STORE_FULL' ? 409 : 400, e.code, e.message, e.details);
       throw e;
     }
   });
@@ -53,5 +53,13 @@ export async function probeSetRoutes(app: FastifyInstance, opts: { platform: Pla
     const s = await sets.get(req.params.id);
     if (!s) throw new ApiError(404, 'PROBE_SET_NOT_FOUND', `no probe set ${req.params.id}`);
     return summary(s);
+  });
+
+  app.delete<{ Params: { id: string } }>('/probe-sets/:id', {
+    config: { role: 'deployer' },
+    schema: { summary: 'Remove a probe set', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema } },
+  }, async (req, reply) => {
+    if (!(await sets.delete(req.params.id))) throw new ApiError(404, 'PROBE_SET_NOT_FOUND', `no probe set ${req.params.id}`);
+    return reply.status(204).send();
   });
 }
