@@ -8,17 +8,16 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DeploymentEngine } from '../ota/deployment-engine.ts';
 import type { Deployment, RolloutPolicy, TargetSelector } from '../ota/deployment.ts';
-import { call, callOk } from '../ota/device-calls.ts';
 import type { PackageRepository } from '../ota/package-repository.ts';
 import { judgeQuality, profileQuality, type ProfileQuality, type QualityPolicy } from '../ota/quality-canary.ts';
-import { ML_INFERENCE, ML_MODEL, type UpdateMethod } from '../ota/update-flow.ts';
+import type { UpdateMethod } from '../ota/update-flow.ts';
 import type { LwM2mServer } from '../server.ts';
 import type { PackageSigning } from '../signing/package-signing.ts';
 import type { Collection } from '../store/collection.ts';
 import { CompileFailure } from './compiler-service.ts';
-import { modelsFrom } from './device-ml.ts';
 import type { DeviceProfileEntry, DeviceProfiles } from './device-profiles.ts';
 import type { ModelCatalog } from './model-catalog.ts';
+import { activeModel, switchBack, type ActiveModel } from './model-switch.ts';
 import { checkDeviceFit } from './module-fit.ts';
 import { runProbes, type ProbeRun } from './probe-runner.ts';
 import type { ProbeInput, ProbeSets } from './probe-sets.ts';
@@ -361,10 +360,10 @@ export class ModelRollouts {
     const rest = g.endpoints.slice(q.canary);
     // the previous model, and its probe figures: measured before the new module arrives, so the
     // canary needs no switch back and forth (the same figures as running it "where still installed")
-    const before = new Map<string, { digest: string; instance: number } | null>();
+    const before = new Map<string, ActiveModel | null>();
     const baselines: ProbeRun[] = [];
     await Promise.all(canaries.map(async (ep) => {
-      const active = await this.activeModel(ep).catch(() => null);
+      const active = await activeModel(this.deps.server, ep, this.timeout).catch(() => null);
       before.set(ep, active);
       if (!active || active.digest === g.moduleDigest) return;
       const run = await runProbes(this.deps.server, ep, probes, this.timeout, signal).catch((e: unknown) => {
@@ -429,43 +428,16 @@ export class ModelRollouts {
     this.emit(r, undefined, 'rolled-back', `${g.profile}: ${g.reason}`);
   }
 
-  /** The active model of a device: /32002/0/7 and that instance's digest. */
-  private async activeModel(endpoint: string): Promise<{ digest: string; instance: number } | null> {
-    const link = await call(this.deps.server, endpoint, { kind: 'read', path: [ML_INFERENCE, 0, 7] }, this.timeout);
-    const v = link.success && link.node?.kind === 'resource' ? link.node.value : undefined;
-    if (!v || typeof v !== 'object' || v instanceof Uint8Array || v.instanceId === 65535) return null;
-    const models = await call(this.deps.server, endpoint, { kind: 'read', path: [ML_MODEL] }, this.timeout);
-    const m = modelsFrom(models.success ? models.node : undefined).find((x) => x.instance === v.instanceId);
-    return m ? { digest: m.digest, instance: m.instance } : null;
-  }
-
-  /**
-   * Switches a canary back: Activate the previous model's ML Model instance (32001/x/10); when it
-   * was removed, deliver it again; with no previous model, Deactivate the new one (32001/x/11).
-   * Then reads /32002/0/7 back to report what the device runs.
-   */
-  private async rollBack(r: ModelRollout, g: RolloutGroup, c: CanaryDevice, prev: { digest: string; instance: number } | null): Promise<void> {
-    try {
-      const models = await callOk(this.deps.server, c.endpoint, { kind: 'read', path: [ML_MODEL] }, this.timeout, 'Read ML Model');
-      const list = modelsFrom(models.node);
-      if (prev) {
-        const there = list.find((m) => m.digest === prev.digest && m.state !== 'failed');
-        if (there) await callOk(this.deps.server, c.endpoint, { kind: 'execute', path: [ML_MODEL, there.instance, 10] }, this.timeout, 'Activate the previous model');
-        else if (await this.deps.repo.has(prev.digest)) {
-          const d = await this.deliver(r, g, prev.digest, [c.endpoint], { ...r.policy, canary: 0, abortFailureRate: 1 });
-          if (d.devices[c.endpoint]?.state !== 'done') throw new Error(`re-delivering the previous model failed: ${d.devices[c.endpoint]?.error?.message ?? d.reason ?? 'unknown'}`);
-        } else throw new Error(`the previous model ${prev.digest.slice(0, 12)}… is neither on the device nor in the package repository`);
-      } else {
-        const fresh = list.find((m) => m.digest === g.moduleDigest && m.state === 'active');
-        if (fresh) await callOk(this.deps.server, c.endpoint, { kind: 'execute', path: [ML_MODEL, fresh.instance, 11] }, this.timeout, 'Deactivate the new model');
-      }
-      const now = await this.activeModel(c.endpoint);
-      c.rolledBackTo = now?.digest ?? null;
-      if ((prev?.digest ?? null) !== c.rolledBackTo) c.rollbackError = `the device runs ${c.rolledBackTo ?? 'no model'} after the rollback, not ${prev?.digest ?? 'no model'}`;
-    } catch (e) {
-      c.rollbackError = (e as Error).message;
-    }
+  /** Switches a canary back to its previous model (model-switch.ts) and records what it runs now. */
+  private async rollBack(r: ModelRollout, g: RolloutGroup, c: CanaryDevice, prev: ActiveModel | null): Promise<void> {
+    const out = await switchBack(this.deps.server, c.endpoint, prev, g.moduleDigest!, this.timeout, async (digest) => {
+      if (!(await this.deps.repo.has(digest))) return undefined;
+      const d = await this.deliver(r, g, digest, [c.endpoint], { ...r.policy, canary: 0, abortFailureRate: 1 });
+      const row = d.devices[c.endpoint];
+      return { ok: row?.state === 'done', message: row?.error?.message ?? d.reason };
+    });
+    c.rolledBackTo = out.rolledBackTo;
+    if (out.error) c.rollbackError = out.error;
     this.emit(r, c.endpoint, c.rollbackError ? 'rollback-failed' : 'rolled-back', c.rollbackError ?? `runs ${c.rolledBackTo ?? 'no model'} again`);
   }
 }
-

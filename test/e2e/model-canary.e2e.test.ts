@@ -234,6 +234,32 @@ describe('canary by measured quality (issue 16 §2)', () => {
     expect(onTopic.at(-1)!.body).toMatchObject({ type: 'deployment', deploymentId: d.id, state: 'rolled-back' });
   }, 300_000);
 
+  it('a canary whose previous model was removed meanwhile gets it delivered again', async () => {
+    const bad = (await h.platform.catalog.list()).find((m) => m.version === '2.0.0-shuffled')!;
+    const ep = 'mix-esp32-1';
+    const c = clients.get(ep)!;
+    const before = await running(ep);
+    expect(before?.version).toBe('1.1.0');
+    const source = c.store.get([32001, c.ml!.activeModelId!, 12]) as { objectId: number; instanceId: number };
+    expect(source.objectId).toBe(9);
+    let removed = false;
+    const off = h.platform.server.events.on((e) => {
+      // the moment the bad module is in, the device uninstalls the software that held 1.1.0 (Object 9 Uninstall, /9/x/6)
+      if (e.type === 'deployment' && e.endpoint === ep && e.state === 'done' && !removed) {
+        removed = true;
+        void c.store.execute([9, source.instanceId, 6], '');
+      }
+    });
+    const d = await deployAndWait({ modelId: bad.id, selector: { endpoints: [ep] }, quality: { probeSet: probeSetId, canary: 1, minAccuracy: 0.6 } });
+    off();
+    expect(removed).toBe(true);
+    expect(d.status).toBe('rolled-back');
+    const g = (d.groups as Json[])[0]!;
+    expect(g.deployments).toHaveLength(2); // the bad module to the canary, then 1.1.0 again
+    expect(g.canaries[0]).toMatchObject({ endpoint: ep, previousDigest: before!.digest, rolledBackTo: before!.digest });
+    expect(await running(ep)).toMatchObject({ digest: before!.digest, version: '1.1.0' });
+  }, 120_000);
+
   it('a model slower than maxLatencyMs on nrf52840 is rolled back on that profile only', async () => {
     const modelId = await upload('compiler/zoo/models/cnn.onnx', 'fashion-cnn', '1.2.0');
     // cycle model: 290,080 MACs take ~2.4 ms on esp32 (0.5 MAC/cycle at 240 MHz), ~5.7 ms on nrf52840 (0.8 at 64 MHz)
