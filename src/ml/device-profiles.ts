@@ -56,6 +56,11 @@ export class DeviceProfiles {
     return p;
   }
 
+  /** The profile known now for one device (no device is asked). */
+  peek(endpoint: string): DeviceProfileEntry | undefined {
+    return this.entries.get(endpoint);
+  }
+
   /** Profiles known now (no device is asked). */
   known(): DeviceProfileEntry[] {
     return [...this.entries.values()];

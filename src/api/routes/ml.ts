@@ -10,11 +10,15 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
     config: { role: 'viewer' },
     schema: { summary: 'Installed models, the active one and the latest inference (read from the device now)', params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] }, response: { 404: errorSchema, 504: errorSchema } },
   }, async (req) => {
-    await platform.server.registration(req.params.endpoint);
+    const reg = await platform.server.registration(req.params.endpoint);
     const d = await platform.fleetMl.refresh(req.params.endpoint);
     const models = await Promise.all(d.models.map(async (m) => ({ ...m, modelName: (await platform.catalog.byModuleDigest(m.digest))?.model.name ?? null })));
     // issue 16: the device profile its reports map it to, and how it was chosen
-    const p = await platform.ml.profiles.get(req.params.endpoint, true).catch((e: unknown) => ({ error: (e as Error).message }));
+    // a sleeping queue-mode device is not kept waiting for: what is known, else "unread"
+    const asleep = reg.queueMode && !platform.server.presence.isAwake(req.params.endpoint);
+    const p = asleep
+      ? platform.ml.profiles.peek(req.params.endpoint) ?? { error: 'the device sleeps (queue mode): its profile is read when it is awake' }
+      : await platform.ml.profiles.get(req.params.endpoint, true).catch((e: unknown) => ({ error: (e as Error).message }));
     const profile = 'error' in p ? { profile: null, how: 'unread', detail: p.error, device: null } : { ...p.match, device: p.info };
     return { ...d, readAt: new Date(d.readAt).toISOString(), models, profile };
   });
