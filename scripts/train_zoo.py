@@ -227,6 +227,14 @@ MODELS = {
     'sigmlp': (SigmoidMlp, 8, 3e-3, 'MLP 784-96-10 with Sigmoid, dynamic batch dimension'),
 }
 
+# Test fixtures (issue 16): deliberately bad models, written to compiler/zoo/fixtures/ and kept out
+# of manifest.json so model selection never offers them. A model trained on shuffled labels has the
+# shape, size and MACs of a good one and classifies at chance: what a quality canary must stop.
+FIXTURES = {
+    # name: (constructor, epochs, learning rate, description)
+    'cnn-shuffled': (SmallCnn, 2, 2e-3, 'CNN conv8-conv16-dense trained on shuffled labels (a bad model, test fixture)'),
+}
+
 # export options per model: (do_constant_folding, dynamic batch)
 EXPORT = {'lenet': (False, False), 'sigmlp': (True, True)}
 
@@ -241,7 +249,10 @@ def evaluate(model, x, y):
 
 
 def train(name, out_dir, xtr, ytr, xte, yte):
-    ctor, epochs, lr, desc = MODELS[name]
+    ctor, epochs, lr, desc = MODELS[name] if name in MODELS else FIXTURES[name]
+    if name in FIXTURES:
+        # every image keeps a label, but a random one: the labels carry no information about the images
+        ytr = ytr[torch.randperm(len(ytr), generator=torch.Generator().manual_seed(7))]
     torch.manual_seed(1234)
     model = ctor()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -294,11 +305,20 @@ def main():
     ap.add_argument('--out', default='compiler/zoo/models')
     ap.add_argument('--only', default=','.join(MODELS))
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--fixtures', default=None,
+                    help='train the test fixtures (%s) into this directory instead of the zoo' % ','.join(FIXTURES))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     xtr, ytr = load('train')
     xte, yte = load('test')
+    if args.fixtures is not None:
+        os.makedirs(args.fixtures, exist_ok=True)
+        fixtures = [train(name, args.fixtures, xtr, ytr, xte, yte) for name in FIXTURES]
+        with open(os.path.join(args.fixtures, 'fixtures.json'), 'w') as f:
+            json.dump({'dataset': 'fashion-mnist', 'models': fixtures}, f, indent=2)
+            f.write('\n')
+        return
     manifest_path = os.path.join(args.out, 'manifest.json')
     entries = {}
     if os.path.exists(manifest_path):

@@ -46,6 +46,7 @@ const USAGE = `Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] 
        [--coaps-port 5684] [--psk-file psk.json] [--no-plain]   (CoAP over DTLS 1.2; identities from /security, psk.json: {"identity": "hex key"})
        [--bootstrap-port 5783] [--bootstrap-coaps-port 5784]   (LwM2M Bootstrap-Server on its own ports, coaps with /bootstrap-security PSKs; configurations at /bootstrap/:endpoint)
        [--request-timeout ms]    (how long a DM request waits for the device, default 60000; ?timeout= per API request)
+       [--read-device-info]      (read /3/0 and the ML Runtime /32003/0 of every device at registration and update: device profiles, issue 16)
        [--shutdown-timeout ms]   (SIGTERM/SIGINT: stop the API, let CoAP exchanges finish for at most ms, close)
 `;
 
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
       'bootstrap-port': { type: 'string' },
       'bootstrap-coaps-port': { type: 'string' },
       'no-auth': { type: 'boolean', default: false },
+      'read-device-info': { type: 'boolean', default: false },
       'admin-token-file': { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
       'tls-cert': { type: 'string' },
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore, packageBlobs,
     registrationLimits: limits.registrationLimits, block1Limits: limits.block1Limits,
     maxPendingPerDevice: limits.maxPendingPerDevice, maxQueuedPerDevice: limits.maxQueuedPerDevice, signing: packageSigning.signing,
+    ml: { readDeviceInfoOnRegistration: values['read-device-info'] },
   }).catch((e: unknown) => portInUse(e, 'UDP', coapPort, 'coap-port'));
   const server = platform.server;
   const cluster = shared ? await ClusterNode.start({ url: values.store!, nodeId: nodeId!, server, log: log.child({ component: 'cluster' }) }) : undefined;

@@ -6,6 +6,7 @@ import { loadObjectModels } from './lwm2m/ddf-loader.ts';
 import { FleetMlIndex } from './ml/device-ml.ts';
 import { CompilerService } from './ml/compiler-service.ts';
 import { ModelCatalog, type ModelEntry } from './ml/model-catalog.ts';
+import { startMlOperations, type MlOperations, type MlOperationsOptions } from './ml/ml-operations.ts';
 import { DeploymentEngine } from './ota/deployment-engine.ts';
 import { FirmwareIndex } from './ota/firmware-index.ts';
 import { PackageCatalog, type PackageEntry } from './ota/package-catalog.ts';
@@ -40,6 +41,8 @@ export type PlatformOptions = ServerOptions & {
    * deployments of unsigned ones are refused unless allowed; absent, nothing is signed (tests)
    */
   signing?: PackageSigning;
+  /** device profiles, probe sets, quality canaries, model health (issue 16) */
+  ml?: MlOperationsOptions;
 };
 
 /**
@@ -69,6 +72,8 @@ export class Platform {
     readonly signing: PackageSigning | undefined,
     /** where packages, models, deployments and uploaded object definitions persist */
     readonly dataDir: string | undefined,
+    /** device profiles, probe sets, profile-aware rollouts with quality canaries, model health */
+    readonly ml: MlOperations,
   ) {}
 
   static async start(opts: PlatformOptions): Promise<Platform> {
@@ -114,12 +119,14 @@ export class Platform {
       }
       if (e.type === 'deregistration' && e.reason !== 'replaced') firmware.forget(e.registration.endpoint);
     });
-    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware, opts.signing, opts.dataDir);
+    const ml = await startMlOperations({ server, engine, catalog, repo: delivery, fleetMl, log: opts.log, dataDir: opts.dataDir, signing: opts.signing }, opts.ml);
+    const platform = new Platform(server, repo, catalog, engine, fleetMl, packages, firmware, opts.signing, opts.dataDir, ml);
     await engine.resume();
     return platform;
   }
 
   async stop(): Promise<void> {
+    await this.ml.rollouts.stop();
     await this.engine.stop();
     await this.server.stop();
   }

@@ -23,6 +23,7 @@ import type { DeviceProfile } from './device-profile.ts';
 import { bootstrapHandler, dtlsCredentialsOf, lwm2mServerAccount, type AccountCredentials, type ServerAccount } from './bootstrap-client.ts';
 import { FirmwareUpdate } from './firmware-update.ts';
 import { ML_INFERENCE, ML_MODEL, MlObjects } from './ml-objects.ts';
+import { installMlRuntime, ML_RUNTIME, runtimeReport, type MlRuntimeReport } from './ml-runtime.ts';
 import { DeviceError, ObjectStore } from './object-store.ts';
 import { SoftwareManagement } from './software-management.ts';
 import { installStandardObjects } from './standard-objects.ts';
@@ -96,6 +97,8 @@ export type ClientOptions = {
    * URIs; plain CoAP when absent
    */
   dtls?: DtlsClientCredentials;
+  /** what the ML Runtime object (32003) reports instead of the target's figures (issue 16) */
+  mlRuntime?: Partial<MlRuntimeReport>;
 };
 
 type Attributes = Partial<Record<'pmin' | 'pmax' | 'gt' | 'lt' | 'st', number>>;
@@ -172,7 +175,13 @@ export class SimulatedClient {
     }
     const target = opts.target === undefined ? targets().get(opts.profile.id) : (opts.target ?? undefined);
     const fwOnly = opts.firmwareOnly;
-    this.ml = !fwOnly && opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target) : undefined;
+    const fullTarget = targets().get(opts.profile.id);
+    this.ml = !fwOnly && opts.models.object(ML_MODEL) && opts.models.object(ML_INFERENCE) ? new MlObjects(this.store, target, fullTarget) : undefined;
+    if (this.ml && opts.models.object(ML_RUNTIME)) {
+      const ml = this.ml;
+      const runtime = installMlRuntime(this.store, runtimeReport(fullTarget, opts.mlRuntime), () => ml.flashUsed());
+      ml.onModulesChange(runtime.refresh);
+    }
     // a device given a secured transport pulls coaps:// URIs over it (the DTLS session of its account)
     const download = { openEndpoint: (to: Peer, secure: boolean) => this.openEndpoint(false, secure ? to : undefined), blockSize: opts.downloadBlockSize ?? 512, coaps: opts.dtls !== undefined || opts.openTransport !== undefined || opts.bootstrap !== undefined };
     if ((opts.trustedKeys?.length ?? 0) > 2) throw new Error('a device holds at most two signing keys');

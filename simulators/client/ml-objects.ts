@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { loadModule, type DeviceProfile as RuntimeProfile, type InvokeResult, type LoadedModule } from '../../compiler/runtime/index.ts';
+import { estimateInferenceMs, type TargetProfile } from '../../compiler/targets/index.ts';
 import { Code } from '../../src/coap/message.ts';
 import type { ObjectLink } from '../../src/lwm2m/node.ts';
 import type { PackageInfo } from './module-package.ts';
@@ -47,6 +48,25 @@ export type InferenceResult = {
   readonly output: Float32Array;
 };
 
+/**
+ * The device's cycle model (compiler/targets: MACs per cycle and clock): a simulated inference
+ * reports the latency the device would take, not the host's, so latency thresholds mean something.
+ */
+export type CycleModel = Pick<TargetProfile, 'clockMhz' | 'macsPerCycle'>;
+
+/** ±2 % run-to-run jitter from a fixed-seed xorshift32: repeatable, and a p95 differs from a mean. */
+function jitter(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return 1 + 0.04 * (x / 0x100000000 - 0.5);
+  };
+}
+
 export type ActivationOutcome = { readonly ok: true } | { readonly ok: false; readonly message: string };
 
 /** Tells the update objects when the active model changes (Object 9 Activation State follows it). */
@@ -57,11 +77,15 @@ export class MlObjects {
   private active: InstalledModel | undefined;
   private input: Uint8Array = new Uint8Array();
   private readonly listeners = new Set<ActiveModelListener>();
+  private readonly moduleListeners = new Set<() => void>();
+  private readonly noise = jitter(0x1e16);
 
   constructor(
     private readonly store: ObjectStore,
     /** the device's target profile; undefined skips the footprint and target checks */
     private readonly profile: RuntimeProfile | undefined,
+    /** latency follows this cycle model; undefined reports the host's wall time */
+    private readonly cycle?: CycleModel,
   ) {
     store.setInstance(ML_INFERENCE, INFERENCE_INSTANCE, { 0: '', 1: 0, 2: 0, 3: 0, 4: 0, 5: new Uint8Array(), 7: NO_LINK, 8: -1 });
     store.defineObject(ML_MODEL);
@@ -94,6 +118,12 @@ export class MlObjects {
   onActiveChange(l: ActiveModelListener): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
+  }
+
+  /** Called whenever a module is installed or removed (the runtime's free flash follows). */
+  onModulesChange(l: () => void): () => void {
+    this.moduleListeners.add(l);
+    return () => this.moduleListeners.delete(l);
   }
 
   get activeModelId(): number | undefined {
@@ -130,6 +160,7 @@ export class MlObjects {
     if (info.signerKeyId) values[14] = info.signerKeyId;
     this.store.setInstance(ML_MODEL, id, values);
     this.models.set(id, { id, bytes: new Uint8Array(bytes), info, source, loaded: undefined });
+    for (const l of this.moduleListeners) l();
     return id;
   }
 
@@ -140,6 +171,7 @@ export class MlObjects {
     if (this.active === m) this.setActive(undefined);
     this.models.delete(id);
     this.store.removeInstance(ML_MODEL, id);
+    for (const l of this.moduleListeners) l();
   }
 
   /** Model instance ids delivered by one update object instance (e.g. 5:0 or 9:1). */
@@ -254,7 +286,7 @@ export class MlObjects {
       this.countError();
       throw new DeviceError(Code.BAD_REQUEST, (e as Error).message);
     }
-    const latencyMs = performance.now() - t0;
+    const latencyMs = this.cycle ? estimateInferenceMs(m.loaded.contents.macs, this.cycle) * this.noise() : performance.now() - t0;
     const labels = labelsFor(m.loaded.outputShape);
     const label = labels?.[r.label] ?? String(r.label);
     const p = [ML_INFERENCE, INFERENCE_INSTANCE];

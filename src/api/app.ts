@@ -22,6 +22,7 @@ import { eventRoutes, type SseLimits } from './routes/events.ts';
 import { firmwareRoutes } from './routes/firmware.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { mlRoutes } from './routes/ml.ts';
+import { probeSetRoutes } from './routes/probe-sets.ts';
 import { modelRoutes, moduleReportRoutes } from './routes/models.ts';
 import { objectRoutes } from './routes/objects.ts';
 import { observationRoutes } from './routes/observations.ts';
@@ -129,6 +130,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await app.register(packageRoutes, { platform: opts.platform, maxPackageBytes: opts.maxPackageBytes ?? 64 * 1024 * 1024 });
     await app.register(deploymentRoutes, { platform: opts.platform });
     await app.register(mlRoutes, { platform: opts.platform });
+    await app.register(probeSetRoutes, { platform: opts.platform });
     await app.register(firmwareRoutes, { platform: opts.platform });
     if (opts.platform.signing) await app.register(signingRoutes, { platform: opts.platform, signing: opts.platform.signing });
   }

@@ -52,11 +52,18 @@ export function createServerMetrics(server: LwM2mServer, opts: MetricsOptions = 
     },
   });
 
+  const modelHealth = new Counter({ name: 'ml_model_health_signals_total', help: 'Model drift signals (mean confidence fell past the threshold) and recoveries', labelNames: ['signal'] as const, registers: [registry] });
+  const modelDrifting = new Gauge({ name: 'ml_model_drifting', help: '1 while a model version (digest prefix) drifts, 0 once it recovered', labelNames: ['model'] as const, registers: [registry] });
   const events = new Counter({ name: 'lwm2m_registration_events_total', help: 'Register, update and de-register events (reason: deregistered, expired, replaced)', labelNames: ['type', 'reason'] as const, registers: [registry] });
   const off = server.events.on((e) => {
     if (e.type === 'registration') events.inc({ type: 'registration', reason: '' });
     else if (e.type === 'update') events.inc({ type: 'update', reason: '' });
     else if (e.type === 'deregistration') events.inc({ type: 'deregistration', reason: e.reason });
+    else if (e.type === 'model-health') {
+      modelHealth.inc({ signal: e.signal });
+      // 1 while a model version drifts (issue 16 §3); the label is the module digest's first 12 characters
+      modelDrifting.set({ model: e.modelDigest.slice(0, 12) }, e.signal === 'drift' ? 1 : 0);
+    }
   });
 
   new Counter({

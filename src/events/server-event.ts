@@ -16,7 +16,9 @@ export type ServerEvent =
   | { type: 'request'; endpoint: string; requestId: string; status: 'queued' | 'sent' | 'done' | 'failed'; code?: string }
   /** a bound of the server was reached (active) or left again: new registrations get 5.03 meanwhile */
   | { type: 'overload'; limit: string; active: boolean; detail: string; time: number }
-  | { type: 'deployment'; deploymentId: string; endpoint?: string; state: string; detail?: string; counts: Record<string, number>; progress: number };
+  | { type: 'deployment'; deploymentId: string; endpoint?: string; state: string; detail?: string; counts: Record<string, number>; progress: number }
+  /** a model version's mean confidence over a window fell past the drift threshold (or came back): issue 16 §3 */
+  | { type: 'model-health'; modelDigest: string; model: string | null; signal: 'drift' | 'recovered'; baselineMean: number; windowMean: number; detail: string; time: number };
 
 export type ServerEventListener = (e: ServerEvent) => void;
 

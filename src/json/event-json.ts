@@ -28,6 +28,8 @@ export function eventToJson(e: ServerEvent): Record<string, unknown> {
       return { type: e.type, endpoint: e.endpoint, time: new Date(e.time).toISOString(), records: e.records.map((r) => ({ path: formatPath(r.path), ...recordValueToJson(r.value), time: r.time ?? null })) };
     case 'overload':
       return { type: e.type, limit: e.limit, active: e.active, detail: e.detail, time: new Date(e.time).toISOString() };
+    case 'model-health':
+      return { ...e, time: new Date(e.time).toISOString() };
     default:
       return { ...e };
   }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { CompileReport } from '../../compiler/compile.ts';
 import { isCompileError } from '../../compiler/ir/compile-error.ts';
 import { importOnnx } from '../../compiler/onnx/import-onnx.ts';
+import { COMPILER_VERSION } from '../../compiler/version.ts';
 import type { PackageRepository } from '../ota/package-repository.ts';
 import type { Collection } from '../store/collection.ts';
 import type { CompilerService } from './compiler-service.ts';
@@ -16,6 +17,8 @@ export type CompiledModule = {
   macs: number;
   compiledAt: number;
   report: CompileReport;
+  /** the compiler that made it (compiler/version.ts); absent in modules from before it was recorded */
+  compilerVersion?: string;
 };
 
 export type ModelEntry = {
@@ -51,6 +54,8 @@ export function checkOnnx(onnx: Uint8Array): void {
 }
 
 export class ModelCatalog {
+  private readonly compiling = new Map<string, Promise<CompiledModule>>();
+
   constructor(private readonly items: Collection<ModelEntry>, private readonly repo: PackageRepository, private readonly compiler: CompilerService) {}
 
   async add(name: string, version: string, onnx: Uint8Array, labels?: string[]): Promise<ModelEntry> {
@@ -76,6 +81,24 @@ export class ModelCatalog {
     return undefined;
   }
 
+  /**
+   * The model's module for a target, compiled only when none was made by this compiler version
+   * (cached by model + target + compiler version); one compile per key at a time.
+   */
+  async compileCached(id: string, target: string): Promise<{ module: CompiledModule; cached: boolean }> {
+    const entry = await this.items.get(id);
+    if (!entry) throw new CatalogError('MODEL_NOT_FOUND', `no model ${id}`);
+    const have = entry.modules[target];
+    if (have && have.compilerVersion === COMPILER_VERSION && (await this.repo.has(have.moduleDigest))) return { module: have, cached: true };
+    const key = `${id}/${target}`;
+    let p = this.compiling.get(key);
+    if (!p) {
+      p = this.compile(id, target).finally(() => this.compiling.delete(key));
+      this.compiling.set(key, p);
+    }
+    return { module: await p, cached: false };
+  }
+
   /** Compiles for a target (in a worker thread) and stores the module; a CompileFailure passes through. */
   async compile(id: string, target: string, onProgress?: (stage: string) => void): Promise<CompiledModule> {
     const entry = await this.items.get(id);
@@ -85,7 +108,7 @@ export class ModelCatalog {
     // the module carries the model's full name and version (issue 10): /32001 shows them on the device
     const out = await this.compiler.compile(onnx, target, entry.name, (p) => onProgress?.(p.stage), entry.version);
     const { digest } = await this.repo.put(out.module);
-    const mod: CompiledModule = { target, moduleDigest: digest, moduleBytes: out.module.length, arenaBytes: out.report.arenaBytes, macs: out.report.macs, compiledAt: Date.now(), report: out.report };
+    const mod: CompiledModule = { target, moduleDigest: digest, moduleBytes: out.module.length, arenaBytes: out.report.arenaBytes, macs: out.report.macs, compiledAt: Date.now(), report: out.report, compilerVersion: COMPILER_VERSION };
     const fresh = (await this.items.get(id))!;
     fresh.modules[target] = mod;
     await this.items.save(fresh);

@@ -54,7 +54,7 @@ export type MqttBridgeOptions = {
   client?: IClientOptions;
 };
 
-const EVENT_TOPIC: Record<Exclude<ServerEvent['type'], 'notification' | 'deployment' | 'overload'>, string> = {
+const EVENT_TOPIC: Record<Exclude<ServerEvent['type'], 'notification' | 'deployment' | 'overload' | 'model-health'>, string> = {
   registration: 'register',
   update: 'update',
   deregistration: 'deregister',
@@ -165,6 +165,7 @@ export class MqttBridge {
     }
     // no endpoint level can read "%server": topicLevel writes '%' only before two hex digits
     if (e.type === 'overload') return `${this.prefix}/%server/overload`;
+    if (e.type === 'model-health') return `${this.prefix}/%server/model-health`;
     const ep = topicLevel(eventEndpoint(e) ?? '');
     if (e.type === 'notification') return `${this.prefix}/${ep}/notify${e.path.startsWith('/') ? e.path : `/${e.path}`}`;
     return `${this.prefix}/${ep}/${EVENT_TOPIC[e.type]}`;

@@ -60,6 +60,21 @@ function signedBy(payload: Uint8Array, privateKey: ReturnType<typeof generateKey
 }
 
 describe('signed packages', () => {
+  it('a model rolled out without a target (issue 16) is signed by the server that compiled it, and a device holding the key installs it', async () => {
+    await device('sig-profiled-0');
+    const m = await h.platform.catalog.add('mlp-signed', '1.0.0', readFileSync('compiler/zoo/models/mlp.onnx'));
+    const r = await h.api.inject({
+      method: 'POST', url: '/deployments', headers: { ...t.bearer('deployer'), 'content-type': 'application/json' },
+      payload: JSON.stringify({ modelId: m.id, selector: { endpoints: ['sig-profiled-0'] }, policy: { retries: 0, deviceTimeoutMs: 30_000 } }),
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    await h.platform.ml.rollouts.settled(r.json().id as string);
+    const d = (await h.api.inject({ method: 'GET', url: `/deployments/${r.json().id as string}`, headers: t.bearer('viewer') })).json() as { status: string; groups: { moduleDigest: string }[]; devices: { state: string }[] };
+    expect(d.status).toBe('completed');
+    expect(d.devices[0]!.state).toBe('done');
+    expect((await signing.status(d.groups[0]!.moduleDigest)).state).toBe('signed');
+  }, 120_000);
+
   it('installs a module the server signed, pushed and pulled; the ML Model object names the signer', async () => {
     for (const [ep, method] of [['sig-push', 'sota-push'], ['sig-pull', 'sota-pull']] as const) {
       const c = await device(ep);

@@ -1,10 +1,13 @@
 // Deployments: roll a package (firmware, software, ML module) out to devices over SOTA or FOTA,
 // follow and abort it.
 import type { FastifyInstance } from 'fastify';
+import { ModelRolloutError } from '../../ml/model-rollout.ts';
 import { DeploymentError } from '../../ota/deployment-engine.ts';
+import { modelRolloutToJson, qualitySchema, ROLLOUT_STATUS } from './model-rollouts.ts';
 import { countStates, progressOf, type Deployment } from '../../ota/deployment.ts';
 import { UPDATE_METHODS } from '../../ota/update-flow.ts';
 import type { PackageKind } from '../../ota/package-catalog.ts';
+import type { QualityPolicy } from '../../ota/quality-canary.ts';
 import type { Platform } from '../../platform.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 
@@ -46,13 +49,14 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
   const { platform } = opts;
   const wrap = async <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => {
     if (e instanceof DeploymentError) throw new ApiError(STATUS[e.code], e.code, e.message);
+    if (e instanceof ModelRolloutError) throw new ApiError(ROLLOUT_STATUS[e.code], e.code, e.message);
     throw e;
   });
 
-  app.post<{ Body: { package?: string; moduleDigest?: string; modelId?: string; target?: string; method: (typeof UPDATE_METHODS)[number]; selector: Deployment['selector']; policy?: Partial<Deployment['policy']> } }>('/deployments', {
+  app.post<{ Body: { package?: string; moduleDigest?: string; modelId?: string; target?: string; method?: (typeof UPDATE_METHODS)[number]; selector: Deployment['selector']; policy?: Partial<Deployment['policy']>; quality?: QualityPolicy } }>('/deployments', {
     config: { role: 'deployer' },
     schema: {
-      summary: 'Start a rollout: a package (POST /packages), a module by digest, or a model id + target, to the selected devices',
+      summary: 'Start a rollout: a package (POST /packages), a module by digest, a model id + target, or a model id alone (compiled per device profile, optionally with a quality canary), to the selected devices',
       body: {
         type: 'object',
         properties: {
@@ -60,7 +64,8 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
           moduleDigest: { type: 'string', pattern: '^[0-9a-f]{64}$' },
           modelId: { type: 'string' },
           target: { type: 'string' },
-          method: { type: 'string', enum: [...UPDATE_METHODS] },
+          method: { type: 'string', enum: [...UPDATE_METHODS], description: 'required but for a model id without target (default sota-pull)' },
+          quality: qualitySchema,
           selector: {
             type: 'object',
             properties: { endpoints: { type: 'array', items: { type: 'string' }, maxItems: 100000 }, prefix: { type: 'string' }, deviceModel: { type: 'string' } },
@@ -78,12 +83,22 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
             additionalProperties: false,
           },
         },
-        required: ['method', 'selector'],
+        required: ['selector'],
         additionalProperties: false,
       },
       response: { 201: { type: 'object', additionalProperties: true }, 400: errorSchema, 404: errorSchema, 409: errorSchema },
     },
   }, async (req, reply) => {
+    if (req.body.modelId !== undefined && req.body.target === undefined && req.body.package === undefined && req.body.moduleDigest === undefined) {
+      // issue 16: no target: the devices' own reports choose the module of each
+      const { allowUnsigned: _unsigned, ...policy } = (req.body.policy ?? {}) as Partial<Deployment['policy']> & { allowUnsigned?: boolean };
+      const r = await wrap(platform.ml.rollouts.create({ modelId: req.body.modelId, selector: req.body.selector, method: req.body.method ?? 'sota-pull', policy, ...(req.body.quality ? { quality: req.body.quality } : {}) }));
+      req.auditTarget = { deployment: r.id, model: r.modelId };
+      return reply.status(201).send(modelRolloutToJson(r, []));
+    }
+    if (req.body.quality !== undefined) throw new ApiError(400, 'BAD_REQUEST', 'a quality canary needs a model id without target: the module is chosen per device profile');
+    if (req.body.method === undefined) throw new ApiError(400, 'BAD_REQUEST', 'method is required');
+    const method = req.body.method;
     let digest = req.body.package ?? req.body.moduleDigest;
     let name: string | undefined;
     let kind: PackageKind = 'ml-module';
@@ -97,9 +112,9 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
       name = `${p.name}@${p.version}`;
       // a package made for one device model goes to that model only, unless the selector says otherwise
       if (p.deviceModel !== undefined && selector.deviceModel === undefined) selector = { ...selector, deviceModel: p.deviceModel };
-      const fota = req.body.method.startsWith('fota');
+      const fota = method.startsWith('fota');
       if ((kind === 'firmware' && !fota) || (kind === 'software' && fota)) {
-        throw new ApiError(400, 'BAD_METHOD', `a ${kind} package goes by ${kind === 'firmware' ? 'fota-push or fota-pull (Object 5)' : 'sota-push or sota-pull (Object 9)'}, not ${req.body.method}`);
+        throw new ApiError(400, 'BAD_METHOD', `a ${kind} package goes by ${kind === 'firmware' ? 'fota-push or fota-pull (Object 5)' : 'sota-push or sota-pull (Object 9)'}, not ${method}`);
       }
     } else if (!digest) {
       if (!req.body.modelId || !req.body.target) throw new ApiError(400, 'BAD_REQUEST', 'give package, moduleDigest, or modelId and target');
@@ -124,26 +139,34 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
     await requireSignature(platform, digest, allowUnsigned === true, req.principal?.role);
     const d = await wrap(platform.engine.create({
       moduleDigest: digest, moduleName: name, packageKind: kind, ...(version !== undefined ? { packageVersion: version } : {}),
-      method: req.body.method, selector, policy,
+      method, selector, policy,
     }));
     req.auditTarget = { deployment: d.id, package: d.moduleDigest };
     return reply.status(201).send(deploymentToJson(d));
   });
 
   app.get('/deployments', { config: { role: 'viewer' }, schema: { summary: 'All deployments (without per-device rows)' } },
-    async () => (await platform.engine.list()).sort((a, b) => b.createdAt - a.createdAt).map((d) => deploymentToJson(d, false)));
+    async () => [
+      ...(await platform.engine.list()).map((d) => ({ at: d.createdAt, json: deploymentToJson(d, false) })),
+      ...(await platform.ml.rollouts.list()).map((r) => ({ at: r.createdAt, json: modelRolloutToJson(r, undefined) })),
+    ].sort((a, b) => b.at - a.at).map((x) => x.json));
 
   app.get<{ Params: { id: string } }>('/deployments/:id', {
     config: { role: 'viewer' },
     schema: { summary: 'One deployment: counts per state, per-device rows, progress', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema } },
   }, async (req) => {
     const d = await platform.engine.get(req.params.id);
-    if (!d) throw new ApiError(404, 'DEPLOYMENT_NOT_FOUND', `no deployment ${req.params.id}`);
-    return deploymentToJson(d);
+    if (d) return deploymentToJson(d);
+    const r = await platform.ml.rollouts.get(req.params.id);
+    if (!r) throw new ApiError(404, 'DEPLOYMENT_NOT_FOUND', `no deployment ${req.params.id}`);
+    return modelRolloutToJson(r, await platform.ml.rollouts.deviceRows(r));
   });
 
   app.post<{ Params: { id: string } }>('/deployments/:id/abort', {
     config: { role: 'deployer' },
     schema: { summary: 'Abort a running deployment', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema, 409: errorSchema } },
-  }, async (req) => deploymentToJson(await wrap(platform.engine.abort(req.params.id))));
+  }, async (req) => {
+    if (await platform.ml.rollouts.get(req.params.id)) return modelRolloutToJson(await wrap(platform.ml.rollouts.abort(req.params.id)), undefined);
+    return deploymentToJson(await wrap(platform.engine.abort(req.params.id)));
+  });
 }

@@ -10,10 +10,17 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
     config: { role: 'viewer' },
     schema: { summary: 'Installed models, the active one and the latest inference (read from the device now)', params: { type: 'object', properties: { endpoint: { type: 'string' } }, required: ['endpoint'] }, response: { 404: errorSchema, 504: errorSchema } },
   }, async (req) => {
-    await platform.server.registration(req.params.endpoint);
+    const reg = await platform.server.registration(req.params.endpoint);
     const d = await platform.fleetMl.refresh(req.params.endpoint);
     const models = await Promise.all(d.models.map(async (m) => ({ ...m, modelName: (await platform.catalog.byModuleDigest(m.digest))?.model.name ?? null })));
-    return { ...d, readAt: new Date(d.readAt).toISOString(), models };
+    // issue 16: the device profile its reports map it to, and how it was chosen
+    // a sleeping queue-mode device is not kept waiting for: what is known, else "unread"
+    const asleep = reg.queueMode && !platform.server.presence.isAwake(req.params.endpoint);
+    const p = asleep
+      ? platform.ml.profiles.peek(req.params.endpoint) ?? { error: 'the device sleeps (queue mode): its profile is read when it is awake' }
+      : await platform.ml.profiles.get(req.params.endpoint, true).catch((e: unknown) => ({ error: (e as Error).message }));
+    const profile = 'error' in p ? { profile: null, how: 'unread', detail: p.error, device: null } : { ...p.match, device: p.info };
+    return { ...d, readAt: new Date(d.readAt).toISOString(), models, profile };
   });
 
   app.get('/ml/status', { config: { role: 'viewer' }, schema: { summary: 'Fleet view: model versions and on how many devices they are active or installed; rollout failures' } }, async () => {
@@ -42,6 +49,33 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
       })),
       deployments: { running: deployments.filter((d) => d.status === 'running').length, total: deployments.length },
       failures: failures.slice(0, 500),
+      profiles: profileGroups(platform),
     };
   });
+
+  app.get('/ml/profiles', { config: { role: 'viewer' }, schema: { summary: 'Devices by profile (as last read), the rules, and the devices that match none' } }, async () => ({
+    rules: platform.ml.profiles.rules, ...profileGroups(platform),
+  }));
+
+  app.get('/ml/health', { config: { role: 'viewer' }, schema: { summary: 'Per model version: inferences seen, confidence histogram, drift, probe accuracy and latency by profile' } }, async () => ({
+    models: await platform.ml.health.view(),
+  }));
+}
+
+/** The fleet view grouped by profile, from the profiles known (read at registration, rollouts or GET /devices/:ep/ml). */
+function profileGroups(platform: Platform): { byProfile: Record<string, { devices: number; endpoints: string[]; how: Record<string, number> }>; unmatched: { endpoint: string; detail: string }[] } {
+  const byProfile: Record<string, { devices: number; endpoints: string[]; how: Record<string, number> }> = {};
+  const unmatched: { endpoint: string; detail: string }[] = [];
+  for (const e of platform.ml.profiles.known()) {
+    if (e.match.profile === null) {
+      unmatched.push({ endpoint: e.endpoint, detail: e.match.detail });
+      continue;
+    }
+    const g = (byProfile[e.match.profile] ??= { devices: 0, endpoints: [], how: {} });
+    g.devices++;
+    if (g.endpoints.length < 100) g.endpoints.push(e.endpoint);
+    g.how[e.match.how] = (g.how[e.match.how] ?? 0) + 1;
+  }
+  for (const g of Object.values(byProfile)) g.endpoints.sort();
+  return { byProfile, unmatched: unmatched.sort((a, b) => a.endpoint.localeCompare(b.endpoint)).slice(0, 500) };
 }
