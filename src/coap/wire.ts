@@ -3,6 +3,7 @@
 import type { CoapMessage, CoapOption, MessageType } from './message.ts';
 
 const TYPES: readonly MessageType[] = ['CON', 'NON', 'ACK', 'RST'];
+const EMPTY = Buffer.alloc(0);
 
 export class CoapFormatError extends Error {
   /**
@@ -34,6 +35,10 @@ function parseHeader(buf: Buffer): { type: MessageType; code: number; messageId:
   };
 }
 
+/**
+ * Option values and the payload are views into `buf` (no copy per option); the token is a copy,
+ * since observations and pending requests keep it long after the datagram.
+ */
 export function parseMessage(buf: Buffer): CoapMessage {
   const header = parseHeader(buf);
   const fail = (msg: string): never => {
@@ -48,13 +53,13 @@ export function parseMessage(buf: Buffer): CoapMessage {
   const options: CoapOption[] = [];
   let i = 4 + header.token.length;
   let number = 0;
-  let payload = Buffer.alloc(0);
+  let payload: Buffer = EMPTY;
   while (i < buf.length) {
     const byte = buf[i]!;
     if (byte === 0xff) {
       // §3: a payload marker followed by a zero-length payload is a format error
       if (i + 1 >= buf.length) fail('payload marker with an empty payload');
-      payload = Buffer.from(buf.subarray(i + 1));
+      payload = buf.subarray(i + 1);
       break;
     }
     i++;
@@ -76,37 +81,76 @@ export function parseMessage(buf: Buffer): CoapMessage {
     const length = readExt(byte & 0x0f, 'length');
     if (i + length > buf.length) fail(`option ${number + delta} value is truncated (${length} bytes announced)`);
     number += delta;
-    options.push({ number, value: Buffer.from(buf.subarray(i, i + length)) });
+    options.push({ number, value: buf.subarray(i, i + length) });
     i += length;
   }
   return { ...header, options, payload };
 }
 
-function extNibble(n: number): { nibble: number; ext: Buffer } {
-  if (n < 13) return { nibble: n, ext: Buffer.alloc(0) };
-  if (n < 269) return { nibble: 13, ext: Buffer.from([n - 13]) };
-  const ext = Buffer.alloc(2);
-  ext.writeUInt16BE(n - 269);
-  return { nibble: 14, ext };
+/** Bytes an option delta or length takes beyond its nibble (§3.1). */
+function extBytes(n: number): number {
+  return n < 13 ? 0 : n < 269 ? 1 : 2;
 }
 
-export function serializeMessage(msg: CoapMessage): Buffer {
-  if (msg.token.length > 8) throw new Error(`token of ${msg.token.length} bytes exceeds 8`);
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(4);
-  head[0] = (1 << 6) | (TYPES.indexOf(msg.type) << 4) | msg.token.length;
-  head[1] = msg.code;
-  head.writeUInt16BE(msg.messageId & 0xffff, 2);
-  parts.push(head, msg.token);
-  // stable sort keeps repeated options (Uri-Path segments) in order
-  const sorted = [...msg.options].sort((a, b) => a.number - b.number);
-  let last = 0;
-  for (const opt of sorted) {
-    const d = extNibble(opt.number - last);
-    const l = extNibble(opt.value.length);
-    parts.push(Buffer.from([(d.nibble << 4) | l.nibble]), d.ext, l.ext, opt.value);
-    last = opt.number;
+function nibble(n: number): number {
+  return n < 13 ? n : n < 269 ? 13 : 14;
+}
+
+function writeExt(out: Buffer, at: number, n: number): number {
+  if (n < 13) return at;
+  if (n < 269) {
+    out[at] = n - 13;
+    return at + 1;
   }
-  if (msg.payload.length > 0) parts.push(Buffer.from([0xff]), msg.payload);
-  return Buffer.concat(parts);
+  out.writeUInt16BE(n - 269, at);
+  return at + 2;
+}
+
+function isSorted(options: readonly CoapOption[]): boolean {
+  for (let i = 1; i < options.length; i++) if (options[i]!.number < options[i - 1]!.number) return false;
+  return true;
+}
+
+/** One pass to size the datagram, one to write it into a single buffer: no intermediate parts. */
+export function serializeMessage(msg: CoapMessage): Buffer {
+  const tkl = msg.token.length;
+  if (tkl > 8) throw new Error(`token of ${tkl} bytes exceeds 8`);
+  // stable sort keeps repeated options (Uri-Path segments) in order; most messages come sorted
+  const options = isSorted(msg.options) ? msg.options : [...msg.options].sort((a, b) => a.number - b.number);
+  let size = 4 + tkl;
+  let last = 0;
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i]!;
+    const len = o.value.length;
+    size += 1 + extBytes(o.number - last) + extBytes(len) + len;
+    last = o.number;
+  }
+  const plen = msg.payload.length;
+  if (plen > 0) size += 1 + plen;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = (1 << 6) | (typeIndex(msg.type) << 4) | tkl;
+  out[1] = msg.code;
+  out.writeUInt16BE(msg.messageId & 0xffff, 2);
+  let at = 4;
+  if (tkl > 0) at += msg.token.copy(out, at);
+  last = 0;
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i]!;
+    const delta = o.number - last;
+    const len = o.value.length;
+    out[at++] = (nibble(delta) << 4) | nibble(len);
+    at = writeExt(out, at, delta);
+    at = writeExt(out, at, len);
+    if (len > 0) at += o.value.copy(out, at);
+    last = o.number;
+  }
+  if (plen > 0) {
+    out[at++] = 0xff;
+    msg.payload.copy(out, at);
+  }
+  return out;
+}
+
+function typeIndex(t: MessageType): number {
+  return t === 'CON' ? 0 : t === 'NON' ? 1 : t === 'ACK' ? 2 : 3;
 }
