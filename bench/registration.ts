@@ -29,7 +29,7 @@ const workers = Number(values.workers);
 const reps = Number(values.reps);
 const profDir = values['cpu-prof'];
 
-type ServerStats = { rss: number; heapUsed: number; devices: number; cpuUs: number; coapStats: { retransmissions: number; duplicates: number } };
+type ServerStats = { rss: number; heapUsed: number; devices: number; cpuUs: number; cpuUserUs: number; coapStats: { retransmissions: number; duplicates: number } };
 type RunResult = { latencies: number[]; failed: number; retransmissions: number };
 
 const loadAvg = async (): Promise<string> => (await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -66,6 +66,7 @@ for (let rep = 0; rep < reps; rep++) {
       String(devices).padStart(7), String(inflight).padStart(8), String(registered).padStart(10), String(failed).padStart(6), seconds.toFixed(2).padStart(7),
       (latencies.length / seconds).toFixed(0).padStart(7), percentile(latencies, 50).toFixed(1).padStart(6), percentile(latencies, 99).toFixed(1).padStart(6),
       ((after.cpuUs - before.cpuUs) / Math.max(1, registered)).toFixed(1).padStart(10),
+      `${((after.cpuUserUs - before.cpuUserUs) / Math.max(1, registered)).toFixed(1)}/${((after.cpuUs - after.cpuUserUs - before.cpuUs + before.cpuUserUs) / Math.max(1, registered)).toFixed(1)}`.padStart(11),
       ((after.heapUsed - before.heapUsed) / Math.max(1, registered)).toFixed(0).padStart(10),
       String(drops).padStart(5), String(retrans).padStart(7), load.padStart(14),
     ].join(' | '));
@@ -76,5 +77,5 @@ for (let rep = 0; rep < reps; rep++) {
 }
 
 process.stdout.write(`\nregistration benchmark: ${devices} devices over ${procs} generator processes (one UDP socket per device), server ${workers > 0 ? `${workers} cluster workers` : 'one process'}, loopback\n`);
-process.stdout.write('devices | in flight | registered | failed | seconds | regs/s | p50 ms | p99 ms | server CPU µs/reg | heap B/reg (GC) | drops | retrans | load 1/5/15 min\n');
+process.stdout.write('devices | in flight | registered | failed | seconds | regs/s | p50 ms | p99 ms | server CPU µs/reg | user/sys µs | heap B/reg (GC) | drops | retrans | load 1/5/15 min\n');
 for (const r of rows) process.stdout.write(r + '\n');

@@ -33,7 +33,7 @@ process.on('message', async (m: { cmd: string; file?: string }) => {
     const cpu = process.cpuUsage();
     for (let i = 0; i < 3; i++) (globalThis as { gc?: () => void }).gc?.();
     await new Promise((r) => setTimeout(r, 50));
-    process.send?.({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, devices: await server.registrations.store.count(), coapStats: server.endpoint.stats, cpuUs: cpu.user + cpu.system });
+    process.send?.({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, devices: await server.registrations.store.count(), coapStats: server.endpoint.stats, cpuUs: cpu.user + cpu.system, cpuUserUs: cpu.user });
   }
   if (m.cmd === 'stop') {
     await api.close();
