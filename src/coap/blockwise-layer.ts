@@ -2,7 +2,7 @@
 // Block1 and large responses come down with Block2, reassembled before the caller sees them. As a
 // server: Block1 uploads are reassembled (bounded) before the handler runs, and bodies larger
 // than a block are served as Block2 slices of one cached representation (one ETag).
-import { randomBytes } from 'node:crypto';
+import { newToken } from './token.ts';
 import { decodeBlock, encodeBlock, BlockOptionError, type BlockOption } from './block-option.ts';
 import { Block1Assembler, type Block1Limits } from './block1-assembler.ts';
 import { Block2Cache } from './block2-cache.ts';
@@ -49,7 +49,7 @@ export class BlockwiseLayer {
     if (payload.length > size) {
       ({ first, token } = await this.upload(peer, req, payload, size));
     } else {
-      token = req.token ?? randomBytes(8);
+      token = req.token ?? newToken();
       first = await this.exchanges.exchange(peer, this.exchanges.build(peer, req, token, payload, []), req.timeoutMs);
     }
     if (!getOption(first, Option.BLOCK2)) return toResponse(first, peer, first.payload);
@@ -59,7 +59,7 @@ export class BlockwiseLayer {
   private async upload(peer: Peer, req: ClientRequest, payload: Buffer, initialSize: number): Promise<{ first: CoapMessage; token: Buffer }> {
     let size = initialSize;
     let offset = 0;
-    const token = req.token ?? randomBytes(8);
+    const token = req.token ?? newToken();
     const noObserve = { ...req, observe: undefined };
     for (;;) {
       const chunk = payload.subarray(offset, offset + size);
@@ -98,7 +98,7 @@ export class BlockwiseLayer {
     while (block.more) {
       const nextNum = total / block.size;
       if (!Number.isInteger(nextNum)) throw new CoapRequestError('BLOCKWISE', `block ${block.num} ended at byte ${total}, not on a block boundary`);
-      const msg = this.exchanges.build(peer, next, randomBytes(8), EMPTY, [{ number: Option.BLOCK2, value: encodeBlock({ num: nextNum, more: false, size: block.size }) }]);
+      const msg = this.exchanges.build(peer, next, newToken(), EMPTY, [{ number: Option.BLOCK2, value: encodeBlock({ num: nextNum, more: false, size: block.size }) }]);
       const res = await this.exchanges.exchange(peer, msg, req.timeoutMs, this.opts.blockRetryRounds);
       // §2.4 and §3.2: continuations of a 2.04 (a POST/PUT answered block-wise) keep that code
       if (res.code !== first.code) throw new CoapRequestError('BLOCKWISE', `block ${nextNum} answered ${codeText(res.code)}`);

@@ -6,14 +6,14 @@
 // token, §5.3), the block-wise layer (RFC 7959, both roles) and the observe client (RFC 7641).
 // What stays here: inbound dispatch, answering requests (piggybacked or separate, §5.2) and
 // notifications we send.
-import { randomBytes } from 'node:crypto';
+import { newToken } from './token.ts';
 import { defaultBlock1Limits, type Block1Limits } from './block1-assembler.ts';
 import { BlockwiseLayer } from './blockwise-layer.ts';
 import { ClientExchanges, tokenKey } from './client-exchanges.ts';
 import type {
   ClientRequest, ClientResponse, DrainResult, EndpointOptions, EndpointStats, NotificationListener, OutboundResponse, RequestHandler,
 } from './exchange-types.ts';
-import { Code, Option, isRequestCode, isUnknownCritical, uintOption, type CoapMessage, type CoapOption, type MessageType } from './message.ts';
+import { Code, Method, Option, decodeUint, getOption, isRequestCode, isUnknownCritical, uintOption, type CoapMessage, type CoapOption, type MessageType } from './message.ts';
 import { ObserveClient } from './observe-client.ts';
 import { ReliabilityLayer } from './reliability-layer.ts';
 import { defaultTiming, exchangeLifetimeMs, type CoapTiming } from './timing.ts';
@@ -131,7 +131,7 @@ export class CoapEndpoint {
    * notifications with the same token go to the listener until cancelObservation.
    */
   async observe(peer: Peer, req: Omit<ClientRequest, 'observe'>, listener: NotificationListener): Promise<ClientResponse> {
-    const token = req.token ?? randomBytes(8);
+    const token = req.token ?? newToken();
     this.observeClient.add(peer, token, { peer, path: req.path ?? [], accept: req.accept, listener, lastSeq: undefined, lastTime: 0 });
     try {
       const res = await this.request(peer, { ...req, observe: 0, token });
@@ -247,7 +247,7 @@ export class CoapEndpoint {
   }
 
   private onRequestMessage(msg: CoapMessage, peer: Peer): void {
-    const prior = this.reliability.requestDedup.seen(peer.address, peer.port, msg.messageId, Date.now());
+    const prior = isLaterBlockGet(msg) ? undefined : this.reliability.requestDedup.seen(peer.address, peer.port, msg.messageId, Date.now());
     if (prior) {
       this.stats.duplicates++;
       if (prior.reply) this.reliability.send(prior.reply, peer);
@@ -314,9 +314,21 @@ export class CoapEndpoint {
     }
     const type: MessageType = msg.type === 'CON' ? 'ACK' : 'NON';
     const data = serializeMessage({ type, code: res.code, messageId: type === 'ACK' ? msg.messageId : this.reliability.allocateMid(peer), token: msg.token, options, payload });
-    this.reliability.requestDedup.setReply(peer.address, peer.port, msg.messageId, data);
+    if (!isLaterBlockGet(msg)) this.reliability.requestDedup.setReply(peer.address, peer.port, msg.messageId, data);
     this.reliability.send(data, peer);
   }
+}
+
+/**
+ * A GET for a later block of a Block2 transfer (RFC 7959 §2.4, NUM > 0). RFC 7252 §4.5 lets
+ * deduplication be relaxed for a request handled idempotently: such a GET is answered from the
+ * Block2 cache, so a duplicate is answered again from there instead of keeping a copy of every
+ * block sent (a whole package per device pulling it) for EXCHANGE_LIFETIME.
+ */
+function isLaterBlockGet(msg: CoapMessage): boolean {
+  if (msg.code !== Method.GET) return false;
+  const b2 = getOption(msg, Option.BLOCK2);
+  return b2 !== undefined && b2.length > 0 && b2.length <= 3 && decodeUint(b2) >= 16;
 }
 
 function noop(): void {
