@@ -29,6 +29,10 @@ const out = path.join(dir, 'out.bin');
 await writeFile(file, body);
 const libPort = 20000 + Math.floor(Math.random() * 20000);
 const libServer = spawn('coap-server-notls', ['-A', '127.0.0.1', '-p', String(libPort), '-d', '4'], { stdio: 'ignore' });
+let libServerExit: string | undefined;
+libServer.on('exit', (code, signal) => {
+  libServerExit = `coap-server-notls on port ${libPort} exited (${code ?? signal}); is the port taken? run again`;
+});
 await new Promise((r) => setTimeout(r, 300));
 const libUri = `coap://127.0.0.1:${libPort}/bench`;
 await run('coap-client-notls', ['-m', 'put', '-b', '1024', '-f', file, libUri]);
@@ -48,6 +52,7 @@ print(json.dumps({"walls": walls, "cpu": (r.ru_utime + r.ru_stime) * 1000}))
 `;
 type Batch = { wall: number; clientCpu: number; serverCpu: number };
 async function libcoap(args: string[], serverPid: number): Promise<Batch> {
+  if (libServerExit) throw new Error(libServerExit);
   await run('python3', ['-c', RUNNER, JSON.stringify(['coap-client-notls', ...args]), '1']); // warm the page cache
   const s0 = cpuMs(serverPid);
   const { stdout } = await run('python3', ['-c', RUNNER, JSON.stringify(['coap-client-notls', ...args]), String(reps)]);
