@@ -1,72 +1,81 @@
-// Registration throughput and latency: N simulated devices register with a server running in its
-// own process; prints registrations/s, p50/p99 latency, server RSS per registered device, UDP drops.
-// Run: npx tsx bench/registration.ts [--counts 1000,10000] [--concurrency 500]
+// Registration throughput, latency, CPU and memory (issue 17): N devices, one UDP socket each,
+// register with a server running in its own process. The load generator is independent of our
+// CoAP code (hand-built datagrams, bench/support/register-fleet.ts) and spread over processes,
+// each on its own loopback address (127.0.0.2, .3, ...), for the 20,000 open-file limit and the
+// ephemeral port range. A fresh server per in-flight setting.
+//
+// Prints registrations/s, p50/p99 latency, server CPU µs per registration (process.cpuUsage
+// over the run), heap bytes per registration after a forced GC, UDP drops (/proc/net/udp).
+// Run: npx tsx bench/registration.ts [--devices 100000] [--inflight 100,1000] [--procs 6]
+//      [--workers 1] [--cpu-prof dir] [--reps 1]
+// --cpu-prof writes a V8 CPU profile of the server over each measured run (not its start-up).
 import { parseArgs } from 'node:util';
-import { loadObjectModels } from '../src/lwm2m/ddf-loader.ts';
-import { quietLogger } from '../src/log.ts';
-import { loadProfile } from '../simulators/client/device-profile.ts';
-import { SimulatedClient } from '../simulators/client/lwm2m-client.ts';
-import { objectsDir } from '../simulators/fleet.ts';
-import { percentile, startChild, udpDrops } from './support/child.ts';
+import { percentile, startChild, udpDrops, type Child } from './support/child.ts';
 
-const { values } = parseArgs({ options: { counts: { type: 'string', default: '1000,10000' }, concurrency: { type: 'string', default: '500' } } });
-const counts = values.counts!.split(',').map(Number);
-const concurrency = Number(values.concurrency);
-const models = loadObjectModels(objectsDir);
-const profile = loadProfile('esp32');
+const { values } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '100000' },
+    inflight: { type: 'string', default: '100,1000' },
+    procs: { type: 'string', default: '6' },
+    workers: { type: 'string', default: '0' },
+    reps: { type: 'string', default: '1' },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const devices = Number(values.devices);
+const inflights = values.inflight!.split(',').map(Number);
+const procs = Math.max(Math.ceil(devices / 19_000), Number(values.procs));
+const workers = Number(values.workers);
+const reps = Number(values.reps);
+const profDir = values['cpu-prof'];
 
-type Stats = { rss: number; heapUsed: number; devices: number; coapStats: { retransmissions: number; duplicates: number } };
+type ServerStats = { rss: number; heapUsed: number; devices: number; cpuUs: number; cpuUserUs: number; coapStats: { retransmissions: number; duplicates: number } };
+type RunResult = { latencies: number[]; failed: number; retransmissions: number };
+
+const loadAvg = async (): Promise<string> => (await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ');
 const rows: string[] = [];
 
-for (const n of counts) {
-  const server = await startChild<{ coap: number }>('server-process.ts');
-  const before = await server.ask<Stats>('stats');
-  const clients = Array.from({ length: n }, (_, i) => new SimulatedClient({
-    endpoint: `bench-${i}`, server: { address: '127.0.0.1', port: server.ready.coap }, models, profile, log: quietLogger,
-    lifetime: 3600, autoUpdate: false, timing: { ackTimeoutMs: 2000, requestTimeoutMs: 60_000 },
-  }));
-  for (const c of clients) await c.open();
-  const latencies: number[] = [];
-  let failed = 0;
-  let next = 0;
-  let seconds = 0;
-  // two phases: the first tenth warms the server up (young generation, caches, JIT), the
-  // rest gives the marginal memory per device; throughput and latency cover both phases
-  const phase = async (upTo: number): Promise<void> => {
+for (let rep = 0; rep < reps; rep++) {
+  for (const inflight of inflights) {
+    const load = await loadAvg();
+    const server = workers > 0
+      ? await startChild<{ coap: number }>('cluster-server.ts', [String(workers)])
+      : await startChild<{ coap: number }>('server-process.ts');
+    const per = Math.ceil(devices / procs);
+    const fleet: Child<unknown>[] = [];
+    for (let p = 0; p < procs; p++) {
+      const n = Math.min(per, devices - p * per);
+      if (n <= 0) break;
+      fleet.push(await startChild('register-fleet.ts', [`127.0.0.${p + 2}`, String(n), `bench-${rep}-${p}`, String(server.ready.coap)]));
+    }
+    await Promise.all(fleet.map((f) => f.ask('open')));
+    const before = await server.ask<ServerStats>('stats');
+    if (profDir) await server.ask('prof-start');
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: Math.min(concurrency, upTo - next) }, async () => {
-      while (next < upTo) {
-        const c = clients[next++]!;
-        const s = performance.now();
-        try {
-          await c.register();
-          latencies.push(performance.now() - s);
-        } catch {
-          failed++;
-        }
-      }
-    }));
-    seconds += (performance.now() - t0) / 1000;
-  };
-  await phase(Math.ceil(n / 10));
-  const warm = await server.ask<Stats>('stats');
-  await phase(n);
-  const after = await server.ask<Stats>('stats');
-  const drops = await udpDrops(server.ready.coap);
-  latencies.sort((a, b) => a - b);
-  const marginal = Math.max(1, after.devices - warm.devices);
-  const perDevice = (after.rss - warm.rss) / marginal;
-  const heapPerDevice = (after.heapUsed - warm.heapUsed) / marginal;
-  const totalPerDevice = (after.rss - before.rss) / Math.max(1, after.devices);
-  rows.push([
-    String(n).padStart(6), String(after.devices).padStart(7), String(failed).padStart(6), seconds.toFixed(2).padStart(7),
-    (latencies.length / seconds).toFixed(0).padStart(8), percentile(latencies, 50).toFixed(1).padStart(7), percentile(latencies, 99).toFixed(1).padStart(7),
-    (perDevice / 1024).toFixed(2).padStart(8), (totalPerDevice / 1024).toFixed(2).padStart(8), (heapPerDevice / 1024).toFixed(2).padStart(9), String(drops).padStart(5), String(after.coapStats.duplicates).padStart(5),
-  ].join(' | '));
-  await Promise.all(clients.map((c) => c.stop()));
-  await server.stop();
+    // the in-flight budget is shared out over the generator processes
+    const results = await Promise.all(fleet.map((f, i) => f.ask<RunResult>('run', { inflight: Math.max(1, Math.floor(inflight / fleet.length) + (i < inflight % fleet.length ? 1 : 0)) })));
+    const seconds = (performance.now() - t0) / 1000;
+    if (profDir) await server.ask('prof-stop', { file: `${profDir}/registration-${inflight}-${rep}.cpuprofile` });
+    const after = await server.ask<ServerStats>('stats');
+    const drops = workers > 0 ? -1 : await udpDrops(server.ready.coap);
+    const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
+    const failed = results.reduce((s, r) => s + r.failed, 0);
+    const retrans = results.reduce((s, r) => s + r.retransmissions, 0);
+    const registered = after.devices - before.devices;
+    rows.push([
+      String(devices).padStart(7), String(inflight).padStart(8), String(registered).padStart(10), String(failed).padStart(6), seconds.toFixed(2).padStart(7),
+      (latencies.length / seconds).toFixed(0).padStart(7), percentile(latencies, 50).toFixed(1).padStart(6), percentile(latencies, 99).toFixed(1).padStart(6),
+      ((after.cpuUs - before.cpuUs) / Math.max(1, registered)).toFixed(1).padStart(10),
+      `${((after.cpuUserUs - before.cpuUserUs) / Math.max(1, registered)).toFixed(1)}/${((after.cpuUs - after.cpuUserUs - before.cpuUs + before.cpuUserUs) / Math.max(1, registered)).toFixed(1)}`.padStart(11),
+      ((after.heapUsed - before.heapUsed) / Math.max(1, registered)).toFixed(0).padStart(10),
+      String(drops).padStart(5), String(retrans).padStart(7), load.padStart(14),
+    ].join(' | '));
+    process.stdout.write(`${rows.at(-1)}\n`);
+    await Promise.all(fleet.map((f) => f.stop()));
+    await server.stop();
+  }
 }
 
-process.stdout.write(`registration benchmark (concurrency ${concurrency}, server in its own process, loopback UDP)\n`);
-process.stdout.write('devices | registered | failed | seconds | regs/s | p50 ms | p99 ms | RSS KB/dev (marginal) | RSS KB/dev (incl. warm-up) | heap KB/dev (marginal) | drops | dups\n');
+process.stdout.write(`\nregistration benchmark: ${devices} devices over ${procs} generator processes (one UDP socket per device), server ${workers > 0 ? `${workers} cluster workers` : 'one process'}, loopback\n`);
+process.stdout.write('devices | in flight | registered | failed | seconds | regs/s | p50 ms | p99 ms | server CPU µs/reg | user/sys µs | heap B/reg (GC) | drops | retrans | load 1/5/15 min\n');
 for (const r of rows) process.stdout.write(r + '\n');

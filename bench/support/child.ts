@@ -7,8 +7,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 export type Child<T> = { proc: ChildProcess; ready: T; ask<R>(cmd: string, extra?: object): Promise<R>; stop(): Promise<void> };
 
-export async function startChild<T>(script: string, args: string[] = []): Promise<Child<T>> {
-  const proc = fork(path.join(here, script), args, { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** nodeArgs: more Node.js flags (e.g. --cpu-prof) */
+export async function startChild<T>(script: string, args: string[] = [], nodeArgs: string[] = []): Promise<Child<T>> {
+  const proc = fork(path.join(here, script), args, { execArgv: ['--import', 'tsx', '--expose-gc', ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<T>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as T));
     proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));

@@ -93,28 +93,34 @@ export function isSuccess(c: number): boolean {
 }
 
 export function getOption(msg: Pick<CoapMessage, 'options'>, number: number): Buffer | undefined {
-  return msg.options.find((o) => o.number === number)?.value;
+  const options = msg.options;
+  for (let i = 0; i < options.length; i++) if (options[i]!.number === number) return options[i]!.value;
+  return undefined;
 }
 
 export function getOptions(msg: Pick<CoapMessage, 'options'>, number: number): Buffer[] {
   return msg.options.filter((o) => o.number === number).map((o) => o.value);
 }
 
+const EMPTY_VALUE = Buffer.alloc(0);
+
 /** RFC 7252 §3.2 uint option value: big-endian, leading zero bytes stripped. */
 export function encodeUint(n: number): Buffer {
-  if (n === 0) return Buffer.alloc(0);
-  const bytes: number[] = [];
+  if (n === 0) return EMPTY_VALUE;
+  let len = 0;
+  for (let v = n; v > 0; v = Math.floor(v / 256)) len++;
+  const out = Buffer.allocUnsafe(len);
   let v = n;
-  while (v > 0) {
-    bytes.unshift(v % 256);
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = v % 256;
     v = Math.floor(v / 256);
   }
-  return Buffer.from(bytes);
+  return out;
 }
 
 export function decodeUint(b: Buffer): number {
   let n = 0;
-  for (const byte of b) n = n * 256 + byte;
+  for (let i = 0; i < b.length; i++) n = n * 256 + b[i]!;
   return n;
 }
 
@@ -124,11 +130,18 @@ export function getUintOption(msg: Pick<CoapMessage, 'options'>, number: number)
 }
 
 export function uriPath(msg: Pick<CoapMessage, 'options'>): string[] {
-  return getOptions(msg, Option.URI_PATH).map((b) => b.toString('utf8'));
+  return stringValues(msg, Option.URI_PATH);
 }
 
 export function uriQuery(msg: Pick<CoapMessage, 'options'>): string[] {
-  return getOptions(msg, Option.URI_QUERY).map((b) => b.toString('utf8'));
+  return stringValues(msg, Option.URI_QUERY);
+}
+
+function stringValues(msg: Pick<CoapMessage, 'options'>, number: number): string[] {
+  const out: string[] = [];
+  const options = msg.options;
+  for (let i = 0; i < options.length; i++) if (options[i]!.number === number) out.push(options[i]!.value.toString('utf8'));
+  return out;
 }
 
 export function stringOptions(number: number, values: readonly string[]): CoapOption[] {

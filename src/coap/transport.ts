@@ -1,6 +1,8 @@
 // The datagram layer under the CoAP message layer. UDP today; a DTLS 1.2 (PSK/RPK) session layer
 // will implement the same interface, so the endpoint above never knows which one it runs on.
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import net from 'node:net';
 
 /**
  * Who a secured transport authenticated (DTLS 1.2: RFC 4279 PSK identity, RFC 7250 raw public key,
@@ -48,7 +50,7 @@ export class UdpTransport implements DatagramTransport {
 
   static async open(opts: UdpOptions = {}): Promise<UdpTransport> {
     const host = opts.host ?? '0.0.0.0';
-    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(opts.port ?? 0, host, () => {
@@ -93,6 +95,17 @@ function internAddress(a: string): string {
   if (addresses.size > 10_000) addresses.clear();
   addresses.set(a, a);
   return a;
+}
+
+/**
+ * Peers are IP literals (the addresses datagrams came from): dgram's default lookup answers them
+ * through dns.lookup on the next tick, one event-loop turn and an isIP check per datagram sent.
+ * Answered synchronously, the send goes out at once. A host name still goes through dns.lookup.
+ */
+function literalLookup(hostname: string, options: dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = net.isIPv4(hostname) ? 4 : net.isIPv6(hostname) ? 6 : 0;
+  if (family !== 0) callback(null, hostname, family);
+  else dns.lookup(hostname, options, callback);
 }
 
 function trySet(fn: () => void): void {

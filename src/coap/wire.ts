@@ -3,6 +3,7 @@
 import type { CoapMessage, CoapOption, MessageType } from './message.ts';
 
 const TYPES: readonly MessageType[] = ['CON', 'NON', 'ACK', 'RST'];
+const EMPTY = Buffer.alloc(0);
 
 export class CoapFormatError extends Error {
   /**
@@ -34,79 +35,124 @@ function parseHeader(buf: Buffer): { type: MessageType; code: number; messageId:
   };
 }
 
+/**
+ * Option values and the payload are views into `buf` (no copy per option); the token is a copy,
+ * since observations and pending requests keep it long after the datagram.
+ */
 export function parseMessage(buf: Buffer): CoapMessage {
+  // no closures in here: one per datagram (and tsx's __name on each) was a tenth of a Register's cost
   const header = parseHeader(buf);
-  const fail = (msg: string): never => {
-    throw new CoapFormatError(msg, header);
-  };
-  if (header.code === 0) {
+  const { type, code, messageId, token } = header;
+  if (code === 0) {
     // §4.1: an Empty message has nothing after the header
-    if (buf.length !== 4 || header.token.length !== 0) fail('an Empty message must be exactly 4 bytes');
-    return { ...header, options: [], payload: Buffer.alloc(0) };
+    if (buf.length !== 4 || token.length !== 0) throw new CoapFormatError('an Empty message must be exactly 4 bytes', header);
+    return { type, code, messageId, token, options: [], payload: EMPTY };
   }
-  if (header.code >> 5 === 1 || header.code >> 5 === 6 || header.code >> 5 === 7) fail(`code class ${header.code >> 5} is reserved`);
+  const cls = code >> 5;
+  if (cls === 1 || cls === 6 || cls === 7) throw new CoapFormatError(`code class ${cls} is reserved`, header);
   const options: CoapOption[] = [];
-  let i = 4 + header.token.length;
+  const end = buf.length;
+  let i = 4 + token.length;
   let number = 0;
-  let payload = Buffer.alloc(0);
-  while (i < buf.length) {
+  let payload: Buffer = EMPTY;
+  while (i < end) {
     const byte = buf[i]!;
     if (byte === 0xff) {
       // §3: a payload marker followed by a zero-length payload is a format error
-      if (i + 1 >= buf.length) fail('payload marker with an empty payload');
-      payload = Buffer.from(buf.subarray(i + 1));
+      if (i + 1 >= end) throw new CoapFormatError('payload marker with an empty payload', header);
+      payload = buf.subarray(i + 1);
       break;
     }
     i++;
-    const readExt = (nibble: number, what: string): number => {
-      if (nibble < 13) return nibble;
-      if (nibble === 13) {
-        if (i + 1 > buf.length) fail(`option ${what} is truncated`);
-        return buf[i++]! + 13;
-      }
-      if (nibble === 14) {
-        if (i + 2 > buf.length) fail(`option ${what} is truncated`);
-        const v = buf.readUInt16BE(i) + 269;
-        i += 2;
-        return v;
-      }
-      return fail(`option ${what} nibble 15 is reserved`);
-    };
-    const delta = readExt(byte >> 4, 'delta');
-    const length = readExt(byte & 0x0f, 'length');
-    if (i + length > buf.length) fail(`option ${number + delta} value is truncated (${length} bytes announced)`);
+    // §3.1: nibbles 13 and 14 take one or two more bytes, 15 is reserved
+    let delta = byte >> 4;
+    if (delta >= 13) {
+      if (delta === 15) throw new CoapFormatError('option delta nibble 15 is reserved', header);
+      const ext = delta === 13 ? 1 : 2;
+      if (i + ext > end) throw new CoapFormatError('option delta is truncated', header);
+      delta = ext === 1 ? buf[i]! + 13 : buf.readUInt16BE(i) + 269;
+      i += ext;
+    }
+    let length = byte & 0x0f;
+    if (length >= 13) {
+      if (length === 15) throw new CoapFormatError('option length nibble 15 is reserved', header);
+      const ext = length === 13 ? 1 : 2;
+      if (i + ext > end) throw new CoapFormatError('option length is truncated', header);
+      length = ext === 1 ? buf[i]! + 13 : buf.readUInt16BE(i) + 269;
+      i += ext;
+    }
+    if (i + length > end) throw new CoapFormatError(`option ${number + delta} value is truncated (${length} bytes announced)`, header);
     number += delta;
-    options.push({ number, value: Buffer.from(buf.subarray(i, i + length)) });
+    options.push({ number, value: buf.subarray(i, i + length) });
     i += length;
   }
-  return { ...header, options, payload };
+  return { type, code, messageId, token, options, payload };
 }
 
-function extNibble(n: number): { nibble: number; ext: Buffer } {
-  if (n < 13) return { nibble: n, ext: Buffer.alloc(0) };
-  if (n < 269) return { nibble: 13, ext: Buffer.from([n - 13]) };
-  const ext = Buffer.alloc(2);
-  ext.writeUInt16BE(n - 269);
-  return { nibble: 14, ext };
+/** Bytes an option delta or length takes beyond its nibble (§3.1). */
+function extBytes(n: number): number {
+  return n < 13 ? 0 : n < 269 ? 1 : 2;
 }
 
-export function serializeMessage(msg: CoapMessage): Buffer {
-  if (msg.token.length > 8) throw new Error(`token of ${msg.token.length} bytes exceeds 8`);
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(4);
-  head[0] = (1 << 6) | (TYPES.indexOf(msg.type) << 4) | msg.token.length;
-  head[1] = msg.code;
-  head.writeUInt16BE(msg.messageId & 0xffff, 2);
-  parts.push(head, msg.token);
-  // stable sort keeps repeated options (Uri-Path segments) in order
-  const sorted = [...msg.options].sort((a, b) => a.number - b.number);
-  let last = 0;
-  for (const opt of sorted) {
-    const d = extNibble(opt.number - last);
-    const l = extNibble(opt.value.length);
-    parts.push(Buffer.from([(d.nibble << 4) | l.nibble]), d.ext, l.ext, opt.value);
-    last = opt.number;
+function nibble(n: number): number {
+  return n < 13 ? n : n < 269 ? 13 : 14;
+}
+
+function writeExt(out: Buffer, at: number, n: number): number {
+  if (n < 13) return at;
+  if (n < 269) {
+    out[at] = n - 13;
+    return at + 1;
   }
-  if (msg.payload.length > 0) parts.push(Buffer.from([0xff]), msg.payload);
-  return Buffer.concat(parts);
+  out.writeUInt16BE(n - 269, at);
+  return at + 2;
+}
+
+function isSorted(options: readonly CoapOption[]): boolean {
+  for (let i = 1; i < options.length; i++) if (options[i]!.number < options[i - 1]!.number) return false;
+  return true;
+}
+
+/** One pass to size the datagram, one to write it into a single buffer: no intermediate parts. */
+export function serializeMessage(msg: CoapMessage): Buffer {
+  const tkl = msg.token.length;
+  if (tkl > 8) throw new Error(`token of ${tkl} bytes exceeds 8`);
+  // stable sort keeps repeated options (Uri-Path segments) in order; most messages come sorted
+  const options = isSorted(msg.options) ? msg.options : [...msg.options].sort((a, b) => a.number - b.number);
+  let size = 4 + tkl;
+  let last = 0;
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i]!;
+    const len = o.value.length;
+    size += 1 + extBytes(o.number - last) + extBytes(len) + len;
+    last = o.number;
+  }
+  const plen = msg.payload.length;
+  if (plen > 0) size += 1 + plen;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = (1 << 6) | (typeIndex(msg.type) << 4) | tkl;
+  out[1] = msg.code;
+  out.writeUInt16BE(msg.messageId & 0xffff, 2);
+  let at = 4;
+  if (tkl > 0) at += msg.token.copy(out, at);
+  last = 0;
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i]!;
+    const delta = o.number - last;
+    const len = o.value.length;
+    out[at++] = (nibble(delta) << 4) | nibble(len);
+    at = writeExt(out, at, delta);
+    at = writeExt(out, at, len);
+    if (len > 0) at += o.value.copy(out, at);
+    last = o.number;
+  }
+  if (plen > 0) {
+    out[at++] = 0xff;
+    msg.payload.copy(out, at);
+  }
+  return out;
+}
+
+function typeIndex(t: MessageType): number {
+  return t === 'CON' ? 0 : t === 'NON' ? 1 : t === 'ACK' ? 2 : 3;
 }

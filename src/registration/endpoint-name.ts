@@ -2,12 +2,17 @@
 // every store, a URL segment of the API, an MQTT topic level and a log field, so it is checked
 // from the raw bytes of the Uri-Query option: invalid UTF-8 is refused rather than replaced with
 // U+FFFD (which would make `dev\xfe` and `dev\xff` the same device).
+import { isAscii } from 'node:buffer';
+
 export const MAX_ENDPOINT_BYTES = 255;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes UTF-8 strictly; undefined when the bytes are not valid UTF-8. */
 export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
+  // ASCII (every name, query and link set we see) is valid UTF-8: latin1 decodes it without
+  // the TextDecoder call
+  if (isAscii(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   try {
     return strictUtf8.decode(bytes);
   } catch {

@@ -1,0 +1,103 @@
+// Our requests to peers (RFC 7252 §5.3): builds a request message, sends it CON (through the
+// reliability layer) or NON, and matches the response to it by peer and token, whether
+// piggybacked in the ACK (§5.2.1) or separate (§5.2.2), within the request's timeout.
+import type { Logger } from 'pino';
+import { CoapRequestError, type ClientRequest } from './exchange-types.ts';
+import { Code, Option, uintOption, type CoapMessage, type CoapOption } from './message.ts';
+import type { ReliabilityLayer } from './reliability-layer.ts';
+import { sharedWheel, type WheelTimer } from './timer-wheel.ts';
+import { peerKey, type Peer } from './transport.ts';
+import { serializeMessage } from './wire.ts';
+
+type PendingRequest = {
+  resolve: (m: CoapMessage) => void;
+  reject: (e: Error) => void;
+  timer: WheelTimer;
+};
+
+/** peer and token as one map key (latin1 keeps each token byte one character) */
+export function tokenKey(peer: Peer, token: Buffer): string {
+  return `${peer.address}:${peer.port}#${token.toString('latin1')}`;
+}
+
+export class ClientExchanges {
+  private readonly pending = new Map<string, PendingRequest>();
+
+  constructor(private readonly reliability: ReliabilityLayer, private readonly log: Logger, private readonly defaultTimeoutMs: number) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** A response (CON or NON, separate) for one of our requests: settles it; false when none waits for it. */
+  match(msg: CoapMessage, peer: Peer, key = tokenKey(peer, msg.token)): boolean {
+    const p = this.pending.get(key);
+    if (!p) return false;
+    p.resolve(msg);
+    return true;
+  }
+
+  close(): void {
+    for (const r of this.pending.values()) {
+      sharedWheel.cancel(r.timer);
+      r.reject(new CoapRequestError('CANCELLED', 'endpoint closed'));
+    }
+    this.pending.clear();
+  }
+
+  build(peer: Peer, req: ClientRequest, token: Buffer, payload: Buffer, extra: readonly CoapOption[]): CoapMessage {
+    const options: CoapOption[] = [];
+    if (req.path) for (const seg of req.path) options.push({ number: Option.URI_PATH, value: Buffer.from(seg, 'utf8') });
+    if (req.query) for (const q of req.query) options.push({ number: Option.URI_QUERY, value: Buffer.from(q, 'utf8') });
+    if (req.contentFormat !== undefined && payload.length > 0) options.push(uintOption(Option.CONTENT_FORMAT, req.contentFormat));
+    if (req.accept !== undefined) options.push(uintOption(Option.ACCEPT, req.accept));
+    if (req.observe !== undefined) options.push(uintOption(Option.OBSERVE, req.observe));
+    if (req.options) for (const o of req.options) options.push(o);
+    for (const o of extra) options.push(o);
+    return {
+      type: req.confirmable === false ? 'NON' : 'CON',
+      code: req.method,
+      messageId: this.reliability.allocateMid(peer),
+      token,
+      options,
+      payload,
+    };
+  }
+
+  /** One request/response exchange: CON with retransmission, piggybacked or separate response. */
+  exchange(peer: Peer, msg: CoapMessage, timeoutMs = this.defaultTimeoutMs, rounds = 0): Promise<CoapMessage> {
+    if (this.reliability.closed) return Promise.reject(new CoapRequestError('CANCELLED', 'endpoint closed'));
+    const key = tokenKey(peer, msg.token);
+    return new Promise<CoapMessage>((resolve, reject) => {
+      const entry: PendingRequest = {
+        resolve: (m) => {
+          sharedWheel.cancel(entry.timer);
+          this.pending.delete(key);
+          resolve(m);
+        },
+        reject: (e) => {
+          sharedWheel.cancel(entry.timer);
+          this.pending.delete(key);
+          reject(e);
+        },
+        timer: sharedWheel.schedule(timeoutMs, () => {
+          this.pending.delete(key);
+          reject(new CoapRequestError('TIMEOUT', `no response from ${peerKey(peer)} within ${timeoutMs} ms`));
+        }),
+      };
+      this.pending.set(key, entry);
+      const data = serializeMessage(msg);
+      if (msg.type !== 'CON') {
+        this.reliability.send(data, peer);
+        return;
+      }
+      this.reliability.sendConfirmable(data, peer, msg.messageId, (ack) => {
+        // RFC 7252 §5.3.2: a piggybacked response must carry the request's token; one that does not
+        // answers something else (a stale duplicate) and is no answer to this request
+        if (ack.code !== Code.EMPTY && ack.token.equals(msg.token)) this.pending.get(key)?.resolve(ack);
+        else if (ack.code !== Code.EMPTY) this.log.warn({ peer: peerKey(peer), mid: msg.messageId }, 'piggybacked response with a foreign token ignored');
+        // an empty ACK: the response comes separately (§5.2.2), the request timer keeps running
+      }, (err) => this.pending.get(key)?.reject(err), rounds);
+    });
+  }
+}
