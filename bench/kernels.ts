@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import './support/no-telemetry.ts';
 import * as ort from 'onnxruntime-node';
 import { compile } from '../compiler/compile.ts';
-import { loadFashionMnist } from '../compiler/quantize/calibration-set.ts';
+import { defaultCalibrationSet, loadFashionMnist } from '../compiler/quantize/calibration-set.ts';
 import { loadModule } from '../compiler/runtime/load-module.ts';
 import { zooModels } from '../compiler/zoo/zoo.ts';
 
@@ -29,14 +29,16 @@ async function bestCpuUs(f: () => unknown): Promise<number> {
   return best;
 }
 
-const calib = loadFashionMnist('train', 50).images;
+const calib = defaultCalibrationSet(); // 200 training images, as compile() uses by default
 const test = loadFashionMnist('test', 20).images;
 console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log('| model | MACs | TS int8 µs/inf (CPU) | ORT float µs/inf (CPU) | TS / ORT | TS MMAC/s | load |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log('| model | MACs | arena greedy / ours (B) | compile, 200-image calibration (s CPU) | TS int8 µs/inf (CPU) | ORT float µs/inf (CPU) | TS / ORT | TS MMAC/s | load |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const z of zooModels().filter((m) => !only || only.includes(m.name))) {
   const onnx = readFileSync(z.path);
+  const c0 = process.cpuUsage();
   const r = compile(onnx, { target: 'esp32', calibration: calib, requireFit: false });
+  const cc = process.cpuUsage(c0);
   const m = loadModule(r.module);
   const xs = test.map((x) => m.quantizeInput(x));
   let i = 0;
@@ -45,5 +47,5 @@ for (const z of zooModels().filter((m) => !only || only.includes(m.name))) {
   const feeds = test.map((x) => ({ [s.inputNames[0]]: new ort.Tensor('float32', x, [1, 1, 28, 28]) }));
   const os = await bestCpuUs(() => s.run(feeds[i++ % feeds.length]));
   await s.release();
-  console.log(`| ${z.name} | ${r.report.macs.toLocaleString('en-US')} | ${ts.toFixed(0)} | ${os.toFixed(0)} | ${(ts / os).toFixed(1)}x | ${(r.report.macs / ts).toFixed(0)} | ${loadavg()[0].toFixed(1)} |`);
+  console.log(`| ${z.name} | ${r.report.macs.toLocaleString('en-US')} | ${r.report.arenaBytesGreedy} / ${r.report.arenaBytes} | ${((cc.user + cc.system) / 1e6).toFixed(2)} | ${ts.toFixed(0)} | ${os.toFixed(0)} | ${(ts / os).toFixed(1)}x | ${(r.report.macs / ts).toFixed(0)} | ${loadavg()[0].toFixed(1)} |`);
 }
