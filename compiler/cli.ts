@@ -24,20 +24,31 @@ import { readModule } from './module/read-module.ts';
 import { moduleDigestHex } from './module/emit-module.ts';
 import { OP_NAMES } from './module/opcodes.ts';
 import { loadFashionMnist, type LabeledSet } from './quantize/calibration-set.ts';
+import type { CalibrationMethod } from './quantize/calibrate.ts';
 import { targetByCode, targets, TARGET_IDS } from './targets/index.ts';
 import { selectModel } from './zoo/select.ts';
 import { INT8_OPS } from './quantize/ops/index.ts';
 import { SUPPORTED_OPS } from './shape-inference/op-shapes.ts';
 
 const USAGE = `usage:
-  compiler/cli.ts compile --model x.onnx --target <${TARGET_IDS.join('|')}> [--calib dir] [--test-set [dir]] [--test-limit N]
-                          [--planner greedy|naive] [--psram] [--name n] [--model-version v] [--json] -o out/
+  compiler/cli.ts compile --model x.onnx --target <${TARGET_IDS.join('|')}> [--calib dir] [--calib-method minmax|percentile[:P]|entropy]
+                          [--test-set [dir]] [--test-limit N] [--planner greedy|naive] [--psram] [--name n] [--model-version v] [--json] -o out/
   compiler/cli.ts select --target <id> [--psram] [--json]
   compiler/cli.ts inspect module.tmlm
   compiler/cli.ts targets
   compiler/cli.ts ops`;
 
 class UsageError extends Error {}
+
+/** --calib-method minmax | percentile | percentile:99.9 | entropy */
+function parseCalibrationMethod(text: string): CalibrationMethod {
+  if (text === 'minmax' || text === 'entropy') return { kind: text };
+  const m = /^percentile(?::([0-9.]+))?$/.exec(text);
+  if (!m) throw new UsageError(`--calib-method must be minmax, percentile[:P] or entropy, not '${text}'`);
+  const percentile = m[1] === undefined ? undefined : Number(m[1]);
+  if (percentile !== undefined && !(percentile > 50 && percentile <= 100)) throw new UsageError('--calib-method percentile:P needs 50 < P <= 100');
+  return { kind: 'percentile', percentile };
+}
 
 function progressPrinter(): (p: CompileProgress) => void {
   const tty = process.stderr.isTTY === true;
@@ -82,6 +93,7 @@ function cmdCompile(argv: string[]): number {
       model: { type: 'string' },
       target: { type: 'string' },
       calib: { type: 'string' },
+      'calib-method': { type: 'string', default: 'minmax' },
       'test-set': { type: 'string' },
       'test-limit': { type: 'string' },
       planner: { type: 'string', default: 'greedy' },
@@ -96,6 +108,7 @@ function cmdCompile(argv: string[]): number {
   if (!values.model || !values.target || !values.out) throw new UsageError('compile needs --model, --target and -o');
   if (!targets().has(values.target)) throw new UsageError(`unknown target '${values.target}' (known: ${TARGET_IDS.join(', ')})`);
   if (values.planner !== 'greedy' && values.planner !== 'naive') throw new UsageError('--planner must be greedy or naive');
+  const calibrationMethod = parseCalibrationMethod(values['calib-method']);
   const name = values.name ?? basename(values.model).replace(/\.onnx$/, '');
   const onnx = readFileSync(values.model);
   const limit = values['test-limit'] ? Number(values['test-limit']) : undefined;
@@ -104,7 +117,7 @@ function cmdCompile(argv: string[]): number {
 
   const progress = progressPrinter();
   try {
-    const r = compile(onnx, { target: values.target, name, version: values['model-version'], calibrationDir: values.calib, testSet, planner: values.planner, allowPsram: values.psram, onProgress: progress });
+    const r = compile(onnx, { target: values.target, name, version: values['model-version'], calibrationDir: values.calib, calibrationMethod, testSet, planner: values.planner, allowPsram: values.psram, onProgress: progress });
     process.stderr.write('\n');
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, `${name}.tmlm`), r.module);

@@ -5,7 +5,7 @@ import { importOnnx } from './onnx/import-onnx.ts';
 import { runPasses } from './passes/run-passes.ts';
 import { CompileError } from './ir/compile-error.ts';
 import type { Graph } from './ir/graph.ts';
-import { calibrate } from './quantize/calibrate.ts';
+import { calibrate, type CalibrationMethod } from './quantize/calibrate.ts';
 import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, readCalibrationDir, type CalibrationFile, type LabeledSet } from './quantize/calibration-set.ts';
 
 /** a --calib directory is read up to this many samples (min/max calibration saturates long before) */
@@ -15,6 +15,7 @@ import { quantizeGraph } from './quantize/quantize-graph.ts';
 import { assertInt8Lowerable } from './quantize/int8-support.ts';
 import type { QuantizedProgram } from './quantize/quantized-program.ts';
 import { computeLifetimes, planGreedy, planNaive, planViolations, type MemoryPlan } from './planner/index.ts';
+import { ALL_TECHNIQUES, arenaByTechnique, planWithTechniques, type ArenaByTechnique, type MemoryTechniques } from './fusion/memory-techniques.ts';
 import { emitModule, moduleDigestHex } from './module/emit-module.ts';
 import { emitCHeader } from './module/c-header.ts';
 import { FORMAT_VERSION, type ModuleContents } from './module/module-types.ts';
@@ -35,10 +36,17 @@ export type CompileOptions = {
   readonly calibration?: readonly Float32Array[];
   /** or a directory of .npy / IDX files (quantize/calibration-set.ts), split by the model's input size */
   readonly calibrationDir?: string;
+  /** how activation ranges are estimated from the calibration set; default min/max (TFLite's default) */
+  readonly calibrationMethod?: CalibrationMethod;
   /** labeled test set: adds float vs int8 accuracy to the report */
   readonly testSet?: LabeledSet;
-  /** arena planner; default greedy */
+  /**
+   * arena planner; default greedy with the memory techniques. 'naive' (one buffer per tensor, TFLM's
+   * LinearMemoryPlanner) plans the unfused program: every intermediate tensor stays in the arena.
+   */
   readonly planner?: 'greedy' | 'naive';
+  /** the memory techniques of the greedy plan (issue 11 §4); default all */
+  readonly memory?: MemoryTechniques;
   /** let the arena use the target's PSRAM */
   readonly allowPsram?: boolean;
   /** throw CompileError TOO_LARGE when the module does not fit the target (default true) */
@@ -60,13 +68,17 @@ export type CompileReport = {
   readonly sizeRatio: number;
   /** tensor arena = RAM needed for activations, with the chosen planner */
   readonly arenaBytes: number;
+  /** TFLM's greedy plan of the unfused program (no memory techniques) */
   readonly arenaBytesGreedy: number;
+  /** the greedy arena with all memory techniques and with all but each one */
+  readonly arenaByTechnique: ArenaByTechnique;
   readonly arenaBytesNaive: number;
   readonly planner: 'greedy' | 'naive';
   readonly macs: number;
   readonly ops: readonly OpReport[];
   readonly digest: string;
   readonly calibrationSamples: number;
+  readonly calibrationMethod: CalibrationMethod;
   /** where the calibration samples came from: given by the caller, the default set, or files of a --calib directory */
   readonly calibrationSource: { readonly kind: 'given' | 'default' | 'directory'; readonly files?: readonly CalibrationFile[] };
   readonly accuracy?: AccuracyReport;
@@ -145,12 +157,17 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
     return d.samples;
   });
   const ranges = timed('calibrate', () =>
-    calibrate(graph, calib, (done) => { if (done % 50 === 0 || done === calib.length) progress({ stage: 'calibrate', done, total: calib.length }); }),
+    calibrate(graph, calib, (done) => { if (done % 50 === 0 || done === calib.length) progress({ stage: 'calibrate', done, total: calib.length }); }, opts.calibrationMethod),
   );
-  const program = timed('quantize', () => quantizeGraph(graph, ranges));
-  const plans = timed('plan memory', () => planProgram(program));
+  const unfused = timed('quantize', () => quantizeGraph(graph, ranges));
   const plannerName = opts.planner ?? 'greedy';
-  const plan = plannerName === 'greedy' ? plans.greedy : plans.naive;
+  const { plans, techniques, chosen } = timed('plan memory', () => {
+    const plans = planProgram(unfused);
+    const techniques = arenaByTechnique(unfused);
+    const chosen = plannerName === 'greedy' ? planWithTechniques(unfused, opts.memory ?? ALL_TECHNIQUES) : { program: unfused, plan: plans.naive };
+    return { plans, techniques, chosen };
+  });
+  const { program, plan } = chosen;
   const contents = assembleModule(program, plan, target.code, name, opts.version ?? '');
   const module = timed('emit', () => emitModule(contents));
   // Read our own output back through the device-side verifier before anyone else does.
@@ -177,12 +194,14 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
     sizeRatio: module.length / onnx.length,
     arenaBytes: plan.arenaBytes,
     arenaBytesGreedy: plans.greedy.arenaBytes,
+    arenaByTechnique: techniques,
     arenaBytesNaive: plans.naive.arenaBytes,
     planner: plannerName,
     macs: program.macs,
     ops: program.ops.map((op, i) => ({ index: i, op: OP_NAMES[op.code], source: program.opSources[i], macs: program.opMacs[i] })),
     digest,
     calibrationSamples: calib.length,
+    calibrationMethod: opts.calibrationMethod ?? { kind: 'minmax' },
     calibrationSource,
     accuracy,
     fit,
@@ -202,10 +221,11 @@ export function formatReport(r: CompileReport): string {
   const lines = [
     `model ${r.model}${r.version ? ` ${r.version}` : ''} -> ${r.target} (module format v${r.formatVersion})`,
     `  flash: module ${kb(r.moduleBytes)} = ${(r.sizeRatio * 100).toFixed(1)}% of the ${kb(r.onnxBytes)} float ONNX`,
-    `  RAM:   arena ${kb(r.arenaBytes)} (${r.planner}; greedy ${r.arenaBytesGreedy}, naive ${r.arenaBytesNaive})`,
+    `  RAM:   arena ${kb(r.arenaBytes)} (${r.planner}; greedy ${r.arenaBytesGreedy}, naive ${r.arenaBytesNaive}; memory techniques: all ${r.arenaByTechnique.all}, ` +
+      `without in-place ${r.arenaByTechnique.withoutInPlace}, without conv+pool ${r.arenaByTechnique.withoutConvPool}, without conv+add ${r.arenaByTechnique.withoutConvAdd})`,
     `  compute: ${r.macs.toLocaleString('en-US')} MACs/inference, ${r.ops.length} ops`,
     `  sha256: ${r.digest}`,
-    `  calibration: ${r.calibrationSamples} samples (${r.calibrationSource.kind === 'directory' ? (r.calibrationSource.files ?? []).map((f) => `${f.file}: ${f.samples}`).join(', ') : r.calibrationSource.kind === 'default' ? 'default: Fashion-MNIST training images' : 'given by the caller'})`,
+    `  calibration: ${r.calibrationMethod.kind}${r.calibrationMethod.kind === 'percentile' ? ` ${r.calibrationMethod.percentile ?? 99.99}` : ''} over ${r.calibrationSamples} samples (${r.calibrationSource.kind === 'directory' ? (r.calibrationSource.files ?? []).map((f) => `${f.file}: ${f.samples}`).join(', ') : r.calibrationSource.kind === 'default' ? 'default: Fashion-MNIST training images' : 'given by the caller'})`,
   ];
   if (r.accuracy) {
     const a = r.accuracy;

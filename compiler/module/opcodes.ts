@@ -15,11 +15,19 @@ export const OpCode = {
   LUT: 11,
   CONCATENATION: 12,
   TRANSPOSE: 13,
+  CONV_POOL_2D: 14,
+  CONV_ADD: 15,
 } as const;
 
 /** fixed scalar params before the per-channel requant words (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) */
 export const CONV_FIXED_PARAMS = 13;
 export const FC_FIXED_PARAMS = 4;
+/** CONV_POOL_2D: poolKind convH convW, the 12 pool params, then the 13 conv params (requant words follow) */
+export const CONV_POOL_CONV_AT = 15;
+export const CONV_POOL_FIXED_PARAMS = CONV_POOL_CONV_AT + CONV_FIXED_PARAMS;
+/** CONV_ADD: convSide, the 12 ADD params after the layout word, then the 13 conv params (requant words follow) */
+export const CONV_ADD_CONV_AT = 13;
+export const CONV_ADD_FIXED_PARAMS = CONV_ADD_CONV_AT + CONV_FIXED_PARAMS;
 export type OpCode = (typeof OpCode)[keyof typeof OpCode];
 
 export const OP_NAMES: Readonly<Record<OpCode, string>> = {
@@ -36,6 +44,8 @@ export const OP_NAMES: Readonly<Record<OpCode, string>> = {
   11: 'LUT',
   12: 'CONCATENATION',
   13: 'TRANSPOSE',
+  14: 'CONV_POOL_2D',
+  15: 'CONV_ADD',
 };
 
 export function isOpCode(n: number): n is OpCode {
@@ -79,4 +89,14 @@ export const OP_ARITY: Readonly<Record<OpCode, readonly [number, number, number,
   // params: rank perm0..perm3 (unused entries = their index) dim0..dim3 (the input read as this shape, unused 1);
   // output shares the input quantization
   13: [1, 1, 0, 9],
+  // a convolution (any groups) whose output only a MAX/AVERAGE pool reads, fused so the convolution's
+  // output is never resident (compiler/fusion/fuse-conv-pool.ts); consts as CONV_2D;
+  // params: poolKind (0 max, 1 average) convH convW (the convolution's output size), the 12 pool params
+  // of MAX_POOL_2D, then the CONV_2D params with their requant words
+  14: [1, 1, 2, -1],
+  // a convolution whose output is only one operand of an ADD with a same-shape activation (a residual),
+  // fused so the convolution's output is never resident (compiler/fusion/fuse-conv-add.ts); inputs:
+  // conv input, residual; consts as CONV_2D; params: convSide (0: conv is ADD's a, 1: its b), the 12
+  // ADD params after the layout word, then the CONV_2D params with their requant words
+  15: [2, 1, 2, -1],
 };

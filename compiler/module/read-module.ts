@@ -17,7 +17,7 @@ import {
   type ModuleDType,
   type ModuleOp,
 } from './module-types.ts';
-import { CONV_FIXED_PARAMS, FC_FIXED_PARAMS, isOpCode, OP_ARITY, OP_NAMES, OpCode } from './opcodes.ts';
+import { CONV_ADD_CONV_AT, CONV_ADD_FIXED_PARAMS, CONV_FIXED_PARAMS, CONV_POOL_CONV_AT, CONV_POOL_FIXED_PARAMS, FC_FIXED_PARAMS, isOpCode, OP_ARITY, OP_NAMES, OpCode } from './opcodes.ts';
 import { requantWords, unpackRequant } from './requant-params.ts';
 import { stripSignatureBlock } from './signed-package.ts';
 
@@ -252,23 +252,28 @@ function checkShapes(m: ModuleContents): void {
     };
     switch (op.code) {
       case OpCode.CONV_2D:
-      case OpCode.DEPTHWISE_CONV_2D: {
-        if (x.shape.length !== 4 || y.shape.length !== 4 || c(0).shape.length !== 4) bad('expects 4-D NCHW input/output and OIHW weights');
-        const [n, ci, hi, wi] = x.shape;
-        const [n2, co, ho, wo] = y.shape;
-        const [o, wci, kh, kw] = c(0).shape;
-        const [sh, sw, pt, pl, pb, pr, dh, dw] = op.params;
-        if (n !== n2 || n < 1) bad(`batch ${n} in, ${n2} out`);
-        if (o !== co) bad(`weights for ${o} channels, output has ${co}`);
-        const groups = op.params[12];
-        if (op.code === OpCode.CONV_2D ? groups < 1 || wci * groups !== ci || co % groups !== 0 : wci !== 1 || co % ci !== 0 || groups !== ci) {
-          bad(`weight input channels ${wci} x ${groups} groups vs input ${ci}, output ${co}`);
-        }
-        if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0) bad('bad stride/dilation/padding');
-        if (ho !== Math.floor((hi + pt + pb - dh * (kh - 1) - 1) / sh) + 1 || wo !== Math.floor((wi + pl + pr - dw * (kw - 1) - 1) / sw) + 1) {
-          bad(`output ${ho}x${wo} inconsistent with input ${hi}x${wi}`);
-        }
-        perChannel(co, CONV_FIXED_PARAMS);
+      case OpCode.DEPTHWISE_CONV_2D:
+        checkConv(x.shape, y.shape, c(0).shape, op.params.slice(0, CONV_FIXED_PARAMS), op.code === OpCode.DEPTHWISE_CONV_2D, bad);
+        perChannel(y.shape[1], CONV_FIXED_PARAMS);
+        break;
+      case OpCode.CONV_POOL_2D: {
+        // the convolution's output [1, C, convH, convW] exists only inside the op
+        const [poolKind, hc, wc] = op.params;
+        if (poolKind !== 0 && poolKind !== 1) bad(`pool kind ${poolKind}`);
+        if (x.shape.length !== 4 || y.shape.length !== 4) bad('expects 4-D NCHW');
+        const convOut = [x.shape[0], y.shape[1], hc, wc];
+        checkConv(x.shape, convOut, c(0).shape, op.params.slice(CONV_POOL_CONV_AT, CONV_POOL_FIXED_PARAMS), false, bad);
+        checkPool(convOut, y.shape, op.params.slice(3, CONV_POOL_CONV_AT), bad);
+        perChannel(y.shape[1], CONV_POOL_FIXED_PARAMS);
+        break;
+      }
+      case OpCode.CONV_ADD: {
+        const r = m.tensors[op.inputs[1]];
+        if (op.params[0] !== 0 && op.params[0] !== 1) bad(`conv side ${op.params[0]}`);
+        if (r.shape.length !== y.shape.length || r.shape.some((d, k) => d !== y.shape[k])) bad(`residual [${r.shape.join(',')}] is not the output shape [${y.shape.join(',')}]`);
+        checkConv(x.shape, y.shape, c(0).shape, op.params.slice(CONV_ADD_CONV_AT, CONV_ADD_FIXED_PARAMS), false, bad);
+        if (x.shape[0] !== 1) bad('batch 1 only');
+        perChannel(y.shape[1], CONV_ADD_FIXED_PARAMS);
         break;
       }
       case OpCode.FULLY_CONNECTED: {
@@ -280,19 +285,9 @@ function checkShapes(m: ModuleContents): void {
         break;
       }
       case OpCode.MAX_POOL_2D:
-      case OpCode.AVERAGE_POOL_2D: {
-        if (x.shape.length !== 4 || y.shape.length !== 4) bad('expects 4-D NCHW');
-        const [kh, kw, sh, sw, pt, pl, pb, pr] = op.params;
-        if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0) bad('bad window');
-        // padding beyond the input would let a hostile module ask for an unbounded window
-        if (pt > x.shape[2] || pb > x.shape[2] || pl > x.shape[3] || pr > x.shape[3]) bad('padding larger than the input');
-        if (x.shape[0] !== 1 || y.shape[0] !== 1 || x.shape[1] !== y.shape[1]) bad('batch/channels mismatch');
-        const ceilMode = op.params[8] !== 0;
-        if (y.shape[2] !== poolOutSize(x.shape[2], kh, sh, pt, pb, ceilMode) || y.shape[3] !== poolOutSize(x.shape[3], kw, sw, pl, pr, ceilMode)) {
-          bad('output size inconsistent with window');
-        }
+      case OpCode.AVERAGE_POOL_2D:
+        checkPool(x.shape, y.shape, op.params, bad);
         break;
-      }
       case OpCode.GLOBAL_AVERAGE_POOL:
         if (x.shape.length < 3 || y.bytes !== x.shape[0] * x.shape[1]) bad('output must be [N, C, 1, 1]');
         break;
@@ -352,4 +347,37 @@ function checkShapes(m: ModuleContents): void {
       }
     }
   });
+}
+
+/** a convolution from `xs` to `ys` with weights `ws` and the 13 CONV_2D scalars `p` */
+function checkConv(xs: readonly number[], ys: readonly number[], ws: readonly number[], p: readonly number[], depthwise: boolean, bad: (msg: string) => never): void {
+  if (xs.length !== 4 || ys.length !== 4 || ws.length !== 4) bad('expects 4-D NCHW input/output and OIHW weights');
+  const [n, ci, hi, wi] = xs;
+  const [n2, co, ho, wo] = ys;
+  const [o, wci, kh, kw] = ws;
+  const [sh, sw, pt, pl, pb, pr, dh, dw] = p;
+  if (n !== n2 || n < 1) bad(`batch ${n} in, ${n2} out`);
+  if (o !== co) bad(`weights for ${o} channels, output has ${co}`);
+  const groups = p[12];
+  if (!depthwise ? groups < 1 || wci * groups !== ci || co % groups !== 0 : wci !== 1 || co % ci !== 0 || groups !== ci) {
+    bad(`weight input channels ${wci} x ${groups} groups vs input ${ci}, output ${co}`);
+  }
+  if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0) bad('bad stride/dilation/padding');
+  if (ho !== Math.floor((hi + pt + pb - dh * (kh - 1) - 1) / sh) + 1 || wo !== Math.floor((wi + pl + pr - dw * (kw - 1) - 1) / sw) + 1) {
+    bad(`output ${ho}x${wo} inconsistent with input ${hi}x${wi}`);
+  }
+}
+
+/** a MAX/AVERAGE pool from `xs` to `ys` with the 12 pool params `p` */
+function checkPool(xs: readonly number[], ys: readonly number[], p: readonly number[], bad: (msg: string) => never): void {
+  if (xs.length !== 4 || ys.length !== 4) bad('expects 4-D NCHW');
+  const [kh, kw, sh, sw, pt, pl, pb, pr] = p;
+  if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0) bad('bad window');
+  // padding beyond the input would let a hostile module ask for an unbounded window
+  if (pt > xs[2] || pb > xs[2] || pl > xs[3] || pr > xs[3]) bad('padding larger than the input');
+  if (xs[0] !== 1 || ys[0] !== 1 || xs[1] !== ys[1]) bad('batch/channels mismatch');
+  const ceilMode = p[8] !== 0;
+  if (ys[2] !== poolOutSize(xs[2], kh, sh, pt, pb, ceilMode) || ys[3] !== poolOutSize(xs[3], kw, sw, pl, pr, ceilMode)) {
+    bad('output size inconsistent with window');
+  }
 }

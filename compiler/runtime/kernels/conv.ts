@@ -1,16 +1,15 @@
 // CONV_2D: int8 NCHW input, int8 OIHW weights (symmetric per output channel), int32 bias,
-// per-channel fixed-point requantization (TFLM kernels/conv.cc, reference_integer_ops::ConvPerChannel).
-// Padding contributes nothing: a padded input equals the input zero point, and (zp - zp) * w = 0,
-// so the loops simply clip the kernel window to the input.
-//
-// Two paths with identical integer results: a 1x1 / stride 1 / no padding fast path (the pointwise
-// half of a depthwise-separable block), where sum((x - zp) * w) = sum(x * w) - zp * sum(w) with
-// sum(w) precomputed per channel; and the general windowed loop.
+// per-channel fixed-point requantization (TFLM kernels/conv.cc, reference_integer_ops::ConvPerChannel),
+// grouped convolution included. Two paths with identical integer results: a 1x1 / stride 1 / no
+// padding fast path (the pointwise half of a depthwise-separable block), where
+// sum((x - zp) * w) = sum(x * w) - zp * sum(w) with sum(w) precomputed per channel, four pixels
+// sharing each weight load; and conv-core.ts for every other window (kernel sums folded, interior
+// pixels four at a time, border windows clipped = zero-point padding).
 import { multiplyByQuantizedMultiplier } from '../fixed-point.ts';
-import { windowBounds } from './window-bounds.ts';
 import { int32Const, int8Const, perBatch, type Kernel } from '../kernel.ts';
 import { CONV_FIXED_PARAMS, OpCode } from '../../module/opcodes.ts';
 import { unpackRequant } from '../../module/requant-params.ts';
+import { convCoreOf } from './conv-params.ts';
 
 function clampTo(v: number, lo: number, hi: number): number {
   return v < lo ? lo : v > hi ? hi : v;
@@ -24,15 +23,14 @@ export const conv2d: Kernel = {
     const wShape = ctx.constant(op.consts[0]).shape;
     const kh = wShape[2];
     const kw = wShape[3];
+    const [sh, sw, pt, pl, pb, pr, , , inZp, outZp, actMin, actMax, groups] = op.params;
     const w = int8Const(ctx, op.consts[0]);
     const bias = int32Const(ctx, op.consts[1]);
     const { mult, shift } = unpackRequant(op.params, CONV_FIXED_PARAMS, co);
-    const [sh, sw, pt, pl, pb, pr, dh, dw, inZp, outZp, actMin, actMax, groups] = op.params;
     const inOffset = -inZp;
     // grouped convolution: output channel oc reads the cig input channels of its group
     const cig = ci / groups;
     const cog = co / groups;
-
     if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0) {
       const hw = hi * wi;
       // bias + inOffset * sum(w) per output channel, folded once
@@ -78,62 +76,10 @@ export const conv2d: Kernel = {
       });
     }
 
-    // kernel rows / columns that land inside the input, per output row / column (clipping = zero-point padding)
-    const [yLo, yHi] = windowBounds(ho, sh, pt, dh, kh, hi);
-    const [xLo, xHi] = windowBounds(wo, sw, pl, dw, kw, wi);
-    const row3 = kw === 3 && dw === 1; // the common 3-wide kernel row, unrolled
-    // full-window sum of weights per channel: interior pixels fold the zero point like the 1x1 path
-    const wsum = new Int32Array(co);
-    for (let oc = 0; oc < co; oc++) {
-      let t = 0;
-      for (let k = 0; k < cig * kh * kw; k++) t += w[oc * cig * kh * kw + k];
-      wsum[oc] = t;
-    }
+    const { core } = convCoreOf(op, ctx, 0, co, ho, wo);
+    const row = core.row;
     return perBatch(ctx, op, batch, (x, y) => {
-      for (let oc = 0; oc < co; oc++) {
-        const b = bias[oc];
-        const m = mult[oc];
-        const s = shift[oc];
-        const wOc = oc * cig * kh * kw;
-        const xG = Math.floor(oc / cog) * cig * hi * wi;
-        for (let oy = 0; oy < ho; oy++) {
-          const iy0 = oy * sh - pt;
-          const kyLo = yLo[oy];
-          const kyHi = yHi[oy];
-          for (let ox = 0; ox < wo; ox++) {
-            const ix0 = ox * sw - pl;
-            const kxLo = xLo[ox];
-            const kxHi = xHi[ox];
-            let acc = b;
-            if (kyLo === 0 && kyHi === kh && kxLo === 0 && kxHi === kw) {
-              acc += inOffset * wsum[oc];
-              for (let ic = 0; ic < cig; ic++) {
-                const xC = xG + ic * hi * wi;
-                const wC = wOc + ic * kh * kw;
-                for (let ky = 0; ky < kh; ky++) {
-                  const xRow = xC + (iy0 + ky * dh) * wi + ix0;
-                  const wRow = wC + ky * kw;
-                  if (row3) acc += x[xRow] * w[wRow] + x[xRow + 1] * w[wRow + 1] + x[xRow + 2] * w[wRow + 2];
-                  else for (let kx = 0; kx < kw; kx++) acc += x[xRow + kx * dw] * w[wRow + kx];
-                }
-              }
-            } else {
-              for (let ic = 0; ic < cig; ic++) {
-                const xC = xG + ic * hi * wi;
-                const wC = wOc + ic * kh * kw;
-                for (let ky = kyLo; ky < kyHi; ky++) {
-                  const xRow = xC + (iy0 + ky * dh) * wi + ix0;
-                  const wRow = wC + ky * kw;
-                  for (let kx = kxLo; kx < kxHi; kx++) acc += (x[xRow + kx * dw] + inOffset) * w[wRow + kx];
-                }
-              }
-            }
-            let v = multiplyByQuantizedMultiplier(acc, m, s) + outZp;
-            v = v < actMin ? actMin : v > actMax ? actMax : v;
-            y[(oc * ho + oy) * wo + ox] = v;
-          }
-        }
-      }
+      for (let oc = 0; oc < co; oc++) for (let oy = 0; oy < ho; oy++) row(x, oc, oy, y, (oc * ho + oy) * wo);
     });
   },
 };

@@ -13,7 +13,9 @@ import { softmax } from './softmax.ts';
 import { lut } from './lut.ts';
 import { concatenation } from './concatenation.ts';
 import { transpose } from './transpose.ts';
+import { convPool2d } from './conv-pool.ts';
+import { convAdd } from './conv-add.ts';
 
-const ALL: readonly Kernel[] = [conv2d, depthwiseConv2d, fullyConnected, add, mul, maxPool2d, averagePool2d, globalAveragePool, softmax, clamp, lut, concatenation, transpose];
+const ALL: readonly Kernel[] = [conv2d, depthwiseConv2d, fullyConnected, add, mul, maxPool2d, averagePool2d, globalAveragePool, softmax, clamp, lut, concatenation, transpose, convPool2d, convAdd];
 
 export const KERNELS: ReadonlyMap<OpCode, Kernel> = new Map(ALL.map((k) => [k.code, k]));

@@ -56,7 +56,9 @@ export function zooAcceptance(name: string): void {
     expect(Math.abs(int8Acc - floatAcc)).toBeLessThanOrEqual(1.0);
     expect(r.report.sizeRatio).toBeLessThanOrEqual(0.3);
     expect(r.report.arenaBytesGreedy).toBeLessThanOrEqual(r.report.arenaBytesNaive);
-    expect(r.report.arenaBytes).toBe(r.report.arenaBytesGreedy);
+    // the memory techniques (issue 11 §4) never make the arena larger than TFLM's greedy plan
+    expect(r.report.arenaBytes).toBe(r.report.arenaByTechnique.all);
+    expect(r.report.arenaBytes).toBeLessThanOrEqual(r.report.arenaBytesGreedy);
     // selectModel ranks by the manifest's int8 figures: they must describe what compile() produces
     const z = zooModel(name);
     expect(z.int8, 'run scripts/zoo-footprints.ts').toMatchObject({ moduleBytes: r.report.moduleBytes, arenaBytes: r.report.arenaBytes, macs: r.report.macs });
