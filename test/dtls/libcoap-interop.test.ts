@@ -132,6 +132,7 @@ describe('DTLS interop with libcoap (ECDHE_ECDSA: raw public keys and X.509)', (
   const seen: Peer[] = [];
   let trustedSpki = '';
   let pki: Pki;
+  const rpkObservers: { peer: Peer; token: Buffer }[] = [];
 
   beforeAll(async () => {
     pki = makePki(dir);
@@ -146,6 +147,11 @@ describe('DTLS interop with libcoap (ECDHE_ECDSA: raw public keys and X.509)', (
     ep = new CoapEndpoint({ transport: dtls, log: quietLogger });
     ep.onRequest((req) => {
       seen.push(req.peer);
+      if (req.method === 3) return { code: Code.CHANGED, payload: Buffer.from(`put ${req.payload.toString()}`) };
+      if (req.observe === 0) {
+        rpkObservers.push({ peer: req.peer, token: req.token });
+        return { code: Code.CONTENT, contentFormat: 0, options: [uintOption(Option.OBSERVE, 0)], payload: Buffer.from('v=0') };
+      }
       return { code: Code.CONTENT, payload: Buffer.from('secured') };
     });
   });
@@ -163,6 +169,21 @@ describe('DTLS interop with libcoap (ECDHE_ECDSA: raw public keys and X.509)', (
     const stranger = await coapClient(['-M', path.join(dir, 'stranger.pem'), url], 30_000, 6, 'coap-client-gnutls');
     expect(stranger.finalCode).toBeUndefined();
     expect(seen.length).toBe(before);
+  });
+
+  it('coap-client-gnutls with a raw public key (-M): PUT, then Observe with a notification it acknowledges', async () => {
+    const base = `coaps://127.0.0.1:${dtls.address().port}`;
+    const put = await coapClient(['-M', path.join(dir, 'rpk.pem'), '-m', 'put', '-e', 'xyz', `${base}/w`], 30_000, 6, 'coap-client-gnutls');
+    expect(put.finalCode).toBe('2.04');
+    expect(put.responses.at(-1)!.payload).toBe('put xyz');
+    const before = rpkObservers.length;
+    const running = coapClient(['-M', path.join(dir, 'rpk.pem'), '-s', '6', `${base}/v`], 40_000, 6, 'coap-client-gnutls');
+    const obs = await waitUntil('the observe registration', () => rpkObservers[before], 20_000);
+    expect(obs.peer.identity).toEqual({ mode: 'rpk', publicKey: trustedSpki });
+    const acked = await ep.notify(obs.peer, obs.token, ['v'], { code: Code.CONTENT, contentFormat: 0, payload: Buffer.from('v=1') }, 1, true);
+    expect(acked).toBe(true);
+    const run = await running;
+    expect(run.responses.filter((r) => r.token === obs.token.toString('hex')).map((r) => r.payload)).toEqual(['v=0', 'v=1']);
   });
 
   it('openssl s_client with X.509 both ways: ECDHE_ECDSA CCM_8 and GCM, our certificate verifies against the CA', async () => {
