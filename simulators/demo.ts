@@ -80,7 +80,7 @@ async function followInferences(apiUrl: string, signal: AbortSignal, onInference
 export async function startDemo(o: DemoOptions): Promise<() => Promise<void>> {
   const log = o.log;
   const fleet = await startFleet({ server: o.server, count: o.count, log, prefix: 'esp32-demo-', lifetime: 120 });
-  log.info(`step 1/5: ${fleet.clients.filter((c) => c.registered).length} simulated ESP32 devices registered over LwM2M (try ${o.apiUrl}/devices)`);
+  log.info(`step 1/5: ${fleet.clients.filter((c) => c.registered).length} simulated ESP32 devices registered over LwM2M (dashboard: ${o.apiUrl}/ , API: ${o.apiUrl}/devices)`);
 
   // the devices classify Fashion-MNIST test images: the Debian package's, or the repository's sample
   const images: LabeledSet = loadFashionMnist('test', SAMPLE_TEST_COUNT);
