@@ -88,6 +88,7 @@ export class DeploymentEngine {
     this.pause = new StorePause({
       log: deps.log,
       probe: deps.storeProbe ?? (async () => (await deps.store.get('\u0000probe'), true)),
+      busy: () => this.running.size > 0,
       // back: write at once what was kept in memory (the store may have come back empty)
       onBack: () => {
         for (const r of this.running.values()) void this.persist(r.deployment);

@@ -19,6 +19,13 @@ export type StorePauseOptions = {
   maxProbeMs?: number;
   /** runs once the store answers again: write what was kept in memory */
   onBack?: () => void;
+  /**
+   * While `busy()` (a deployment runs) the store is probed this often, so an outage closes the gate
+   * even when no write or attempt fails for a while (devices rebooting into a Register that the
+   * store cannot take: their attempts only time out later). Default 1 s; 0 disables it.
+   */
+  heartbeatMs?: number;
+  busy?: () => boolean;
 };
 
 export class StorePause {
@@ -28,11 +35,31 @@ export class StorePause {
   private downSince = 0;
   private waiters = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private beating = false;
   private stopped = false;
   /** counters for metrics and tests */
   readonly stats = { outages: 0, pausedMs: 0, attemptsNotCounted: 0 };
 
-  constructor(private readonly opts: StorePauseOptions) {}
+  constructor(private readonly opts: StorePauseOptions) {
+    const every = opts.heartbeatMs ?? 1000;
+    if (every > 0 && opts.busy) {
+      this.heartbeat = setInterval(() => void this.beat(), every);
+      this.heartbeat.unref();
+    }
+  }
+
+  /** One heartbeat probe while deployments run and the gate is open (never two at once). */
+  private async beat(): Promise<void> {
+    if (this.beating || !this.available || this.stopped || !this.opts.busy?.()) return;
+    this.beating = true;
+    try {
+      const up = await this.opts.probe().catch(() => false);
+      if (!up && this.available) this.storeFailed('store probe while deployments run');
+    } finally {
+      this.beating = false;
+    }
+  }
 
   /** closed: the store is away (never after stop(), so that no waiter loops on it) */
   get paused(): boolean {
@@ -86,6 +113,7 @@ export class StorePause {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.heartbeat);
     this.release();
   }
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { quietLogger } from '../../src/log.ts';
 import { StorePause } from '../../src/ota/store-pause.ts';
+import { waitUntil } from '../support/wait.ts';
 
 describe('StorePause', () => {
   it('open: no wait; a failure closes it until the probe answers, then waiters go and onBack runs once', async () => {
@@ -58,5 +59,21 @@ describe('StorePause', () => {
     pause.stop();
     await w2;
     expect(pause.paused).toBe(false); // stopped: nothing waits or loops on the gate any more
+  });
+  it('heartbeat: while deployments run, an outage no write noticed closes the gate; idle, the store is not probed', async () => {
+    let up = true;
+    let busy = false;
+    let probes = 0;
+    const pause = new StorePause({ log: quietLogger, heartbeatMs: 10, probeMs: 5, busy: () => busy, probe: async () => (probes++, up) });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(probes).toBe(0); // nothing runs: no probe
+    busy = true;
+    up = false;
+    await waitUntil('the heartbeat to close the gate', () => pause.paused, 5000, 5);
+    expect(pause.stats.outages).toBe(1);
+    up = true;
+    await pause.whenAvailable();
+    expect(pause.paused).toBe(false);
+    pause.stop();
   });
 });
