@@ -7,6 +7,7 @@ import { PathError, formatPath, parsePath } from './path.ts';
 import { namesFor } from './senml.ts';
 import { encodeBase64 } from './values.ts';
 import { parseJsonExact } from './exact-json.ts';
+import { floatValueLiterals } from './json-float-literals.ts';
 import type { LwM2mPath } from './path.ts';
 import type { WireRecord, WireValue } from './records.ts';
 
@@ -24,61 +25,6 @@ function field<T>(o: Record<string, unknown>, k: string, type: 'string' | 'numbe
   return v as T;
 }
 
-const WS = new Set([' ', '\t', '\n', '\r']);
-const NUMBER_CHAR = /[-+0-9.eE]/;
-
-/**
- * For each record of "e" (in a document JSON.parse already accepted), whether its "v" is written
- * as a float literal (RFC 8259 §6: number = [minus] int [frac] [exp]). JSON.parse turns -82.0
- * into -82; a device that wrote a float meant a float, and for a resource without a model that is
- * the only type information there is (LwM2M 1.1 TS Core §7.4.5 carries every number in "v").
- * Duplicate keys follow JSON.parse: the last "e" and the last "v" of a record win.
- */
-export function floatValueLiterals(text: string): boolean[] {
-  let out: boolean[] = [];
-  let depth = 0;
-  let rootKey: string | undefined; // the last key read in the root object
-  let recordKey: string | undefined; // the last key read in a record
-  let inRecords = false; // inside the root's "e" array
-  for (let i = 0; i < text.length;) {
-    const ch = text[i]!;
-    if (ch === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      const str = text.slice(i + 1, j);
-      i = j + 1;
-      while (WS.has(text[i] ?? '')) i++;
-      if (text[i] === ':') {
-        if (depth === 1) rootKey = str;
-        else if (depth === 3) recordKey = str;
-      }
-      continue;
-    }
-    if (ch === '{' || ch === '[') {
-      depth++;
-      if (ch === '[' && depth === 2 && rootKey === 'e') {
-        inRecords = true;
-        out = [];
-      } else if (ch === '{' && depth === 3 && inRecords) {
-        out.push(false);
-        recordKey = undefined;
-      }
-    } else if (ch === '}' || ch === ']') {
-      if (depth === 2) inRecords = false;
-      depth--;
-    } else if (ch === ':' && depth === 3 && inRecords && recordKey === 'v') {
-      let j = i + 1;
-      while (WS.has(text[j] ?? '')) j++;
-      let end = j;
-      while (end < text.length && NUMBER_CHAR.test(text[end]!)) end++;
-      out[out.length - 1] = /[.eE]/.test(text.slice(j, end));
-      i = end;
-      continue;
-    }
-    i++;
-  }
-  return out;
-}
 
 /**
  * `requestPath`, when given, names the records of a payload without "bn" whose "n" is relative
@@ -94,7 +40,7 @@ export function decodeLwm2mJson(payload: Uint8Array, requestPath?: LwM2mPath): W
   const e = root['e'];
   if (!Array.isArray(e)) throw badPayload('lwm2m-json: "e" is not an array');
   if (e.length > MAX_RECORDS) throw badPayload('lwm2m-json: too many records');
-  const floats = floatValueLiterals(text);
+  const floats = floatValueLiterals(text, { recordDepth: 3, rootKey: 'e' });
   return e.map((item: unknown, index: number): WireRecord => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badPayload('lwm2m-json: a record is not an object');
     const o = item as Record<string, unknown>;

@@ -4,6 +4,7 @@ import { badPayload, guard } from './codec-error.ts';
 import { labelError, pathsToSenml, resolveSenmlRecords, senmlToPaths, toSenml } from './senml.ts';
 import { decodeBase64Any, encodeBase64Url } from './values.ts';
 import { parseJsonExact } from './exact-json.ts';
+import { floatValueLiterals } from './json-float-literals.ts';
 import type { SenmlRecord } from './senml.ts';
 import type { WireRecord } from './records.ts';
 import type { LwM2mPath } from './path.ts';
@@ -32,53 +33,12 @@ function str(obj: Record<string, unknown>, k: string): string | undefined {
   return v;
 }
 
-const WS = new Set([' ', '\t', '\n', '\r']);
-
-/**
- * For each record of a SenML JSON array (already known to parse), whether its "v" is written as a
- * float literal: JSON.parse turns -82.0 into -82, but a value the device wrote as a float stays a
- * float for a resource without a model (RFC 8259 §6 number = int [frac] [exp]).
- */
-export function floatValueLiterals(text: string): boolean[] {
-  const out: boolean[] = [];
-  let depth = 0;
-  let record = -1;
-  let key: string | undefined;
-  for (let i = 0; i < text.length;) {
-    const ch = text[i]!;
-    if (ch === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      const str = text.slice(i + 1, j);
-      i = j + 1;
-      while (WS.has(text[i] ?? '')) i++;
-      if (text[i] === ':' && depth === 2) key = str;
-      continue;
-    }
-    if (ch === '{' || ch === '[') {
-      depth++;
-      if (ch === '{' && depth === 2) out[++record] = false;
-    } else if (ch === '}' || ch === ']') {
-      depth--;
-    } else if (ch === ':' && depth === 2 && key === 'v') {
-      let j = i + 1;
-      while (WS.has(text[j] ?? '')) j++;
-      let end = j;
-      while (end < text.length && /[-+0-9.eE]/.test(text[end]!)) end++;
-      if (/[.eE]/.test(text.slice(j, end))) out[record] = true;
-      i = end;
-      continue;
-    }
-    i++;
-  }
-  return out;
-}
 
 function parse(payload: Uint8Array): SenmlRecord[] {
   const text = guard('senml-json', () => utf8.decode(payload));
   const doc = guard('senml-json', () => parseJsonExact(text));
   if (!Array.isArray(doc)) throw badPayload('senml-json: not an array of records');
-  const floats = floatValueLiterals(text);
+  const floats = floatValueLiterals(text, { recordDepth: 2 });
   return doc.map((item: unknown, index: number): SenmlRecord => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badPayload('senml-json: a record is not an object');
     const o = item as Record<string, unknown>;

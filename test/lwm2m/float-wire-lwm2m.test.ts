@@ -7,11 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { decodeNode, decodeRecords, encodeNode } from '../../src/lwm2m/codec.ts';
 import { ContentFormat } from '../../src/lwm2m/content-format.ts';
 import { loadObjectModels } from '../../src/lwm2m/ddf-loader.ts';
-import { floatValueLiterals } from '../../src/lwm2m/lwm2m-json.ts';
+import { floatValueLiterals } from '../../src/lwm2m/json-float-literals.ts';
 import { floatValuePaths } from '../../src/lwm2m/lwm2m-cbor.ts';
 import type { LwM2mNode, Resource } from '../../src/lwm2m/node.ts';
 import { objectsDir } from '../../simulators/fleet.ts';
 
+const LWM2M_JSON = { recordDepth: 3, rootKey: 'e' } as const;
 const models = loadObjectModels(objectsDir); // knows nothing of object 33200
 
 function types(node: LwM2mNode): Record<number, [string, unknown]> {
@@ -49,10 +50,17 @@ describe('LwM2M JSON (11543): float literals', () => {
   });
 
   it('duplicate keys follow JSON.parse: the last "e" and the last "v" win', () => {
-    expect(floatValueLiterals('{"e":[{"n":"/1/0/1","v":1.0},{"n":"/1/0/2","v":2}],"e":[{"n":"/1/0/1","v":1}]}')).toEqual([false]);
-    expect(floatValueLiterals('{"e":[{"n":"/1/0/1","v":1,"v":1.5},{"v":2.0,"v":2}]}')).toEqual([true, false]);
+    expect(floatValueLiterals('{"e":[{"n":"/1/0/1","v":1.0},{"n":"/1/0/2","v":2}],"e":[{"n":"/1/0/1","v":1}]}', LWM2M_JSON)).toEqual([false]);
+    expect(floatValueLiterals('{"e":[{"n":"/1/0/1","v":1,"v":1.5},{"v":2.0,"v":2}]}', LWM2M_JSON)).toEqual([true, false]);
     // a "v" outside "e" or nested deeper is not a record's value
-    expect(floatValueLiterals('{"x":[{"v":1.0}],"e":[{"n":"/1/0/1","o":{"v":1.0},"v":1}]}')).toEqual([false]);
+    expect(floatValueLiterals('{"x":[{"v":1.0}],"e":[{"n":"/1/0/1","o":{"v":1.0},"v":1}]}', LWM2M_JSON)).toEqual([false]);
+  });
+
+  it('SenML JSON records (RFC 8428 §4.3): the same scanner at depth 2, the last "v" wins, nested "v" ignored', () => {
+    const SENML = { recordDepth: 2 } as const;
+    expect(floatValueLiterals('[{"n":"a","v":1.0},{"n":"b","v":2},{"n":"c","v":3E0},{"n":"d","vs":"1.0"}]', SENML)).toEqual([true, false, true, false]);
+    expect(floatValueLiterals('[{"v":1.0,"v":1},{"v":1,"v":-0.5}]', SENML)).toEqual([false, true]);
+    expect(floatValueLiterals('[ { "n" : "a" , "o" : { "v" : 1.0 } , "v" : 7 } ]', SENML)).toEqual([false]);
   });
 
   it('a modelled resource keeps its model type whatever the wire says', () => {
