@@ -28,6 +28,12 @@ import { DeviceError, ObjectStore } from './object-store.ts';
 import { SoftwareManagement } from './software-management.ts';
 import { installStandardObjects } from './standard-objects.ts';
 
+/** The server answered a Register with something other than 2.01 Created. */
+export class RegistrationAnswerError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
 export type Faults = {
   /** percent of datagrams dropped, each direction */
   lossPercent?: number;
@@ -377,7 +383,7 @@ export class SimulatedClient {
       payload: Buffer.from(links),
     });
     this.linksSent = links;
-    if (res.code !== Code.CREATED) throw new Error(`${this.opts.endpoint}: registration answered ${codeText(res.code)} ${res.payload.toString()}`);
+    if (res.code !== Code.CREATED) throw new RegistrationAnswerError(res.code, `${this.opts.endpoint}: registration answered ${codeText(res.code)} ${res.payload.toString()}`);
     this.registrationPath = getOptions(res, Option.LOCATION_PATH).map((b) => b.toString('utf8'));
     this.stats.registrations++;
     this.afterContact();
@@ -460,7 +466,30 @@ export class SimulatedClient {
     this.softwareRef?.boot();
     this.firmware.boot();
     await this.open();
-    await this.registerWithRetry();
+    await this.registerAfterBoot();
+  }
+
+  /**
+   * After a reboot the device must come back: besides the retries of one sequence, a server that
+   * answers 5.03 (overloaded, its store away) or does not answer is tried again in further
+   * sequences (LwM2M 1.1 Core §6.2.1.1 and Server object resources 17-20: Communication Retry
+   * Count / Timer, Sequence Delay Timer; shortened for simulation) for up to `forMs`. Any other
+   * answer (4.xx) is the server's word and ends it.
+   */
+  private async registerAfterBoot(forMs = 90_000, sequenceDelayMs = 2000): Promise<void> {
+    const until = Date.now() + forMs;
+    for (;;) {
+      try {
+        await this.registerWithRetry();
+        return;
+      } catch (e) {
+        const retryable = (e instanceof RegistrationAnswerError && e.code === Code.SERVICE_UNAVAILABLE)
+          || (e instanceof CoapRequestError && e.code === 'TIMEOUT');
+        if (!retryable || this.stopped || Date.now() + sequenceDelayMs > until) throw e;
+        await new Promise((r) => setTimeout(r, sequenceDelayMs));
+        if (this.stopped) throw e;
+      }
+    }
   }
 
   /**

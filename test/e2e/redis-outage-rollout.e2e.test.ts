@@ -115,7 +115,7 @@ describe('Redis killed during a rollout of 50 devices', () => {
     const parked = final.devices.reduce((n, r) => n + r.attempts - 1, 0);
     console.log(`rollout across a ${OUTAGE_MS / 1000} s Redis outage: paused ${resumedAt - pausedAt} ms, attempts parked and started again: ${parked}`);
     for (const r of final.devices) {
-      expect(r.state, r.endpoint).toBe('done');
+      expect(r.state, `${r.endpoint}: ${JSON.stringify(r.error)}, ${r.attempts} attempts, started ${r.startedAt}, paused ${new Date(pausedAt).toISOString()}..${new Date(resumedAt).toISOString()}`).toBe('done');
       expect(r.failures, r.endpoint).toBe(0); // the outage consumed no retry
       // no device (or attempt) started while the engine was paused
       const started = Date.parse(r.startedAt!);
