@@ -1,20 +1,11 @@
 // Tokens for our requests (RFC 7252 §5.3.1: at least 32 random bits for a request that goes to
-// a peer we have not authenticated; we use 64). Drawn from a pool refilled 512 tokens at a time:
-// randomBytes(8) per block of a transfer was a native job each. Each token is its own copy,
-// since pending requests and observations keep it after the pool is refilled.
-import { randomFillSync } from 'node:crypto';
+// a peer we have not authenticated; we use 64), from a pool: randomBytes(8) per block of a
+// transfer was a native job each. Each token is its own copy, since pending requests and
+// observations keep it after the pool is refilled.
+import { RandomPool } from './random-pool.ts';
 
-const TOKEN_BYTES = 8;
-const pool = Buffer.alloc(TOKEN_BYTES * 512);
-let offset = pool.length;
+const pool = new RandomPool(8);
 
 export function newToken(): Buffer {
-  if (offset === pool.length) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const token = Buffer.allocUnsafe(TOKEN_BYTES);
-  pool.copy(token, 0, offset, offset + TOKEN_BYTES);
-  offset += TOKEN_BYTES;
-  return token;
+  return Buffer.from(pool.draw());
 }
