@@ -6,7 +6,7 @@
 import type { ModuleOp } from '../module/module-types.ts';
 import { OpCode } from '../module/opcodes.ts';
 import type { QuantizedProgram } from '../quantize/quantized-program.ts';
-import { compactTensors, producersOf, readersOf, replaceOps } from './program-edit.ts';
+import { compactTensors, producersOf, readersOf, replaceOps, soleLaterReaderOfConv } from './program-edit.ts';
 
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, k) => d === b[k]);
 
@@ -15,11 +15,8 @@ export function fuseConvAdd(program: QuantizedProgram): QuantizedProgram {
   for (;;) {
     const readers = readersOf(p);
     const i = p.ops.findIndex((op, k) => {
-      if (op.code !== OpCode.CONV_2D && op.code !== OpCode.DEPTHWISE_CONV_2D) return false;
-      const t = op.outputs[0];
-      if (t === p.output || p.tensors[t].shape[0] !== 1 || readers[t].length !== 1 || readers[t][0] < k) return false;
-      const add = p.ops[readers[t][0]];
-      if (add.code !== OpCode.ADD || add.params[0] !== 0 || add.inputs[0] === add.inputs[1]) return false;
+      const add = soleLaterReaderOfConv(p, readers, op, k);
+      if (!add || add.code !== OpCode.ADD || add.params[0] !== 0 || add.inputs[0] === add.inputs[1]) return false;
       const y = p.tensors[add.outputs[0]].shape;
       return add.inputs.every((u) => sameShape(p.tensors[u].shape, y));
     });

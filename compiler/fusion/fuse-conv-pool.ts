@@ -5,18 +5,15 @@
 import type { ModuleOp } from '../module/module-types.ts';
 import { OpCode } from '../module/opcodes.ts';
 import type { QuantizedProgram } from '../quantize/quantized-program.ts';
-import { compactTensors, readersOf, replaceOps } from './program-edit.ts';
+import { compactTensors, readersOf, replaceOps, soleLaterReaderOfConv } from './program-edit.ts';
 
 export function fuseConvPool(program: QuantizedProgram): QuantizedProgram {
   let p = program;
   for (;;) {
     const readers = readersOf(p);
     const i = p.ops.findIndex((op, k) => {
-      if (op.code !== OpCode.CONV_2D && op.code !== OpCode.DEPTHWISE_CONV_2D) return false;
-      const t = op.outputs[0];
-      if (t === p.output || p.tensors[t].shape[0] !== 1 || readers[t].length !== 1 || readers[t][0] < k) return false;
-      const pool = p.ops[readers[t][0]];
-      return (pool.code === OpCode.MAX_POOL_2D || pool.code === OpCode.AVERAGE_POOL_2D) && pool.inputs[0] === t;
+      const pool = soleLaterReaderOfConv(p, readers, op, k);
+      return pool !== undefined && (pool.code === OpCode.MAX_POOL_2D || pool.code === OpCode.AVERAGE_POOL_2D) && pool.inputs[0] === op.outputs[0];
     });
     if (i < 0) return compactTensors(p);
     const conv = p.ops[i];

@@ -1,6 +1,7 @@
 // Small helpers the fusion rewrites share: who reads a tensor, and dropping tensors no op touches
 // any more (a fused-away intermediate) so the module's tensor table holds only planned tensors.
 import type { ModuleOp } from '../module/module-types.ts';
+import { OpCode } from '../module/opcodes.ts';
 import type { QuantizedProgram } from '../quantize/quantized-program.ts';
 
 /** op indices that read each tensor */
@@ -41,4 +42,16 @@ export function replaceOps(p: QuantizedProgram, index: number, op: ModuleOp, sou
   const opSources = p.opSources.map((s, i) => (i === index ? source : s));
   const opMacs = p.opMacs.map((m, i) => (i === index ? macs : m));
   return { ...p, ops: ops.filter(keep), opSources: opSources.filter(keep), opMacs: opMacs.filter(keep) };
+}
+
+/**
+ * The one op reading the output of `op` (at index k), when `op` is a batch-1 CONV_2D or
+ * DEPTHWISE_CONV_2D whose output is not the program's output and is read once, later: the
+ * convolution a fusion may fold into its reader.
+ */
+export function soleLaterReaderOfConv(p: QuantizedProgram, readers: readonly number[][], op: ModuleOp, k: number): ModuleOp | undefined {
+  if (op.code !== OpCode.CONV_2D && op.code !== OpCode.DEPTHWISE_CONV_2D) return undefined;
+  const t = op.outputs[0];
+  if (t === p.output || p.tensors[t].shape[0] !== 1 || readers[t].length !== 1 || readers[t][0] < k) return undefined;
+  return p.ops[readers[t][0]];
 }
