@@ -2,11 +2,12 @@
 // output is never resident in the arena (issue 11 §4; the conv+pool fusion of TinyEngine / MCUNet):
 // each pooled value computes the convolution values of its window on the fly and pools them. The
 // integers are the ones the two separate ops produce (the same conv value, the same pool rule, see
-// pooling.ts), so the outputs are bit-identical; overlapping windows recompute shared values instead
+// pool-window.ts), so the outputs are bit-identical; overlapping windows recompute shared values instead
 // of keeping a row buffer, so the op needs no scratch memory at all.
 import type { Kernel } from '../kernel.ts';
 import { CONV_POOL_CONV_AT, OpCode } from '../../module/opcodes.ts';
 import { convCoreOf } from './conv-params.ts';
+import { poolAt, poolWindow, roundedMean } from './pool-window.ts';
 
 export const convPool2d: Kernel = {
   code: OpCode.CONV_POOL_2D,
@@ -22,7 +23,8 @@ export const convPool2d: Kernel = {
     const pair = kh === 2 && kw === 2 && sh === 2 && sw === 2;
     const q = new Int32Array(8); // two conv quads: the kernel's registers, not activation memory
     const zp = op.params[CONV_POOL_CONV_AT + 9]; // the conv's output zero point = the pool input's
-    const [cyLo, cyHi, cxLo, cxHi] = countIncludePad ? [-pt, hc + pb, -pl, wc + pr] : [0, hc, 0, wc];
+    const window = poolWindow(average, kh, kw, hc, wc, [pt, pl, pb, pr], countIncludePad, zp);
+    const cell = (ch: number, iy: number, ix: number): number => value(x, ch, iy, ix);
     return () => {
       for (let ch = 0; ch < c; ch++) {
         for (let oy = 0; oy < ho; oy++) {
@@ -43,7 +45,7 @@ export const convPool2d: Kernel = {
                 let out: number;
                 if (average) {
                   const sum = u + v + s + t;
-                  out = Math.trunc(sum > 0 ? (sum + 2) / 4 : (sum - 2) / 4);
+                  out = roundedMean(sum, 4);
                 } else {
                   out = u > v ? u : v;
                   if (s > out) out = s;
@@ -54,26 +56,7 @@ export const convPool2d: Kernel = {
               ox++;
               continue;
             }
-            let acc = average ? 0 : -128;
-            let count = 0;
-            for (let ky = 0; ky < kh; ky++) {
-              const iy = iy0 + ky;
-              if (iy < cyLo || iy >= cyHi) continue;
-              for (let kx = 0; kx < kw; kx++) {
-                const ix = ix0 + kx;
-                if (ix < cxLo || ix >= cxHi) continue;
-                const inside = iy >= 0 && iy < hc && ix >= 0 && ix < wc;
-                if (average) {
-                  acc += inside ? value(x, ch, iy, ix) : zp;
-                  count++;
-                } else if (inside) {
-                  const v = value(x, ch, iy, ix);
-                  if (v > acc) acc = v;
-                }
-              }
-            }
-            let out = acc;
-            if (average) out = count === 0 ? zp : Math.trunc(acc > 0 ? (acc + (count >> 1)) / count : (acc - (count >> 1)) / count);
+            const out = poolAt(window, cell, ch, iy0, ix0);
             y[(ch * ho + oy) * wo + ox] = out < actMin ? actMin : out > actMax ? actMax : out;
           }
         }
