@@ -14,22 +14,13 @@ import { loadProfile } from '../../simulators/client/device-profile.ts';
 import { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
 import { fastTiming, startHarness, type Harness } from '../e2e/harness.ts';
 import { startRedis, type Service } from '../support/services.ts';
+import { freeUdpPort } from '../helpers/free-udp-port.ts';
 
 let redis: Service;
 const nodes: { h: Harness; c: ClusterNode; s: RedisRegistrationStore }[] = [];
 let nginx: ChildProcess;
 let dir: string;
 let lbPort: number;
-
-/** A free UDP port (nginx binds it right after; the race is harmless on a test machine). */
-async function freeUdpPort(): Promise<number> {
-  const dgram = await import('node:dgram');
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  s.close();
-  return p;
-}
 
 beforeAll(async () => {
   if (!existsSync('/usr/lib/nginx/modules/ngx_stream_module.so')) throw new Error('FATAL: nginx stream module missing (Debian nginx-light libnginx-mod-stream; scripts/test.sh installs them)');

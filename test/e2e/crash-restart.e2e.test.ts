@@ -3,7 +3,6 @@
 // data dir and ports. Every device ends succeeded or failed with a reason, no device flashes the
 // package twice, and the attempts the crashes cut short are not counted against the retries.
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,17 +16,10 @@ import { objectsDir } from '../../simulators/fleet.ts';
 import { createRng } from '../helpers/prng.ts';
 import { freePort } from '../support/services.ts';
 import { fastTiming } from './harness.ts';
+import { freeUdpPort } from '../helpers/free-udp-port.ts';
 
 const DEVICES = 10;
 const RETRIES = 1;
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let proc: ChildProcess | undefined;
 const clients: SimulatedClient[] = [];

@@ -10,6 +10,7 @@ import { serializeMessage } from '../../src/coap/wire.ts';
 import { coapClient, optionValues, type CoapClientRun } from '../helpers/coap-cli.ts';
 import { startLiveServer, type LiveServer } from '../helpers/live-server.ts';
 import { UdpProbe, type Reply } from '../helpers/udp-probe.ts';
+import { freeUdpPort } from '../helpers/free-udp-port.ts';
 
 let live: LiveServer;
 let base: string;
@@ -23,19 +24,6 @@ afterAll(async () => {
   await live?.close();
 });
 
-/**
- * A free UDP port for coap-client's `-p` (its local port): a plain-CoAP registration is bound to
- * its source address and port (issue 12 §2), so Update and De-register come from the same one.
- */
-async function freeUdpPort(): Promise<number> {
-  const { createSocket } = await import('node:dgram');
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 function locationOf(run: CoapClientRun): string[] {
   const created = run.responses.find((r) => r.code === '2.01');
   return created ? optionValues(created, 'Location-Path') : [];
@@ -47,6 +35,8 @@ async function registerRaw(ep: string, links: string, extra = '&lt=60&lwm2m=1.1&
 
 describe('coap-client: registration interface (Transport §6.2)', () => {
   it('registers, updates and de-registers a hand-made client', async () => {
+    // coap-client's -p: a plain-CoAP registration is bound to its source address and port
+    // (issue 12 §2), so Update and De-register must come from the same one
     const port = String(await freeUdpPort());
     const reg = await registerRaw('raw-1', '</1/0>,</3/0>', undefined, ['-p', port]);
     expect(reg.finalCode, reg.stdout + reg.stderr).toBe('2.01');
