@@ -51,7 +51,11 @@ export class RolloutRows {
   touch(r: DeviceRollout, dirty = true): void {
     const was = this.counted.get(r.endpoint);
     if (was !== r.state) {
-      if (was !== undefined) this.header.counts[was] = (this.header.counts[was] ?? 1) - 1;
+      if (was !== undefined) {
+        const left = (this.header.counts[was] ?? 1) - 1;
+        if (left > 0) this.header.counts[was] = left;
+        else delete this.header.counts[was]; // counts name the states rows are in, no zeros
+      }
       this.header.counts[r.state] = (this.header.counts[r.state] ?? 0) + 1;
       this.counted.set(r.endpoint, r.state);
     }
