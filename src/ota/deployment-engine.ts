@@ -188,10 +188,15 @@ export class DeploymentEngine {
       if (i > 0 && i % ROWS_PER_TURN === 0) await yieldToLoop();
       rows.add({ endpoint: ep, state: 'pending', attempts: 0 }, true);
     }
-    while (rows.dirtyCount > 0) {
-      const batch = rows.takeDirty(ROW_BATCH);
-      await this.deps.store.write(d, batch);
-      if (rows.dirtyCount > 0) await yieldToLoop();
+    try {
+      while (rows.dirtyCount > 0) {
+        await this.deps.store.write(d, rows.takeDirty(ROW_BATCH));
+        if (rows.dirtyCount > 0) await yieldToLoop();
+      }
+    } catch (e) {
+      // a half-written 'running' deployment would be resumed with part of its devices: none is left
+      await this.deps.store.delete(d.id).catch(() => undefined);
+      throw e;
     }
     this.emit(d);
     this.start(rows);

@@ -100,7 +100,9 @@ export class JsonDeploymentStore implements DeploymentStore {
   async write(header: Deployment, rows: readonly DeviceRollout[]): Promise<void> {
     let e = this.items.get(header.id);
     if (!e) this.items.set(header.id, (e = { header, rows: new RowTable() }));
-    e.header = structuredClone(header);
+    // a shallow copy: selector and policy are never changed in place (an explicit selector may name
+    // 100,000 endpoints, too many to copy per write)
+    e.header = { ...header, counts: { ...header.counts } };
     for (const r of rows) {
       if (this.file) {
         // one serialization: the journal line, and the store's own copy parsed back from it
@@ -119,11 +121,11 @@ export class JsonDeploymentStore implements DeploymentStore {
 
   async get(id: string): Promise<Deployment | undefined> {
     const e = this.items.get(id);
-    return e ? structuredClone(e.header) : undefined;
+    return e ? { ...e.header, counts: { ...e.header.counts } } : undefined;
   }
 
   async list(): Promise<Deployment[]> {
-    return [...this.items.values()].map((e) => structuredClone(e.header));
+    return [...this.items.values()].map((e) => ({ ...e.header, counts: { ...e.header.counts } }));
   }
 
   async rows(id: string, after: string | undefined, limit: number): Promise<RowPage> {
