@@ -80,6 +80,7 @@ export class JsonDeploymentStore implements DeploymentStore {
       // rows of a deployment whose header never landed (a crash while it was created) are dropped
       if (typeof entry?.r?.endpoint === 'string') s.items.get(entry.d)?.rows.put(entry.r);
     }
+    s.journalLines = lines;
     let live = 0;
     for (const e of s.items.values()) {
       // the rows are the truth: a crash between a row append and its header's rewrite leaves stale counts

@@ -12,10 +12,10 @@
 // finished deployments are not kept in memory and are lost with Redis's data.
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Deployment, DeviceRollout } from '../ota/deployment.ts';
+import { countRows, type Deployment, type DeviceRollout } from '../ota/deployment.ts';
 import type { DeploymentStore } from './deployment-store.ts';
 import { RedisDataLossWatch } from './redis-data-loss-watch.ts';
-import type { RowPage } from './row-table.ts';
+import { ROW_BATCH, type RowPage } from './row-table.ts';
 import { StoreUnavailableError } from './store-error.ts';
 
 /** A record as the single-hash store of before wrote it: migrated on open. */
@@ -81,9 +81,7 @@ export class RedisDeploymentStore implements DeploymentStore {
 
   async list(): Promise<Deployment[]> {
     // headers only: a few hundred bytes each
-    return Object.entries(await this.call('list', () => this.redis.hgetall(this.headers)))
-      .filter(([field]) => !field.includes('\u0000'))
-      .map(([, v]) => JSON.parse(v) as Deployment);
+    return Object.values(await this.call('list', () => this.redis.hgetall(this.headers))).map((v) => JSON.parse(v) as Deployment);
   }
 
   async rows(id: string, after: string | undefined, limit: number): Promise<RowPage> {
@@ -143,9 +141,8 @@ export class RedisDeploymentStore implements DeploymentStore {
         if (old.devices === undefined || old.id !== flat[i]) continue;
         const { devices, ...header } = old;
         const rows = Object.values(devices);
-        const counts: Deployment['counts'] = {};
-        for (const r of rows) counts[r.state] = (counts[r.state] ?? 0) + 1;
-        for (let k = 0; k < rows.length || k === 0; k += 1000) await this.write({ ...header, counts, total: rows.length }, rows.slice(k, k + 1000));
+        const counts = countRows(rows);
+        for (let k = 0; k < rows.length || k === 0; k += ROW_BATCH) await this.write({ ...header, counts, total: rows.length }, rows.slice(k, k + ROW_BATCH));
         this.log?.info({ deployment: header.id, rows: rows.length }, 'deployment record split into header and rows');
       }
     } while (cursor !== '0');
