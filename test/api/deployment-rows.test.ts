@@ -123,6 +123,42 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(fw.body.failures.map((f) => f.endpoint)).toEqual(failed.slice(0, 500));
     });
 
+    it('writes only changed rows: a whole-fleet creation in batches of at most 1,000, device changes a few rows per write', async () => {
+      // the store under the engine, counted: every write's row count
+      const writes: number[] = [];
+      const write = store.write.bind(store);
+      store.write = async (h, rows) => {
+        writes.push(rows.length);
+        return write(h, rows);
+      };
+      try {
+        const up = await api.inject({ method: 'POST', url: '/packages?name=rows2&version=1.0.0&kind=firmware', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.alloc(512, 4) });
+        const res = await api.inject({ method: 'POST', url: '/deployments', payload: { package: up.json().digest, method: 'fota-push', selector: { prefix: 'rows-' }, policy: { maxParallel: 1, deviceTimeoutMs: 1000, retries: 0 } } });
+        expect(res.statusCode).toBe(201);
+        const id = res.json<View>().id;
+        // the creation's writes come first (the rollout may have written its first device's row since)
+        const created = 3;
+        expect(writes.slice(0, created)).toEqual([1000, 1000, N - 2000]);
+        // the first device's attempt: its own row per write, never the whole deployment
+        await new Promise<void>((resolve) => {
+          const off = platform.server.events.on((e) => {
+            if (e.type === 'deployment' && e.deploymentId === id && e.endpoint !== undefined && e.state === 'failed') {
+              off();
+              resolve();
+            }
+          });
+        });
+        await platform.engine.abort(id);
+        const during = writes.slice(created);
+        // the abort skips every other row: written in batches of at most 1,000 too
+        expect(Math.max(...during)).toBeLessThanOrEqual(1000);
+        expect(during.reduce((a, b) => a + b, 0)).toBeLessThan(N + 50);
+        expect((await get<View>(`/deployments/${id}`)).body.counts).toMatchObject({ failed: expect.any(Number), skipped: expect.any(Number) });
+      } finally {
+        store.write = write;
+      }
+    }, 120_000);
+
     it('refuses bad paging input with a clear error; an unknown deployment is 404', async () => {
       expect((await get('/deployments/none/devices')).status).toBe(404);
       const any = (await get<View[]>('/deployments')).body[0]!.id;
