@@ -21,6 +21,7 @@ import { quietLogger } from '../src/log.ts';
 import { Platform } from '../src/platform.ts';
 import type { Registration } from '../src/registration/registration.ts';
 import { MemoryRegistrationStore } from '../src/store/memory-registration-store.ts';
+import { RedisDeploymentStore } from '../src/store/redis-deployment-store.ts';
 import { RedisRegistrationStore } from '../src/store/redis-registration-store.ts';
 import type { RegistrationStore } from '../src/store/registration-store.ts';
 import { objectsDir } from '../simulators/fleet.ts';
@@ -101,7 +102,9 @@ for (const kind of values.store!.split(',')) {
   const store: RegistrationStore = redis ? await new RedisRegistrationStore({ url: redis.url }).connect() : new MemoryRegistrationStore();
   const far = Date.now() + 86_400_000;
   for (let i = 0; i < n; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, n - i) }, (_, k) => store.add(registration(i + k, far))));
-  const platform = await Platform.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0, store });
+  // on Redis the deployments are in Redis too (header, rows hash, paging index), as on a cluster node
+  const deploymentStore = redis ? await RedisDeploymentStore.open(redis.url, 'bench') : undefined;
+  const platform = await Platform.start({ log: quietLogger, objectsDir, coapHost: '127.0.0.1', coapPort: 0, store, ...(deploymentStore ? { deploymentStore } : {}) });
   const server = platform.server;
   const api = await buildApi({ server, log: quietLogger, platform, metrics: createServerMetrics(server) });
   const call = (method: 'GET' | 'POST', url: string, payload?: unknown, then?: (body: string) => Promise<void>) => async () => {
@@ -158,7 +161,7 @@ for (const kind of values.store!.split(',')) {
     for (let i = 0; i < runs; i++) all.push(await longestBlock(fn));
     record(name, all);
   }
-  // a rollout to the whole fleet: one deployment record of n device rows (created, then aborted)
+  // a rollout to the whole fleet: a header and n device rows (created, then aborted)
   let fleetId = '';
   const fleetDeploy = call('POST', '/deployments', { package: digest, method: 'fota-push', selector: { prefix: 'urn:dev:' }, policy: { maxParallel: 1, deviceTimeoutMs: 1000, retries: 0 } }, async (body) => {
     fleetId = (JSON.parse(body) as { id: string }).id;
@@ -169,6 +172,12 @@ for (const kind of values.store!.split(',')) {
   record(`POST /deployments (the whole fleet, ${n} devices)`, fleetRuns);
   const getFleet = call('GET', `/deployments/${fleetId}`);
   record(`GET /deployments/:id (${n} device rows)`, [await longestBlock(getFleet), await longestBlock(getFleet)]);
+  const middle = Buffer.from(registration(n >> 1, far).endpoint).toString('base64url');
+  const pageFleet = call('GET', `/deployments/${fleetId}/devices?limit=1000&cursor=${middle}`);
+  record('GET /deployments/:id/devices?limit=1000&cursor=<middle>', [await longestBlock(pageFleet), await longestBlock(pageFleet)]);
+  // every row is 'skipped' (aborted): a filter matching none reads its whole scan budget
+  const filterFleet = call('GET', `/deployments/${fleetId}/devices?state=failed&limit=1000`);
+  record('GET /deployments/:id/devices?state=failed (none)', [await longestBlock(filterFleet), await longestBlock(filterFleet)]);
   const list = call('GET', '/deployments');
   record('GET /deployments (two whole-fleet deployments stored)', [await longestBlock(list), await longestBlock(list)]);
   // the lifetime sweep: EXPIRING registrations lapse at once (a node restarted after an outage)
@@ -185,6 +194,7 @@ for (const kind of values.store!.split(',')) {
   await api.close();
   await platform.stop();
   await store.close?.();
+  await deploymentStore?.close();
   await redis?.stop();
 }
 process.stdout.write(`load average at the end ${os.loadavg()[0]!.toFixed(1)}; ${failed === 0 ? 'every case within' : `${failed} case(s) over`} ${LIMIT_MS} ms\n`);

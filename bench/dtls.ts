@@ -20,6 +20,7 @@ import { Method } from '../src/coap/message.ts';
 import { DtlsClient } from '../src/dtls/client.ts';
 import type { ClientSession } from '../src/dtls/client-handshaker.ts';
 import { quietLogger } from '../src/log.ts';
+import { scanRows } from '../src/ota/row-scan.ts';
 import { startChild } from './support/child.ts';
 
 const run = promisify(execFile);
@@ -231,8 +232,8 @@ async function fleetRollout(n: number): Promise<void> {
       await platform.engine.settled(d.id);
       const rollS = (performance.now() - t1) / 1000;
       const final = (await platform.engine.get(d.id))!;
-      const done = Object.values(final.devices).filter((r) => r.state === 'done').length;
-      const failure = Object.values(final.devices).find((r) => r.error)?.error;
+      const done = final.counts.done ?? 0;
+      const failure = (await scanRows((a, l) => platform.engine.rows(d.id, a, l), { limit: 1, keep: (r) => r.error !== undefined, budget: n })).rows[0]?.error;
       process.stdout.write(`  ${method} rollout of the ${mod.length}-byte mlp module over coaps (maxParallel 100): ${done}/${n} done in ${rollS.toFixed(1)} s, ${dtls.stats.handshakes - hs} new DTLS handshakes${failure ? `; first failure ${failure.code}: ${failure.message}` : ''}\n`);
     }
   } finally {

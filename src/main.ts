@@ -25,6 +25,7 @@ import { openRegistrationStore } from './store/open-store.ts';
 import type { DtlsCredentials } from './dtls/credentials.ts';
 import { loadPskFile } from './dtls/psk-file.ts';
 import { RedisCollection } from './store/redis-collection.ts';
+import { RedisDeploymentStore } from './store/redis-deployment-store.ts';
 import { RedisPackageRepository } from './ota/redis-package-repository.ts';
 import { openSecurityStore } from './security/open-security-store.ts';
 import { dtlsCredentialsFromStore } from './security/dtls-credentials.ts';
@@ -32,7 +33,6 @@ import { BootstrapServer } from './bootstrap/bootstrap-server.ts';
 import type { BootstrapConfig } from './bootstrap/bootstrap-config.ts';
 import { JsonCollection } from './store/json-collection.ts';
 import type { Collection } from './store/collection.ts';
-import type { Deployment } from './ota/deployment.ts';
 import type { ModelEntry } from './ml/model-catalog.ts';
 import type { PackageEntry } from './ota/package-catalog.ts';
 
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const shared = values.store !== 'memory';
   const nodeId = shared ? values['node-id'] ?? `${os.hostname()}-${process.pid}` : undefined;
   // with Redis, deployments and model metadata are shared by the nodes too
-  const deploymentStore = shared ? await RedisCollection.open<Deployment>(values.store!, 'deployments', undefined, log.child({ component: 'store' })) : undefined;
+  const deploymentStore = shared ? await RedisDeploymentStore.open(values.store!, undefined, log.child({ component: 'store' })) : undefined;
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models', undefined, log.child({ component: 'store' })) : undefined;
   const packageStore = shared ? await RedisCollection.open<PackageEntry>(values.store!, 'packages', undefined, log.child({ component: 'store' })) : undefined;
   // and package bytes: any node serves a package any node accepted (issue 9)

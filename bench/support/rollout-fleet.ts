@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../../compiler/compile.ts';
 import type { Platform } from '../../src/platform.ts';
+import { scanRows } from '../../src/ota/row-scan.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -35,8 +36,8 @@ export async function rolloutBench(platform: Platform, counts: number[]): Promis
         await platform.engine.settled(d.id);
         const s = (performance.now() - t0) / 1000;
         const final = (await platform.engine.get(d.id))!;
-        const done = Object.values(final.devices).filter((r) => r.state === 'done').length;
-        const failure = Object.values(final.devices).find((r) => r.error)?.error;
+        const done = final.counts.done ?? 0;
+        const failure = (await scanRows((a, l) => platform.engine.rows(d.id, a, l), { limit: 1, keep: (r) => r.error !== undefined, budget: n })).rows[0]?.error;
         if (failure) process.stderr.write(`${method} to ${n}: first failure ${failure.code}: ${failure.message}\n`);
         rows.push(`${String(n).padStart(6)} | ${method.padEnd(9)} | ${String(done).padStart(5)} | ${s.toFixed(2).padStart(8)} | ${((done * mod.length) / s / 1024).toFixed(0).padStart(8)} | ${((s * 1000) / Math.max(1, done)).toFixed(1).padStart(10)}`);
       }

@@ -88,7 +88,23 @@ const out = (v: unknown): void => {
   process.stdout.write(typeof v === 'string' ? `${v}\n` : `${JSON.stringify(v, null, 2)}\n`);
 };
 
-type DeploymentView = { id: string; status: string; progress: number; counts: Record<string, number>; total: number; reason: string | null; devices?: { endpoint: string; state: string; error: { message: string } | null }[] };
+type DeploymentView = { id: string; status: string; progress: number; counts: Record<string, number>; total: number; reason: string | null };
+type RowPage = { devices: { endpoint: string; state: string; error: { message: string } | null }[]; nextCursor: string | null };
+
+/** Failed devices listed after a rollout: a page of the failed rows at a time, at most this many. */
+const MAX_FAILURES_SHOWN = 1000;
+
+async function showFailures(id: string): Promise<void> {
+  let shown = 0;
+  let cursor: string | null = '';
+  while (cursor !== null && shown < MAX_FAILURES_SHOWN) {
+    const page: RowPage = await call<RowPage>('GET', `/deployments/${id}/devices?state=failed&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+    for (const r of page.devices.slice(0, MAX_FAILURES_SHOWN - shown)) out(`  ${r.endpoint}: ${r.state} ${r.error?.message ?? ''}`);
+    shown += Math.min(page.devices.length, MAX_FAILURES_SHOWN - shown);
+    cursor = page.nextCursor;
+  }
+  if (cursor !== null) out(`  ... more: GET /deployments/${id}/devices?state=failed`);
+}
 
 async function follow(id: string): Promise<DeploymentView> {
   for (;;) {
@@ -184,7 +200,7 @@ async function main(): Promise<void> {
       out(`deployment ${d.id}: ${d.total} devices`);
       const final = await follow(d.id);
       out(`${final.status}${final.reason ? ` (${final.reason})` : ''}: ${JSON.stringify(final.counts)}`);
-      for (const r of final.devices ?? []) if (r.error) out(`  ${r.endpoint}: ${r.state} ${r.error.message}`);
+      if (final.counts.failed) await showFailures(d.id);
       process.exitCode = final.status === 'completed' && !final.counts.failed ? 0 : 1;
       return;
     }

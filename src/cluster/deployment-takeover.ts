@@ -7,14 +7,13 @@
 //     device with the ones not finished (completed devices are never repeated).
 // Waiting a full period before a take-over gives a live node time to renew after a Redis hiccup.
 import type { Logger } from 'pino';
-import type { Deployment } from '../ota/deployment.ts';
-import type { Collection } from '../store/collection.ts';
+import type { DeploymentStore } from '../store/deployment-store.ts';
 import type { DeploymentLeases } from './deployment-lease.ts';
 
 export type TakeoverOptions = {
   nodeId: string;
   leases: DeploymentLeases;
-  store: Collection<Deployment>;
+  store: DeploymentStore;
   /** picks up the running deployments whose node is this one (DeploymentEngine.resume) */
   resume: () => Promise<number>;
   log: Logger;
@@ -45,7 +44,8 @@ export class DeploymentTakeover {
     const { nodeId, leases, store, log } = this.opts;
     let took = false;
     const seen = new Set<string>();
-    for (const d of await store.all()) {
+    // headers only: the rows stay where they are, and resume() reads them a page at a time
+    for (const d of await store.list()) {
       if (d.status !== 'running') continue;
       seen.add(d.id);
       if (d.node === nodeId || d.node === undefined) {
@@ -66,7 +66,7 @@ export class DeploymentTakeover {
       if (!(await leases.acquire(d.id))) continue; // another node was quicker
       this.orphanSince.delete(d.id);
       const previous = d.node;
-      await store.save({ ...d, node: nodeId });
+      await store.write({ ...d, node: nodeId }, []);
       this.stats.takenOver++;
       took = true;
       log.warn({ deployment: d.id, from: previous }, 'took over a running deployment whose node stopped renewing its lease');

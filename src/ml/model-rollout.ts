@@ -14,6 +14,7 @@ import type { UpdateMethod } from '../ota/update-flow.ts';
 import type { LwM2mServer } from '../server.ts';
 import type { PackageSigning } from '../signing/package-signing.ts';
 import type { Collection } from '../store/collection.ts';
+import { allRows } from '../store/deployment-store.ts';
 import { CompileFailure } from './compiler-service.ts';
 import type { DeviceProfileEntry, DeviceProfiles } from './device-profiles.ts';
 import type { ModelCatalog } from './model-catalog.ts';
@@ -210,7 +211,8 @@ export class ModelRollouts {
       const seen = new Set<string>();
       for (const id of [...g.deployments].reverse()) {
         const d = await this.deps.engine.get(id);
-        for (const row of Object.values(d?.devices ?? {})) {
+        // the delivery's rows a page at a time (issue 14)
+        for await (const row of allRows({ rows: (dep, after, limit) => this.deps.engine.rows(dep, after, limit) }, id)) {
           if (seen.has(row.endpoint)) continue; // a re-delivery of the previous model is the latest word
           seen.add(row.endpoint);
           const rb = rolledBack.get(row.endpoint);
@@ -349,8 +351,7 @@ export class ModelRollouts {
     g.status = 'delivering';
     const d = await this.deliver(r, g, g.moduleDigest!, g.endpoints, r.policy);
     if (signal.aborted) return;
-    const rows = Object.values(d.devices);
-    g.status = rows.some((x) => x.state === 'done') ? 'completed' : 'failed';
+    g.status = (d.counts.done ?? 0) > 0 ? 'completed' : 'failed';
     if (g.status === 'failed') g.reason = d.reason ?? 'every device failed';
   }
 
@@ -379,7 +380,8 @@ export class ModelRollouts {
     const canaryPolicy = { ...r.policy, canary: 0, batchSize: canaries.length, abortFailureRate: 1 };
     const d = await this.deliver(r, g, g.moduleDigest!, canaries, canaryPolicy);
     if (signal.aborted) return;
-    const installed = canaries.filter((ep) => d.devices[ep]?.state === 'done');
+    const installed: string[] = [];
+    for (const ep of canaries) if ((await this.deps.engine.row(d.id, ep))?.state === 'done') installed.push(ep);
     const runs: ProbeRun[] = [];
     await Promise.all(installed.map(async (ep) => {
       const run = await runProbes(this.deps.server, ep, probes, this.timeout, signal).catch((e: unknown) => {
@@ -415,7 +417,7 @@ export class ModelRollouts {
       // the rest in waves of the policy's batch size; the canary stage is behind us
       const after = await this.deliver(r, g, g.moduleDigest!, rest, { ...r.policy, canary: 0 });
       if (signal.aborted) return;
-      g.status = Object.values(after.devices).some((x) => x.state === 'done') || installed.length > 0 ? 'completed' : 'failed';
+      g.status = (after.counts.done ?? 0) > 0 || installed.length > 0 ? 'completed' : 'failed';
       if (g.status === 'failed') g.reason = after.reason ?? 'every device failed';
       return;
     }
@@ -433,7 +435,7 @@ export class ModelRollouts {
     const out = await switchBack(this.deps.server, c.endpoint, prev, g.moduleDigest!, this.timeout, async (digest) => {
       if (!(await this.deps.repo.has(digest))) return undefined;
       const d = await this.deliver(r, g, digest, [c.endpoint], { ...r.policy, canary: 0, abortFailureRate: 1 });
-      const row = d.devices[c.endpoint];
+      const row = await this.deps.engine.row(d.id, c.endpoint);
       return { ok: row?.state === 'done', message: row?.error?.message ?? d.reason };
     });
     c.rolledBackTo = out.rolledBackTo;

@@ -1,16 +1,21 @@
 // Runs deployments: resolves the target devices, updates them in waves (canary first) with
 // bounded parallelism, a per-device timeout and retries, aborts when the failure rate passes the
 // policy's threshold, persists every state change and resumes running deployments after a restart.
-// The running deployment lives in memory; a store that fails (Redis down) delays its writes, which
-// are retried until they land, and pauses the rollout until it is back (store-pause.ts): no store
-// error ever escapes as an unhandled rejection, and none is counted against a device's retries.
+// The running deployment lives in memory, its header beside its rows (rollout-rows.ts): a write
+// carries the header and the rows that changed, a batch at a time, so a 100,000-device rollout never
+// copies or writes all its rows per change (issue 14). A store that fails (Redis down) delays its
+// writes, which are retried until they land, and pauses the rollout until it is back
+// (store-pause.ts): no store error ever escapes as an unhandled rejection, and none is counted
+// against a device's retries.
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { LwM2mServer } from '../server.ts';
-import type { DeploymentStore } from '../store/deployment-store.ts';
+import { allRows, ROW_BATCH, type DeploymentStore, type RowPage } from '../store/deployment-store.ts';
 import { FlowError, readValue } from './device-calls.ts';
 import { countStates, defaultPolicy, progressOf, TERMINAL, type Deployment, type DeviceRollout, type RolloutPolicy, type TargetSelector } from './deployment.ts';
+import { RolloutRows } from './rollout-rows.ts';
 import { runFirmwareUpdate, settleFirmwareAfterFailure } from './firmware-update.ts';
 import type { PackageKind } from './package-catalog.ts';
 import type { PackageRepository } from './package-repository.ts';
@@ -67,6 +72,14 @@ const SILENT_CODES: ReadonlySet<string> = new Set(['TIMEOUT', 'DEVICE_TIMEOUT', 
 /** Longest wait between two tries of a store write that failed. */
 const MAX_STORE_RETRY_MS = 5000;
 
+/** Rows touched per turn of the event loop when a whole deployment's rows are walked (create, abort). */
+const ROWS_PER_TURN = 2 * ROW_BATCH;
+
+/** A copy of a header to hand out (selector and policy are never changed in place: shared). */
+function headerCopy(d: Deployment): Deployment {
+  return { ...d, counts: { ...d.counts } };
+}
+
 /** Abort reason when the server stops: the deployment stays 'running' and resumes at the next start. */
 const STOPPING = 'server stopping';
 
@@ -77,7 +90,9 @@ export class DeploymentError extends Error {
 }
 
 export class DeploymentEngine {
-  private readonly running = new Map<string, { controller: AbortController; done: Promise<void>; deployment: Deployment }>();
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void>; rows: RolloutRows }>();
+  /** deployments being read back by resume(): a second resume() leaves them alone */
+  private readonly resuming = new Set<string>();
   /** one write loop per deployment: `again` asks it for one more write of the latest state */
   private readonly writes = new Map<string, { again: boolean; loop: Promise<void> }>();
   private stopping = false;
@@ -91,17 +106,26 @@ export class DeploymentEngine {
       busy: () => this.running.size > 0,
       // back: write at once what was kept in memory (the store may have come back empty)
       onBack: () => {
-        for (const r of this.running.values()) void this.persist(r.deployment);
+        for (const r of this.running.values()) void this.persist(r.rows);
       },
+    });
+    // the store came back empty: the running deployments' rows are written again, every one
+    deps.store.onDataLoss?.(() => {
+      for (const r of this.running.values()) {
+        r.rows.markAllDirty();
+        void this.persist(r.rows);
+      }
     });
   }
 
   /**
-   * Writes the deployment's current state; never rejects. A failed write is retried with backoff
-   * until it lands (the state stays in memory meanwhile), and later changes are coalesced into
-   * the next write. Resolves once the latest state is stored, or the engine stops.
+   * Writes the deployment's header and changed rows (a batch of rows per write, the event loop
+   * turning between batches); never rejects. A failed write is retried with backoff until it lands
+   * (the rows stay dirty in memory meanwhile), and later changes are coalesced into the next write.
+   * Resolves once the latest state is stored, or the engine stops.
    */
-  private persist(d: Deployment): Promise<void> {
+  private persist(rows: RolloutRows): Promise<void> {
+    const d = rows.header;
     const w = this.writes.get(d.id);
     if (w) {
       w.again = true;
@@ -113,11 +137,17 @@ export class DeploymentEngine {
       let failedSince: number | undefined;
       while (state.again) {
         state.again = false;
+        const batch = rows.takeDirty(ROW_BATCH);
         try {
-          await this.deps.store.save(d);
+          await this.deps.store.write(d, batch);
           if (failedSince !== undefined) this.deps.log.info({ deployment: d.id, downMs: Date.now() - failedSince }, 'deployment state written again after store errors');
           failedSince = undefined;
+          if (rows.dirtyCount > 0) {
+            state.again = true;
+            await yieldToLoop();
+          }
         } catch (e) {
+          rows.giveBack(batch);
           if (failedSince === undefined) {
             failedSince = Date.now();
             this.deps.log.warn({ deployment: d.id, err: (e as Error).message }, 'deployment store write failed: state kept in memory, retrying');
@@ -150,30 +180,59 @@ export class DeploymentEngine {
     const d: Deployment = {
       id: randomBytes(6).toString('hex'), moduleDigest: req.moduleDigest, moduleName: req.moduleName, method: req.method,
       packageKind: req.packageKind ?? 'ml-module', ...(req.packageVersion !== undefined ? { packageVersion: req.packageVersion } : {}),
-      selector: req.selector, policy, status: 'running', createdAt: Date.now(), node: this.deps.nodeId,
-      devices: Object.fromEntries(endpoints.map((ep) => [ep, { endpoint: ep, state: 'pending', attempts: 0 } satisfies DeviceRollout])),
+      selector: req.selector, policy, status: 'running', createdAt: Date.now(), node: this.deps.nodeId, counts: {}, total: 0,
     };
-    await this.deps.store.save(d);
+    // a whole fleet's rows are built and written in chunks, the event loop turning between them
+    const rows = new RolloutRows(d);
+    for (const [i, ep] of endpoints.entries()) {
+      if (i > 0 && i % ROWS_PER_TURN === 0) await yieldToLoop();
+      rows.add({ endpoint: ep, state: 'pending', attempts: 0 }, true);
+    }
+    try {
+      while (rows.dirtyCount > 0) {
+        await this.deps.store.write(d, rows.takeDirty(ROW_BATCH));
+        if (rows.dirtyCount > 0) await yieldToLoop();
+      }
+    } catch (e) {
+      // a half-written 'running' deployment would be resumed with part of its devices: none is left
+      await this.deps.store.delete(d.id).catch(() => undefined);
+      throw e;
+    }
     this.emit(d);
-    this.start(d);
-    return d;
+    this.start(rows);
+    return headerCopy(d);
   }
 
-  /** A running deployment from memory (the store may lag behind, or be down), others from the store. */
+  /** A running deployment's header from memory (the store may lag behind, or be down), others from the store. */
   async get(id: string): Promise<Deployment | undefined> {
     const r = this.running.get(id);
-    if (r) return structuredClone(r.deployment);
+    if (r) return headerCopy(r.rows.header);
     return this.deps.store.get(id);
   }
 
+  /** Every header, never rows. */
   async list(): Promise<Deployment[]> {
-    const stored = await this.deps.store.all();
-    return stored.map((d) => (this.running.has(d.id) ? structuredClone(this.running.get(d.id)!.deployment) : d));
+    const stored = await this.deps.store.list();
+    return stored.map((d) => (this.running.has(d.id) ? headerCopy(this.running.get(d.id)!.rows.header) : d));
+  }
+
+  /** A page of a deployment's rows in endpoint byte order: from memory while it runs here, else from the store. */
+  async rows(id: string, after: string | undefined, limit: number): Promise<RowPage> {
+    const r = this.running.get(id);
+    if (r) return r.rows.page(after, limit);
+    return this.deps.store.rows(id, after, limit);
+  }
+
+  /** One device's row. */
+  async row(id: string, endpoint: string): Promise<DeviceRollout | undefined> {
+    const r = this.running.get(id)?.rows.get(endpoint);
+    if (r) return structuredClone(r);
+    return this.running.has(id) ? undefined : this.deps.store.row(id, endpoint);
   }
 
   /** Running deployments of this node, from memory (no store call). */
   runningDigests(): string[] {
-    return [...this.running.values()].map((r) => r.deployment.moduleDigest);
+    return [...this.running.values()].map((r) => r.rows.header.moduleDigest);
   }
 
   /** Resolves when the deployment has stopped running (for tests and shutdown). */
@@ -190,7 +249,7 @@ export class DeploymentEngine {
     }
     r.controller.abort(reason);
     await r.done;
-    return structuredClone(r.deployment);
+    return headerCopy(r.rows.header);
   }
 
   /**
@@ -200,17 +259,28 @@ export class DeploymentEngine {
    */
   async resume(): Promise<number> {
     let n = 0;
-    for (const d of await this.deps.store.all()) {
-      if (d.status !== 'running' || this.running.has(d.id) || d.node !== this.deps.nodeId) continue;
-      for (const r of Object.values(d.devices)) {
-        if (TERMINAL.has(r.state)) continue;
-        if (r.state !== 'pending') this.deps.log.info({ deployment: d.id, endpoint: r.endpoint, state: r.state }, 'attempt cut short by a restart: not counted');
-        r.state = 'pending';
+    for (const d of await this.deps.store.list()) {
+      if (d.status !== 'running' || this.running.has(d.id) || this.resuming.has(d.id) || d.node !== this.deps.nodeId) continue;
+      this.resuming.add(d.id);
+      try {
+        // the rows a page at a time; the counts are rebuilt from them (they are the truth)
+        const rows = new RolloutRows(d);
+        for await (const r of allRows(this.deps.store, d.id)) {
+          if (TERMINAL.has(r.state) || r.state === 'pending') {
+            rows.add(r, false);
+            continue;
+          }
+          this.deps.log.info({ deployment: d.id, endpoint: r.endpoint, state: r.state }, 'attempt cut short by a restart: not counted');
+          r.state = 'pending';
+          rows.add(r, true);
+        }
+        void this.persist(rows);
+        this.deps.log.info({ deployment: d.id, pending: d.counts.pending ?? 0, total: d.total }, 'deployment resumed');
+        this.start(rows);
+        n++;
+      } finally {
+        this.resuming.delete(d.id);
       }
-      void this.persist(d);
-      this.deps.log.info({ deployment: d.id, pending: Object.values(d.devices).filter((r) => r.state === 'pending').length }, 'deployment resumed');
-      this.start(d);
-      n++;
     }
     return n;
   }
@@ -238,14 +308,15 @@ export class DeploymentEngine {
     return eps;
   }
 
-  private start(d: Deployment): void {
+  private start(rows: RolloutRows): void {
+    const d = rows.header;
     const controller = new AbortController();
     // every device in flight listens to the deployment's abort: as many listeners as maxParallel
     setMaxListeners(0, controller.signal);
-    const done = this.run(d, controller).catch((e: unknown) => {
+    const done = this.run(rows, controller).catch((e: unknown) => {
       this.deps.log.error({ err: e, deployment: d.id }, 'deployment crashed');
     }).finally(() => this.running.delete(d.id));
-    this.running.set(d.id, { controller, done, deployment: d });
+    this.running.set(d.id, { controller, done, rows });
   }
 
   private emit(d: Deployment, r?: DeviceRollout): void {
@@ -255,13 +326,15 @@ export class DeploymentEngine {
     });
   }
 
-  private async run(d: Deployment, controller: AbortController): Promise<void> {
+  private async run(rows: RolloutRows, controller: AbortController): Promise<void> {
+    const d = rows.header;
     const pkg = await this.deps.repo.get(d.moduleDigest);
     // device-level changes are written in the background: a store outage delays the writes, not the
     // rollout (the flows read each device's state first, so a crash before a write repeats nothing)
     const save = async (r?: DeviceRollout): Promise<void> => {
+      if (r) rows.touch(r);
       this.emit(d, r);
-      void this.persist(d);
+      void this.persist(rows);
     };
     if (!pkg) {
       d.status = 'failed';
@@ -270,7 +343,12 @@ export class DeploymentEngine {
       await save();
       return;
     }
-    const pending = Object.values(d.devices).filter((r) => r.state === 'pending').map((r) => r.endpoint);
+    const pending: string[] = [];
+    let seen = 0;
+    for (const r of rows.values()) {
+      if (r.state === 'pending') pending.push(r.endpoint);
+      if (++seen % (10 * ROWS_PER_TURN) === 0) await yieldToLoop();
+    }
     const waves: string[][] = [];
     let rest = pending;
     if (d.policy.canary > 0) {
@@ -280,9 +358,9 @@ export class DeploymentEngine {
     for (let i = 0; i < rest.length; i += d.policy.batchSize) waves.push(rest.slice(i, i + d.policy.batchSize));
 
     const tooManyFailures = (): boolean => {
-      const finished = Object.values(d.devices).filter((r) => r.state === 'done' || r.state === 'failed');
-      const failed = finished.filter((r) => r.state === 'failed').length;
-      return finished.length >= d.policy.minSample && failed / finished.length > d.policy.abortFailureRate;
+      const failed = d.counts.failed ?? 0;
+      const finished = (d.counts.done ?? 0) + failed;
+      return finished >= d.policy.minSample && failed / finished > d.policy.abortFailureRate;
     };
     const abortWith = (reason: string): void => {
       if (!controller.signal.aborted) controller.abort(reason);
@@ -297,37 +375,42 @@ export class DeploymentEngine {
           await this.pause.whenAvailable(controller.signal);
           if (controller.signal.aborted || next >= wave.length) break;
           if (this.pause.paused) continue; // closed again before this turn
-          const r = d.devices[wave[next++]!]!;
+          const r = rows.get(wave[next++]!)!;
           await this.updateDevice(d, r, pkg, controller.signal, save);
+          // a stop leaves the attempt as it was (resume() restarts it): what it changed is written
+          if (controller.signal.reason === STOPPING) rows.touch(r);
           if (tooManyFailures()) abortWith(`failure rate passed ${d.policy.abortFailureRate}`);
         }
       }));
-      const canaryFailed = d.policy.canary > 0 && w === 0 && wave.some((ep) => d.devices[ep]!.state === 'failed');
+      const canaryFailed = d.policy.canary > 0 && w === 0 && wave.some((ep) => rows.get(ep)!.state === 'failed');
       if (canaryFailed) abortWith('the canary stage failed');
     }
 
     if (controller.signal.reason === STOPPING) {
-      await this.persist(d); // still 'running': resume() picks it up after the restart
+      await this.persist(rows); // still 'running': resume() picks it up after the restart
       return;
     }
     if (controller.signal.aborted) {
-      d.status = 'aborted';
-      d.reason = String(controller.signal.reason ?? 'aborted');
-      for (const r of Object.values(d.devices)) {
+      const reason = String(controller.signal.reason ?? 'aborted');
+      let seen = 0;
+      for (const r of rows.values()) {
         if (!TERMINAL.has(r.state)) {
           r.state = 'skipped';
-          r.error = { code: 'ABORTED', message: d.reason };
+          r.error = { code: 'ABORTED', message: reason };
+          rows.touch(r);
         }
+        if (++seen % ROWS_PER_TURN === 0) await yieldToLoop();
       }
+      d.status = 'aborted';
+      d.reason = reason;
     } else {
       // a rollout where no device succeeded did not complete: it failed
-      const rows = Object.values(d.devices);
-      d.status = rows.length > 0 && rows.every((r) => r.state === 'failed') ? 'failed' : 'completed';
+      d.status = d.total > 0 && d.counts.failed === d.total ? 'failed' : 'completed';
       if (d.status === 'failed') d.reason = 'every device failed';
     }
     d.finishedAt = Date.now();
     this.emit(d);
-    await this.persist(d); // the end is written before settled() resolves
+    await this.persist(rows); // the end is written before settled() resolves
     this.deps.log.info({ deployment: d.id, status: d.status, counts: countStates(d) }, 'deployment finished');
   }
 

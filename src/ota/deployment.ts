@@ -1,4 +1,6 @@
-// A rollout: one package to a set of devices, with a policy. Plain data, persisted as is.
+// A rollout: one package to a set of devices, with a policy. Plain data, persisted as is: the
+// header (Deployment) apart from its per-device rows (DeviceRollout), so that a whole-fleet rollout
+// of 100,000 rows is never read, copied or written in one piece (issue 14).
 import type { PackageKind } from './package-catalog.ts';
 import type { UpdateMethod } from './update-flow.ts';
 
@@ -36,7 +38,8 @@ export const defaultPolicy: RolloutPolicy = {
   maxParallel: 20, batchSize: 100, canary: 0, deviceTimeoutMs: 180_000, retries: 1, abortFailureRate: 0.5, minSample: 10, deliveryFallback: 'switch',
 };
 
-export type DeviceRolloutState = 'pending' | 'transferring' | 'installing' | 'activating' | 'updating' | 'confirming' | 'done' | 'failed' | 'skipped';
+export const DEVICE_ROLLOUT_STATES = ['pending', 'transferring', 'installing', 'activating', 'updating', 'confirming', 'done', 'failed', 'skipped'] as const;
+export type DeviceRolloutState = (typeof DEVICE_ROLLOUT_STATES)[number];
 export const TERMINAL: ReadonlySet<DeviceRolloutState> = new Set(['done', 'failed', 'skipped']);
 
 export type DeviceRollout = {
@@ -78,17 +81,28 @@ export type Deployment = {
   node?: string;
   createdAt: number;
   finishedAt?: number;
-  devices: Record<string, DeviceRollout>;
+  /** rows per state, kept up to date by the engine as rows change (never a scan of the rows) */
+  counts: RolloutCounts;
+  /** rows in all */
+  total: number;
 };
+
+export type RolloutCounts = Partial<Record<DeviceRolloutState, number>>;
 
 export function countStates(d: Deployment): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const r of Object.values(d.devices)) counts[r.state] = (counts[r.state] ?? 0) + 1;
+  for (const [state, n] of Object.entries(d.counts)) if (n) counts[state] = n;
   return counts;
 }
 
 export function progressOf(d: Deployment): number {
-  const all = Object.values(d.devices);
-  if (all.length === 0) return 1;
-  return all.filter((r) => TERMINAL.has(r.state)).length / all.length;
+  if (d.total === 0) return 1;
+  return ((d.counts.done ?? 0) + (d.counts.failed ?? 0) + (d.counts.skipped ?? 0)) / d.total;
+}
+
+/** Rows per state of some rows (a store reopened, an old record migrated). */
+export function countRows(rows: Iterable<DeviceRollout>): RolloutCounts {
+  const counts: RolloutCounts = {};
+  for (const r of rows) counts[r.state] = (counts[r.state] ?? 0) + 1;
+  return counts;
 }

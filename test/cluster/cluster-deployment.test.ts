@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterNode } from '../../src/cluster/cluster-node.ts';
 import { quietLogger } from '../../src/log.ts';
 import type { Deployment } from '../../src/ota/deployment.ts';
-import { RedisCollection } from '../../src/store/redis-collection.ts';
+import { RedisDeploymentStore } from '../../src/store/redis-deployment-store.ts';
 import { RedisRegistrationStore } from '../../src/store/redis-registration-store.ts';
 import { startOtaHarness, zooModule, type OtaHarness } from '../e2e/ota-harness.ts';
 import { startRedis, type Service } from '../support/services.ts';
@@ -23,8 +23,8 @@ beforeAll(async () => {
     stores.push(s);
     return s;
   };
-  const deployments = async (): Promise<RedisCollection<Deployment>> => {
-    const c = await RedisCollection.open<Deployment>(redis.url, 'deployments');
+  const deployments = async (): Promise<RedisDeploymentStore> => {
+    const c = await RedisDeploymentStore.open(redis.url);
     stores.push(c);
     return c;
   };

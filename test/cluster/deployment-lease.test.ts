@@ -7,7 +7,7 @@ import { DeploymentLeases } from '../../src/cluster/deployment-lease.ts';
 import { DeploymentTakeover } from '../../src/cluster/deployment-takeover.ts';
 import { quietLogger } from '../../src/log.ts';
 import type { Deployment } from '../../src/ota/deployment.ts';
-import { RedisCollection } from '../../src/store/redis-collection.ts';
+import { RedisDeploymentStore } from '../../src/store/redis-deployment-store.ts';
 import { startRedis, type Service } from '../support/services.ts';
 
 let redis: Service;
@@ -55,11 +55,11 @@ describe('DeploymentLeases', () => {
 
 describe('DeploymentTakeover', () => {
   it('the live node renews its leases; a dead node\'s running deployment is taken over once, after a lease period', async () => {
-    const store = await RedisCollection.open<Deployment>(redis.url, 'deployments', 'takeover-test');
-    const running = (id: string, node: string): Deployment => ({ id, node, status: 'running', devices: {} } as unknown as Deployment);
-    await store.save(running('dep-a', 'a'));
-    await store.save(running('dep-b', 'b'));
-    await store.save({ ...running('dep-done', 'a'), status: 'completed' } as unknown as Deployment);
+    const store = await RedisDeploymentStore.open(redis.url, 'takeover-test');
+    const running = (id: string, node: string): Deployment => ({ id, node, status: 'running', counts: {}, total: 0 } as unknown as Deployment);
+    await store.write(running('dep-a', 'a'), []);
+    await store.write(running('dep-b', 'b'), []);
+    await store.write({ ...running('dep-done', 'a'), status: 'completed' }, []);
     // long enough that a loaded CI machine never delays a renewal past it (a 400 ms lease was taken
     // over once while both nodes were alive, when the event loop stalled under the compiler tests)
     const ttlMs = 1500;

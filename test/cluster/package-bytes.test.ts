@@ -8,6 +8,7 @@ import type { PackageEntry } from '../../src/ota/package-catalog.ts';
 import { PackageTooLargeError, RedisPackageRepository } from '../../src/ota/redis-package-repository.ts';
 import type { Deployment } from '../../src/ota/deployment.ts';
 import { RedisCollection } from '../../src/store/redis-collection.ts';
+import { RedisDeploymentStore } from '../../src/store/redis-deployment-store.ts';
 import { RedisRegistrationStore } from '../../src/store/redis-registration-store.ts';
 import { startOtaHarness, type OtaHarness } from '../e2e/ota-harness.ts';
 import { createRng } from '../helpers/prng.ts';
@@ -32,7 +33,7 @@ beforeAll(async () => {
     const h = await startOtaHarness({
       nodeId,
       store: keep(await new RedisRegistrationStore({ url: redis.url }).connect()),
-      deploymentStore: keep(await RedisCollection.open<Deployment>(redis.url, 'deployments')),
+      deploymentStore: keep(await RedisDeploymentStore.open(redis.url)),
       packageStore: keep(await RedisCollection.open<PackageEntry>(redis.url, 'packages')),
       packageBlobs: blobs,
     }, { maxPackageBytes: MAX });

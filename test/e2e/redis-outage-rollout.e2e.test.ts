@@ -99,11 +99,13 @@ describe('Redis killed during a rollout of 50 devices', () => {
     // what the node held in memory is written to the emptied Redis on resume, not only at the end
     const direct = new Redis(redis.url, { lazyConnect: true });
     await direct.connect();
+    // the header, and every row (not only those that changed after the outage): the rows hash and its paging index
     const rewritten = await until('the running deployment in the new Redis', 15_000, async () => {
       const json = await direct.hget('tinymlaas:deployments', id);
-      return json === null ? undefined : (JSON.parse(json) as { devices: Record<string, unknown> });
+      const rows = await direct.hlen(`tinymlaas:deployment-rows:${id}`);
+      return json === null || rows < DEVICES ? undefined : { header: JSON.parse(json) as { total: number }, rows, order: await direct.zcard(`tinymlaas:deployment-order:${id}`) };
     });
-    expect(Object.keys(rewritten.devices)).toHaveLength(DEVICES);
+    expect(rewritten).toEqual({ header: expect.objectContaining({ total: DEVICES }), rows: DEVICES, order: DEVICES });
     await direct.quit();
 
     const final = await until('the rollout to finish', 240_000, async () => {

@@ -1,10 +1,16 @@
 // Deployments: roll a package (firmware, software, ML module) out to devices over SOTA or FOTA,
-// follow and abort it.
+// follow and abort it. A deployment's JSON carries its header, counts and the first page of its
+// device rows (`nextCursor` when there are more); GET /deployments/:id/devices pages the rest, so
+// no call serializes all rows of a whole-fleet rollout (issue 14).
 import type { FastifyInstance } from 'fastify';
 import { ModelRolloutError } from '../../ml/model-rollout.ts';
 import { DeploymentError } from '../../ota/deployment-engine.ts';
 import { modelRolloutToJson, qualitySchema, ROLLOUT_STATUS } from './model-rollouts.ts';
-import { countStates, progressOf, type Deployment } from '../../ota/deployment.ts';
+import { countStates, DEVICE_ROLLOUT_STATES, progressOf, type Deployment, type DeviceRollout } from '../../ota/deployment.ts';
+import { scanRows } from '../../ota/row-scan.ts';
+import type { RowPage } from '../../store/row-table.ts';
+import { compareUtf8 } from '../../store/sorted-names.ts';
+import { cursorSchema, decodeCursor, encodeCursor } from '../endpoint-cursor.ts';
 import { UPDATE_METHODS } from '../../ota/update-flow.ts';
 import type { PackageKind } from '../../ota/package-catalog.ts';
 import type { QualityPolicy } from '../../ota/quality-canary.ts';
@@ -13,22 +19,43 @@ import { ApiError, errorSchema } from '../errors.ts';
 
 const STATUS: Record<DeploymentError['code'], number> = { NOT_FOUND: 404, NO_PACKAGE: 400, NO_TARGETS: 400, BAD_POLICY: 400, NOT_RUNNING: 409 };
 
-export function deploymentToJson(d: Deployment, withDevices = true): Record<string, unknown> {
+/** Rows in a deployment's JSON (GET /deployments/:id); more are paged with GET /deployments/:id/devices. */
+export const FIRST_PAGE = 1000;
+/** GET /deployments/:id/devices: the default and largest page, and the rows one filtered call may read. */
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+const SCAN_BUDGET = 10_000;
+
+export function rowToJson(r: DeviceRollout): Record<string, unknown> {
+  return {
+    endpoint: r.endpoint, state: r.state, attempts: r.attempts, failures: r.failures ?? 0, error: r.error ?? null, rolledBackTo: r.rolledBackTo ?? null,
+    note: r.note ?? null, alreadyInstalled: r.alreadyInstalled ?? false,
+    startedAt: r.startedAt ? new Date(r.startedAt).toISOString() : null, finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null,
+  };
+}
+
+/** `page` undefined: the list view, without rows. */
+export function deploymentToJson(d: Deployment, page?: RowPage): Record<string, unknown> {
   return {
     id: d.id, moduleDigest: d.moduleDigest, package: d.moduleDigest, packageKind: d.packageKind ?? 'ml-module', packageVersion: d.packageVersion ?? null,
     moduleName: d.moduleName ?? null, method: d.method, selector: d.selector, policy: d.policy,
     status: d.status, reason: d.reason ?? null, createdAt: new Date(d.createdAt).toISOString(),
     finishedAt: d.finishedAt ? new Date(d.finishedAt).toISOString() : null,
-    progress: progressOf(d), counts: countStates(d), total: Object.keys(d.devices).length,
-    ...(withDevices ? {
-      devices: Object.values(d.devices).map((r) => ({
-        endpoint: r.endpoint, state: r.state, attempts: r.attempts, failures: r.failures ?? 0, error: r.error ?? null, rolledBackTo: r.rolledBackTo ?? null,
-        note: r.note ?? null, alreadyInstalled: r.alreadyInstalled ?? false,
-        startedAt: r.startedAt ? new Date(r.startedAt).toISOString() : null, finishedAt: r.finishedAt ? new Date(r.finishedAt).toISOString() : null,
-      })),
-    } : {}),
+    progress: progressOf(d), counts: countStates(d), total: d.total,
+    ...(page ? { devices: page.rows.map(rowToJson), nextCursor: page.next === undefined ? null : encodeCursor(page.next) } : {}),
   };
 }
+
+const rowSchema = {
+  type: 'object',
+  properties: {
+    endpoint: { type: 'string' }, state: { type: 'string' }, attempts: { type: 'integer' }, failures: { type: 'integer' },
+    error: { type: ['object', 'null'], additionalProperties: true }, rolledBackTo: { type: ['string', 'null'] }, note: { type: ['string', 'null'] },
+    alreadyInstalled: { type: 'boolean' }, startedAt: { type: ['string', 'null'] }, finishedAt: { type: ['string', 'null'] },
+  },
+  required: ['endpoint', 'state'],
+  additionalProperties: true,
+} as const;
 
 /**
  * With package signing on, a deployment delivers only a package with a valid signature, unless an
@@ -142,24 +169,75 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
       method, selector, policy,
     }));
     req.auditTarget = { deployment: d.id, package: d.moduleDigest };
-    return reply.status(201).send(deploymentToJson(d));
+    return reply.status(201).send(deploymentToJson(d, await platform.engine.rows(d.id, undefined, FIRST_PAGE)));
   });
 
-  app.get('/deployments', { config: { role: 'viewer' }, schema: { summary: 'All deployments (without per-device rows)' } },
+  app.get('/deployments', { config: { role: 'viewer' }, schema: { summary: 'All deployments: headers with counts per state, never per-device rows' } },
     async () => [
-      ...(await platform.engine.list()).map((d) => ({ at: d.createdAt, json: deploymentToJson(d, false) })),
+      ...(await platform.engine.list()).map((d) => ({ at: d.createdAt, json: deploymentToJson(d) })),
       ...(await platform.ml.rollouts.list()).map((r) => ({ at: r.createdAt, json: modelRolloutToJson(r, undefined) })),
     ].sort((a, b) => b.at - a.at).map((x) => x.json));
 
   app.get<{ Params: { id: string } }>('/deployments/:id', {
     config: { role: 'viewer' },
-    schema: { summary: 'One deployment: counts per state, per-device rows, progress', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema } },
+    schema: {
+      summary: `One deployment: counts per state, progress, and the first ${FIRST_PAGE} per-device rows in endpoint order (\`nextCursor\`: more at GET /deployments/:id/devices)`,
+      params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema },
+    },
   }, async (req) => {
     const d = await platform.engine.get(req.params.id);
-    if (d) return deploymentToJson(d);
+    if (d) return deploymentToJson(d, await platform.engine.rows(d.id, undefined, FIRST_PAGE));
     const r = await platform.ml.rollouts.get(req.params.id);
     if (!r) throw new ApiError(404, 'DEPLOYMENT_NOT_FOUND', `no deployment ${req.params.id}`);
     return modelRolloutToJson(r, await platform.ml.rollouts.deviceRows(r));
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { cursor?: string; limit: number; state?: string } }>('/deployments/:id/devices', {
+    config: { role: 'viewer' },
+    schema: {
+      summary: 'A deployment\'s per-device rows, a page at a time in endpoint order: pass `nextCursor` back as `cursor` (null: the last page); `state` keeps the rows in that state (a call reads at most 10,000 rows: a page may be short, follow `nextCursor`)',
+      params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+      querystring: {
+        type: 'object',
+        properties: {
+          cursor: { ...cursorSchema, description: 'the `nextCursor` of the previous page' },
+          limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE },
+          state: { type: 'string', enum: [...DEVICE_ROLLOUT_STATES, 'rolled-back'] },
+        },
+        additionalProperties: false,
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            devices: { type: 'array', items: rowSchema },
+            nextCursor: { type: ['string', 'null'], description: 'cursor of the next page; null after the last one' },
+          },
+          required: ['id', 'devices', 'nextCursor'],
+        },
+        404: errorSchema,
+      },
+    },
+  }, async (req) => {
+    const { id } = req.params;
+    const after = req.query.cursor ? decodeCursor(req.query.cursor) : undefined;
+    const { limit, state } = req.query;
+    const d = await platform.engine.get(id);
+    if (d) {
+      const page = state === undefined
+        ? await platform.engine.rows(id, after, limit)
+        : await scanRows((a, n) => platform.engine.rows(id, a, n), { after, limit, keep: (r) => r.state === state, budget: SCAN_BUDGET });
+      return { id, devices: page.rows.map(rowToJson), nextCursor: page.next === undefined ? null : encodeCursor(page.next) };
+    }
+    // a model rollout (issue 16): its rows are gathered from its deliveries, then paged here
+    const r = await platform.ml.rollouts.get(id);
+    if (!r) throw new ApiError(404, 'DEPLOYMENT_NOT_FOUND', `no deployment ${id}`);
+    const rows = (await platform.ml.rollouts.deviceRows(r))
+      .filter((x) => (state === undefined || x.state === state) && (after === undefined || compareUtf8(String(x.endpoint), after) > 0))
+      .sort((a, b) => compareUtf8(String(a.endpoint), String(b.endpoint)));
+    const page = rows.slice(0, limit);
+    return { id, devices: page, nextCursor: rows.length > limit ? encodeCursor(String(page[page.length - 1]!.endpoint)) : null };
   });
 
   app.post<{ Params: { id: string } }>('/deployments/:id/abort', {
@@ -167,6 +245,7 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
     schema: { summary: 'Abort a running deployment', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 404: errorSchema, 409: errorSchema } },
   }, async (req) => {
     if (await platform.ml.rollouts.get(req.params.id)) return modelRolloutToJson(await wrap(platform.ml.rollouts.abort(req.params.id)), undefined);
-    return deploymentToJson(await wrap(platform.engine.abort(req.params.id)));
+    const d = await wrap(platform.engine.abort(req.params.id));
+    return deploymentToJson(d, await platform.engine.rows(d.id, undefined, FIRST_PAGE));
   });
 }

@@ -2,6 +2,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { LwM2mServer } from '../../server.ts';
+import { decodeCursor, encodeCursor } from '../endpoint-cursor.ts';
 import { ApiError, errorSchema } from '../errors.ts';
 import type { Registration } from '../../registration/registration.ts';
 import { registrationSchema, registrationToJson } from '../../json/registration-json.ts';
@@ -10,15 +11,6 @@ import { recordValueToJson } from '../../json/node-json.ts';
 /** GET /devices: the largest page, and how many registrations one call may read to fill a filtered page. */
 const MAX_PAGE = 1000;
 const SCAN_BUDGET = 10_000;
-
-/** The cursor is the last endpoint read, opaque to the client (base64url of its UTF-8). */
-function encodeCursor(endpoint: string): string {
-  return Buffer.from(endpoint, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  return Buffer.from(cursor, 'base64url').toString('utf8');
-}
 
 export async function deviceRoutes(app: FastifyInstance, opts: { server: LwM2mServer }): Promise<void> {
   const { server } = opts;

@@ -1,5 +1,6 @@
 // The operators' view: which model runs on a device, and on how many devices each model runs.
 import type { FastifyInstance } from 'fastify';
+import { failedRows } from '../../ota/failed-rows.ts';
 import type { Platform } from '../../platform.ts';
 import { errorSchema } from '../errors.ts';
 
@@ -39,7 +40,9 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
     }
     // firmware and software packages have their own view (GET /firmware/status)
     const deployments = (await platform.engine.list()).filter((d) => (d.packageKind ?? 'ml-module') === 'ml-module');
-    const failures = deployments.flatMap((dep) => Object.values(dep.devices).filter((r) => r.state === 'failed').map((r) => ({ deployment: dep.id, endpoint: r.endpoint, error: r.error ?? null, rolledBackTo: r.rolledBackTo ?? null })));
+    // only deployments whose counts show failures are read, a page at a time (issue 14)
+    const failures = (await failedRows((id, after, limit) => platform.engine.rows(id, after, limit), deployments, 500))
+      .map(({ deployment: dep, row: r }) => ({ deployment: dep.id, endpoint: r.endpoint, error: r.error ?? null, rolledBackTo: r.rolledBackTo ?? null }));
     return {
       devices: await platform.server.registrations.store.count(),
       devicesWithKnownModels: known.length,
@@ -48,7 +51,7 @@ export async function mlRoutes(app: FastifyInstance, opts: { platform: Platform 
         return { ...m, modelId: hit?.model.id ?? null, modelName: hit ? `${hit.model.name}@${hit.model.version}` : null, target: hit?.module.target ?? null, endpoints: m.endpoints.sort().slice(0, 100) };
       })),
       deployments: { running: deployments.filter((d) => d.status === 'running').length, total: deployments.length },
-      failures: failures.slice(0, 500),
+      failures,
       profiles: profileGroups(platform),
     };
   });
