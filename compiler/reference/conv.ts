@@ -36,7 +36,7 @@ export const conv: Kernel = (node, inputs) => {
   if (ID === 1 && OD === 1) {
     const geo: Conv2dGeometry = { IH, IW, OH, OW, KH: k[1], KW: k[2], SH: s[1], SW: s[2], DH: d[1], DW: d[2], PH: pb[1], PW: pb[2] };
     const y2 = new Float32Array(N * M * OH * OW);
-    if (cg === 1) depthwiseConv2d(x, w, bias, y2, N, C, M, geo);
+    if (cg === 1 && group > 1) depthwiseConv2d(x, w, bias, y2, N, C, M, geo);
     else conv2dGemm(x, w, bias, y2, N, C, M, group, geo);
     applyFusedActivation(y2, readFusedActivation(node));
     return [floatTensor([N, M, ...g.out], y2)];
@@ -123,6 +123,14 @@ function tapWindows(inp: V3, out: V3, k: V3, s: V3, d: V3, pb: V3): Tap[] {
   return taps;
 }
 
+let im2colBuffer = new Float32Array(0);
+
+/** The im2col buffer, reused across calls (im2col writes every element, padding zeros included). */
+function scratch(length: number): Float32Array {
+  if (im2colBuffer.length < length) im2colBuffer = new Float32Array(length);
+  return im2colBuffer.subarray(0, length);
+}
+
 /**
  * 2-D convolution, one image and group at a time, as a matrix product (blocked-gemm.ts) of the
  * group's weights [mg, cg*KH*KW] with its im2col [cg*KH*KW, OH*OW]; a 1x1 convolution with unit
@@ -135,7 +143,7 @@ function conv2dGemm(x: Float32Array, w: Float32Array, bias: Float32Array | undef
   const P = OH * OW;
   const K = cg * KH * KW;
   const pointwise = KH === 1 && KW === 1 && SH === 1 && SW === 1 && PH === 0 && PW === 0 && OH === IH && OW === IW;
-  const col = pointwise ? x : new Float32Array(K * P);
+  const col = pointwise ? x : scratch(K * P);
   for (let n = 0; n < N; n++) {
     for (let gi = 0; gi < group; gi++) {
       const xOff = (n * C + gi * cg) * IH * IW;
