@@ -21,19 +21,6 @@ export const gemm: Kernel = (node, inputs) => {
   const [ai, ak] = transA ? [1, M] : [K, 1];
   const [bk, bj] = transB ? [1, K] : [N, 1];
   const y = new Float32Array(M * N);
-  if (transB && !transA) gemmRowsDotRows(a, b, y, M, N, K, alpha);
-  else gemmAxpy(a, b, y, M, N, K, alpha, ai, ak, bk, bj);
-  if (inputs[2] && beta !== 0) {
-    const c = floatInput(node, inputs, 2);
-    const [si, sj] = broadcastStrides(input(node, inputs, 2).shape, [M, N]);
-    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) y[i * N + j] += beta * c[i * si + j * sj];
-  }
-  applyFusedActivation(y, readFusedActivation(node));
-  return [floatTensor([M, N], y)];
-};
-
-/** A' row i times B' (any strides): for each k, A'[i,k] times B' row k added to the row's sums. */
-function gemmAxpy(a: Float32Array, b: Float32Array, y: Float32Array, M: number, N: number, K: number, alpha: number, ai: number, ak: number, bk: number, bj: number): void {
   const acc = new Float64Array(N);
   for (let i = 0; i < M; i++) {
     acc.fill(0);
@@ -45,20 +32,11 @@ function gemmAxpy(a: Float32Array, b: Float32Array, y: Float32Array, M: number, 
     }
     for (let j = 0; j < N; j++) y[i * N + j] = alpha * acc[j];
   }
-}
-
-/**
- * transB (a PyTorch Linear layer's layout, B = [N, K]): each output is a dot product of two
- * contiguous rows, instead of a walk down B's columns with a stride of K. Same sums in the same order.
- */
-function gemmRowsDotRows(a: Float32Array, b: Float32Array, y: Float32Array, M: number, N: number, K: number, alpha: number): void {
-  for (let i = 0; i < M; i++) {
-    const aRow = i * K;
-    for (let j = 0; j < N; j++) {
-      const bRow = j * K;
-      let s = 0;
-      for (let kk = 0; kk < K; kk++) s += a[aRow + kk] * b[bRow + kk];
-      y[i * N + j] = alpha * s;
-    }
+  if (inputs[2] && beta !== 0) {
+    const c = floatInput(node, inputs, 2);
+    const [si, sj] = broadcastStrides(input(node, inputs, 2).shape, [M, N]);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) y[i * N + j] += beta * c[i * si + j * sj];
   }
-}
+  applyFusedActivation(y, readFusedActivation(node));
+  return [floatTensor([M, N], y)];
+};
