@@ -1,8 +1,9 @@
 // Calibration methods on the zoo (issue 11 §3): int8 top-1 accuracy with min/max, percentile,
 // entropy (KL) and per-tensor ('auto') ranges, each from the same 200 training images, on the first
-// N test images; and the CPU time of calibrating on 2,000 images (min/max) for the models named by --time.
+// N test images; and the CPU time of calibrating on 2,000 images (min/max, or --time-methods) for
+// the models named by --time.
 //
-//   npx tsx bench/calibration.ts [--models cnn,lenet] [--images 2000] [--methods minmax,auto] [--time dscnn]
+//   npx tsx bench/calibration.ts [--models cnn,lenet] [--images 2000] [--methods minmax,auto] [--time dscnn] [--time-methods minmax,auto]
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -15,7 +16,7 @@ import { runPasses } from '../compiler/passes/run-passes.ts';
 import { loadModule } from '../compiler/runtime/load-module.ts';
 import { zooModels } from '../compiler/zoo/zoo.ts';
 
-const { values } = parseArgs({ options: { models: { type: 'string' }, images: { type: 'string', default: '2000' }, methods: { type: 'string' }, time: { type: 'string' } } });
+const { values } = parseArgs({ options: { models: { type: 'string' }, images: { type: 'string', default: '2000' }, methods: { type: 'string' }, time: { type: 'string' }, 'time-methods': { type: 'string' } } });
 const only = values.models?.split(',');
 const test = loadFashionMnist('test', Number(values.images));
 const calib = defaultCalibrationSet(200);
@@ -43,11 +44,14 @@ for (const name of values.time?.split(',') ?? []) {
   if (!z) continue;
   const graph = runPasses(importOnnx(readFileSync(z.path)));
   const images = loadFashionMnist('train', 2000).images;
-  for (let k = 0; k < 2; k++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    calibrate(graph, images);
-    const c = process.cpuUsage(c0);
-    console.log(`calibrate ${name} on 2,000 images (min/max): ${((c.user + c.system) / 1e6).toFixed(2)} s CPU, ${((performance.now() - t0) / 1000).toFixed(2)} s wall, load ${loadavg()[0].toFixed(1)}`);
+  for (const method of values['time-methods']?.split(',') ?? ['minmax']) {
+    const m = allMethods.find((a) => methodLabel(a).replace(' ', ':') === method) ?? { kind: 'minmax' };
+    for (let k = 0; k < 2; k++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      calibrate(graph, images, undefined, m);
+      const c = process.cpuUsage(c0);
+      console.log(`calibrate ${name} on 2,000 images (${methodLabel(m)}): ${((c.user + c.system) / 1e6).toFixed(2)} s CPU, ${((performance.now() - t0) / 1000).toFixed(2)} s wall, load ${loadavg()[0].toFixed(1)}`);
+    }
   }
 }
