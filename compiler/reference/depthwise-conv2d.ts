@@ -21,46 +21,22 @@ export function depthwiseConv2d(
     kwLo[ow] = Math.min(KW, Math.max(0, Math.ceil(-iw0 / DW)));
     kwHi[ow] = Math.max(kwLo[ow], Math.min(KW, Math.floor((IW - 1 - iw0) / DW) + 1));
   }
-  // the columns [innerLo, innerHi) whose whole 3x3 window lies inside the image (for the unrolled path)
-  const dense3x3 = KH === 3 && KW === 3 && DH === 1 && DW === 1;
-  let innerLo = 0;
-  while (innerLo < OW && (kwLo[innerLo] !== 0 || kwHi[innerLo] !== KW)) innerLo++;
-  let innerHi = innerLo;
-  while (innerHi < OW && kwLo[innerHi] === 0 && kwHi[innerHi] === KW) innerHi++;
+  if (KH === 3 && KW === 3 && DH === 1 && DW === 1) {
+    depthwise3x3(x, w, bias, y, N, C, M, g);
+    return;
+  }
   for (let n = 0; n < N; n++) {
     for (let m = 0; m < M; m++) {
       const xPlane = (n * C + Math.floor(m / mult)) * IH * IW;
       const yPlane = (n * M + m) * OH * OW;
       const wm = m * taps;
       const bm = bias ? bias[m] : 0;
-      // (read only for a 3x3 kernel: a smaller one has fewer weights per channel)
-      const at = dense3x3 ? wm : -1;
-      const w0 = at < 0 ? 0 : w[at], w1 = at < 0 ? 0 : w[at + 1], w2 = at < 0 ? 0 : w[at + 2];
-      const w3 = at < 0 ? 0 : w[at + 3], w4 = at < 0 ? 0 : w[at + 4], w5 = at < 0 ? 0 : w[at + 5];
-      const w6 = at < 0 ? 0 : w[at + 6], w7 = at < 0 ? 0 : w[at + 7], w8 = at < 0 ? 0 : w[at + 8];
       for (let oh = 0; oh < OH; oh++) {
         const ih0 = oh * SH - PH;
         const khLo = Math.min(KH, Math.max(0, Math.ceil(-ih0 / DH)));
         const khHi = Math.max(khLo, Math.min(KH, Math.floor((IH - 1 - ih0) / DH) + 1));
         const yRow = yPlane + oh * OW;
-        // a 3x3 window inside the image: nine taps unrolled, weights in registers, same order of sums
-        const inner = dense3x3 && khLo === 0 && khHi === 3 ? innerHi : 0;
-        let ow = 0;
-        for (; ow < OW; ow++) {
-          if (ow === innerLo && inner > innerLo) {
-            const r0 = xPlane + ih0 * IW - PW;
-            const r1 = r0 + IW;
-            const r2 = r1 + IW;
-            for (; ow < inner; ow++) {
-              const c = ow * SW;
-              let s = bm;
-              s += w0 * x[r0 + c]; s += w1 * x[r0 + c + 1]; s += w2 * x[r0 + c + 2];
-              s += w3 * x[r1 + c]; s += w4 * x[r1 + c + 1]; s += w5 * x[r1 + c + 2];
-              s += w6 * x[r2 + c]; s += w7 * x[r2 + c + 1]; s += w8 * x[r2 + c + 2];
-              y[yRow + ow] = s;
-            }
-            if (ow >= OW) break;
-          }
+        for (let ow = 0; ow < OW; ow++) {
           const lo = kwLo[ow];
           const hi = kwHi[ow];
           const xCol = xPlane + ow * SW - PW;
@@ -71,6 +47,50 @@ export function depthwiseConv2d(
             for (let kw = lo; kw < hi; kw++) s += w[wr + kw] * x[xr + kw * DW];
           }
           y[yRow + ow] = s;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The common 3x3 depthwise kernel (any stride, no dilation): each input plane is copied once into
+ * a zero-padded plane, so every window lies inside it and the nine taps are unrolled with the
+ * weights in registers. The padding adds products with 0, which leave every sum unchanged.
+ */
+function depthwise3x3(x: Float32Array, w: Float32Array, bias: Float32Array | undefined, y: Float32Array, N: number, C: number, M: number, g: Conv2dGeometry): void {
+  const { IH, IW, OH, OW, SH, SW, PH, PW } = g;
+  const mult = M / C;
+  const PWd = (OW - 1) * SW + 3; // padded plane: exactly the rows and columns the windows cover
+  const PHt = (OH - 1) * SH + 3;
+  const pad = new Float32Array(PHt * PWd);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      pad.fill(0);
+      const xPlane = (n * C + c) * IH * IW;
+      for (let ih = Math.max(0, -PH); ih < IH && ih + PH < PHt; ih++) {
+        const from = Math.max(0, -PW);
+        const to = Math.min(IW, PWd - PW);
+        if (to > from) pad.set(x.subarray(xPlane + ih * IW + from, xPlane + ih * IW + to), (ih + PH) * PWd + from + PW);
+      }
+      for (let m = c * mult; m < (c + 1) * mult; m++) {
+        const wm = m * 9;
+        const w0 = w[wm], w1 = w[wm + 1], w2 = w[wm + 2], w3 = w[wm + 3], w4 = w[wm + 4];
+        const w5 = w[wm + 5], w6 = w[wm + 6], w7 = w[wm + 7], w8 = w[wm + 8];
+        const bm = bias ? bias[m] : 0;
+        const yPlane = (n * M + m) * OH * OW;
+        for (let oh = 0; oh < OH; oh++) {
+          const r0 = oh * SH * PWd;
+          const r1 = r0 + PWd;
+          const r2 = r1 + PWd;
+          const yRow = yPlane + oh * OW;
+          for (let ow = 0, c0 = 0; ow < OW; ow++, c0 += SW) {
+            let s = bm;
+            s += w0 * pad[r0 + c0]; s += w1 * pad[r0 + c0 + 1]; s += w2 * pad[r0 + c0 + 2];
+            s += w3 * pad[r1 + c0]; s += w4 * pad[r1 + c0 + 1]; s += w5 * pad[r1 + c0 + 2];
+            s += w6 * pad[r2 + c0]; s += w7 * pad[r2 + c0 + 1]; s += w8 * pad[r2 + c0 + 2];
+            y[yRow + ow] = s;
+          }
         }
       }
     }
