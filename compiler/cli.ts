@@ -31,7 +31,7 @@ import { INT8_OPS } from './quantize/ops/index.ts';
 import { SUPPORTED_OPS } from './shape-inference/op-shapes.ts';
 
 const USAGE = `usage:
-  compiler/cli.ts compile --model x.onnx --target <${TARGET_IDS.join('|')}> [--calib dir] [--calib-method minmax|percentile[:P]|entropy]
+  compiler/cli.ts compile --model x.onnx --target <${TARGET_IDS.join('|')}> [--calib dir] [--calib-method minmax|percentile[:P]|entropy|auto]
                           [--test-set [dir]] [--test-limit N] [--planner greedy|naive] [--psram] [--name n] [--model-version v] [--json] -o out/
   compiler/cli.ts select --target <id> [--psram] [--json]
   compiler/cli.ts inspect module.tmlm
@@ -40,11 +40,11 @@ const USAGE = `usage:
 
 class UsageError extends Error {}
 
-/** --calib-method minmax | percentile | percentile:99.9 | entropy */
+/** --calib-method minmax | percentile | percentile:99.9 | entropy | auto (chosen per tensor) */
 function parseCalibrationMethod(text: string): CalibrationMethod {
-  if (text === 'minmax' || text === 'entropy') return { kind: text };
+  if (text === 'minmax' || text === 'entropy' || text === 'auto') return { kind: text };
   const m = /^percentile(?::([0-9.]+))?$/.exec(text);
-  if (!m) throw new UsageError(`--calib-method must be minmax, percentile[:P] or entropy, not '${text}'`);
+  if (!m) throw new UsageError(`--calib-method must be minmax, percentile[:P], entropy or auto, not '${text}'`);
   const percentile = m[1] === undefined ? undefined : Number(m[1]);
   if (percentile !== undefined && !(percentile > 50 && percentile <= 100)) throw new UsageError('--calib-method percentile:P needs 50 < P <= 100');
   return { kind: 'percentile', percentile };

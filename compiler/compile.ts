@@ -5,7 +5,9 @@ import { importOnnx } from './onnx/import-onnx.ts';
 import { runPasses } from './passes/run-passes.ts';
 import { CompileError } from './ir/compile-error.ts';
 import type { Graph } from './ir/graph.ts';
-import { calibrate, type CalibrationMethod } from './quantize/calibrate.ts';
+import { calibrateWithReport, type CalibrationMethod } from './quantize/calibrate.ts';
+import { methodLabel } from './quantize/histogram-range.ts';
+import type { TensorRangeChoice } from './quantize/per-tensor-choice.ts';
 import { defaultCalibrationSet, DEFAULT_CALIBRATION_COUNT, readCalibrationDir, type CalibrationFile, type LabeledSet } from './quantize/calibration-set.ts';
 
 /** a --calib directory is read up to this many samples (min/max calibration saturates long before) */
@@ -36,7 +38,7 @@ export type CompileOptions = {
   readonly calibration?: readonly Float32Array[];
   /** or a directory of .npy / IDX files (quantize/calibration-set.ts), split by the model's input size */
   readonly calibrationDir?: string;
-  /** how activation ranges are estimated from the calibration set; default min/max (TFLite's default) */
+  /** how activation ranges are estimated from the calibration set; default min/max (TFLite's default); 'auto' chooses per tensor */
   readonly calibrationMethod?: CalibrationMethod;
   /** labeled test set: adds float vs int8 accuracy to the report */
   readonly testSet?: LabeledSet;
@@ -79,6 +81,10 @@ export type CompileReport = {
   readonly digest: string;
   readonly calibrationSamples: number;
   readonly calibrationMethod: CalibrationMethod;
+  /** 'auto': per activation, the chosen method and each candidate's error on the held-back slice */
+  readonly calibrationChoices?: readonly TensorRangeChoice[];
+  /** 'auto': samples the candidate ranges came from and samples held back to judge them */
+  readonly calibrationSplit?: { readonly fit: number; readonly heldBack: number };
   /** where the calibration samples came from: given by the caller, the default set, or files of a --calib directory */
   readonly calibrationSource: { readonly kind: 'given' | 'default' | 'directory'; readonly files?: readonly CalibrationFile[] };
   readonly accuracy?: AccuracyReport;
@@ -156,10 +162,10 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
     calibrationSource = { kind: 'directory', files: d.files };
     return d.samples;
   });
-  const ranges = timed('calibrate', () =>
-    calibrate(graph, calib, (done) => { if (done % 50 === 0 || done === calib.length) progress({ stage: 'calibrate', done, total: calib.length }); }, opts.calibrationMethod),
+  const calibration = timed('calibrate', () =>
+    calibrateWithReport(graph, calib, (done) => { if (done % 50 === 0 || done === calib.length) progress({ stage: 'calibrate', done, total: calib.length }); }, opts.calibrationMethod),
   );
-  const unfused = timed('quantize', () => quantizeGraph(graph, ranges));
+  const unfused = timed('quantize', () => quantizeGraph(graph, calibration.ranges));
   const plannerName = opts.planner ?? 'greedy';
   const { plans, techniques, chosen } = timed('plan memory', () => {
     const plans = planProgram(unfused);
@@ -202,6 +208,8 @@ export function compile(onnx: Uint8Array, opts: CompileOptions): CompileResult {
     digest,
     calibrationSamples: calib.length,
     calibrationMethod: opts.calibrationMethod ?? { kind: 'minmax' },
+    calibrationChoices: calibration.choices,
+    calibrationSplit: calibration.fitSamples === undefined ? undefined : { fit: calibration.fitSamples, heldBack: calibration.heldBackSamples ?? 0 },
     calibrationSource,
     accuracy,
     fit,
@@ -225,8 +233,9 @@ export function formatReport(r: CompileReport): string {
       `without in-place ${r.arenaByTechnique.withoutInPlace}, without conv+pool ${r.arenaByTechnique.withoutConvPool}, without conv+add ${r.arenaByTechnique.withoutConvAdd})`,
     `  compute: ${r.macs.toLocaleString('en-US')} MACs/inference, ${r.ops.length} ops`,
     `  sha256: ${r.digest}`,
-    `  calibration: ${r.calibrationMethod.kind}${r.calibrationMethod.kind === 'percentile' ? ` ${r.calibrationMethod.percentile ?? 99.99}` : ''} over ${r.calibrationSamples} samples (${r.calibrationSource.kind === 'directory' ? (r.calibrationSource.files ?? []).map((f) => `${f.file}: ${f.samples}`).join(', ') : r.calibrationSource.kind === 'default' ? 'default: Fashion-MNIST training images' : 'given by the caller'})`,
+    `  calibration: ${methodLabel(r.calibrationMethod)} over ${r.calibrationSamples} samples (${r.calibrationSource.kind === 'directory' ? (r.calibrationSource.files ?? []).map((f) => `${f.file}: ${f.samples}`).join(', ') : r.calibrationSource.kind === 'default' ? 'default: Fashion-MNIST training images' : 'given by the caller'})`,
   ];
+  lines.push(...formatCalibrationChoices(r));
   if (r.accuracy) {
     const a = r.accuracy;
     lines.push(`  accuracy on ${a.samples}: float ${(a.float * 100).toFixed(2)}%, int8 ${(a.int8 * 100).toFixed(2)}% (${((a.int8 - a.float) * 100).toFixed(2)} points), agreement ${(a.agreement * 100).toFixed(2)}%`);
@@ -237,4 +246,16 @@ export function formatReport(r: CompileReport): string {
     lines.push(`    ${f.target === r.target ? '*' : ' '} ${f.target.padEnd(26)} ~${ms.toFixed(2)} ms/inference (est.)  ${f.summary}`);
   }
   return lines.join('\n');
+}
+
+/** 'auto' calibration: one line per activation with the chosen method and every candidate's held-back error. */
+function formatCalibrationChoices(r: CompileReport): string[] {
+  if (!r.calibrationChoices) return [];
+  const split = r.calibrationSplit;
+  const lines = [`  per-tensor ranges (estimated on ${split?.fit ?? 0} samples, judged by int8 MSE on ${split?.heldBack ?? 0} held back; * = chosen):`];
+  for (const c of r.calibrationChoices) {
+    const cells = c.candidates.map((k) => `${k.method === c.chosen ? '*' : ' '}${k.method} ${k.mse.toExponential(2)}`);
+    lines.push(`    ${c.tensor}: ${c.chosen} [${c.range.min.toPrecision(4)}, ${c.range.max.toPrecision(4)}]${cells.length > 0 ? `  ${cells.join('  ')}` : '  (nothing held back: min/max)'}`);
+  }
+  return lines;
 }

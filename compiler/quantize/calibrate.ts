@@ -1,19 +1,30 @@
 // Calibration: run the float reference executor (A's runFloat) over sample inputs and record the
 // min/max of every activation, the statistic TFLite's post-training quantizer uses by default; or,
 // as options (issue 11 §3), a histogram per activation from which the percentile or entropy (KL)
-// estimator picks a range that clips outliers.
+// estimator picks a range that clips outliers; or, with 'auto', the method chosen per tensor by
+// its error on a held-back slice of the samples (per-tensor-choice.ts).
 import type { Graph } from '../ir/graph.ts';
-import { runFloat } from '../reference/executor.ts';
-import { entropyRange } from './entropy-range.ts';
+import { forEachActivation } from './activation-pass.ts';
+import { histogramRange } from './histogram-range.ts';
 import { addToHistogram, newHistogram, type Histogram } from './histogram.ts';
-import { DEFAULT_PERCENTILE, percentileRange } from './percentile-range.ts';
+import { calibratePerTensor, type TensorRangeChoice } from './per-tensor-choice.ts';
 
 export type Range = { readonly min: number; readonly max: number };
 
 export type CalibrationMethod =
   | { readonly kind: 'minmax' }
   | { readonly kind: 'percentile'; readonly percentile?: number }
-  | { readonly kind: 'entropy' };
+  | { readonly kind: 'entropy' }
+  | { readonly kind: 'auto' };
+
+export type Calibration = {
+  readonly ranges: Map<string, Range>;
+  /** 'auto' only: per activation, the chosen method and every candidate's held-back error */
+  readonly choices?: readonly TensorRangeChoice[];
+  /** 'auto' only: samples the candidate ranges were estimated from / held back to judge them */
+  readonly fitSamples?: number;
+  readonly heldBackSamples?: number;
+};
 
 export function calibrate(
   graph: Graph,
@@ -21,56 +32,58 @@ export function calibrate(
   onSample?: (done: number) => void,
   method: CalibrationMethod = { kind: 'minmax' },
 ): Map<string, Range> {
-  if (method.kind !== 'minmax') return calibrateHistograms(graph, samples, onSample, method);
-  if (graph.inputs.length !== 1) throw new RangeError(`calibration supports one graph input, graph has ${graph.inputs.length}`);
-  const inputName = graph.inputs[0].name;
-  const lo = new Map<string, number>();
-  const hi = new Map<string, number>();
-  let count = 0;
-  for (const x of samples) {
-    const values = runFloat(graph, { [inputName]: x });
-    for (const [name, data] of values) {
-      if (graph.initializers.has(name)) continue;
-      let mn = lo.get(name) ?? Infinity;
-      let mx = hi.get(name) ?? -Infinity;
-      for (let i = 0; i < data.length; i++) {
-        const v = data[i];
-        if (v < mn) mn = v;
-        if (v > mx) mx = v;
-      }
-      lo.set(name, mn);
-      hi.set(name, mx);
-    }
-    count++;
-    onSample?.(count);
-  }
-  if (count === 0) throw new RangeError('calibration needs at least one sample');
-  const ranges = new Map<string, Range>();
-  for (const [name, min] of lo) ranges.set(name, { min, max: hi.get(name) ?? min });
-  return ranges;
+  return calibrateWithReport(graph, samples, onSample, method).ranges;
 }
 
-function calibrateHistograms(graph: Graph, samples: Iterable<Float32Array>, onSample: ((done: number) => void) | undefined, method: CalibrationMethod): Map<string, Range> {
-  if (graph.inputs.length !== 1) throw new RangeError(`calibration supports one graph input, graph has ${graph.inputs.length}`);
-  const inputName = graph.inputs[0].name;
-  const hist = new Map<string, Histogram>();
-  let count = 0;
-  for (const x of samples) {
-    for (const [name, data] of runFloat(graph, { [inputName]: x })) {
-      if (graph.initializers.has(name)) continue;
-      let h = hist.get(name);
-      if (!h) hist.set(name, (h = newHistogram()));
-      addToHistogram(h, data);
-    }
-    count++;
-    onSample?.(count);
-  }
+export function calibrateWithReport(
+  graph: Graph,
+  samples: Iterable<Float32Array>,
+  onSample?: (done: number) => void,
+  method: CalibrationMethod = { kind: 'minmax' },
+): Calibration {
+  let done = 0;
+  const counted = (): void => onSample?.(++done);
+  if (method.kind === 'auto') return calibratePerTensor(graph, Array.from(samples), counted);
+  if (method.kind !== 'minmax') return { ranges: calibrateHistograms(graph, samples, counted, method) };
+  const seen = new Map<string, Float64Array>();
+  const count = forEachActivation(graph, samples, (name, data) => {
+    let minMax = seen.get(name);
+    if (!minMax) seen.set(name, (minMax = Float64Array.of(Infinity, -Infinity)));
+    widenMinMax(minMax, data);
+  }, counted);
   if (count === 0) throw new RangeError('calibration needs at least one sample');
+  const ranges = new Map<string, Range>();
+  for (const [name, minMax] of seen) ranges.set(name, { min: minMax[0], max: minMax[1] });
+  return { ranges };
+}
+
+/** minMax = [min, max] widened by `data`; a plain function of typed arrays, so V8 compiles one tight loop */
+function widenMinMax(minMax: Float64Array, data: Float32Array): void {
+  let mn = minMax[0];
+  let mx = minMax[1];
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  minMax[0] = mn;
+  minMax[1] = mx;
+}
+
+function calibrateHistograms(graph: Graph, samples: Iterable<Float32Array>, onSample: () => void, method: CalibrationMethod & { kind: 'percentile' | 'entropy' }): Map<string, Range> {
+  const hist = new Map<string, Histogram>();
+  const count = forEachActivation(graph, samples, (name, data) => {
+    let h = hist.get(name);
+    if (!h) hist.set(name, (h = newHistogram()));
+    addToHistogram(h, data);
+  }, onSample);
+  if (count === 0) throw new RangeError('calibration needs at least one sample');
+  const inputName = graph.inputs[0].name;
   const ranges = new Map<string, Range>();
   for (const [name, h] of hist) {
     // the graph input keeps its full range: clipping it would only throw away what the sensor measured
     if (name === inputName) ranges.set(name, { min: Math.min(0, h.min), max: Math.max(0, h.max) });
-    else ranges.set(name, method.kind === 'entropy' ? entropyRange(h) : percentileRange(h, method.kind === 'percentile' ? (method.percentile ?? DEFAULT_PERCENTILE) : DEFAULT_PERCENTILE));
+    else ranges.set(name, histogramRange(h, method));
   }
   return ranges;
 }

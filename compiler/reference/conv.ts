@@ -1,15 +1,20 @@
 // Conv (Conv-11): grouped/depthwise N-D convolution (N-D = 1, 2, 3) with pads, auto_pad, strides
 // and dilations, plus the optional fused activation written by passes/fuse-activation.ts.
 //   Y[n, m, o] = B[m] + sum_{c in group(m), k} X[n, c, o*s - pb + k*d] * W[m, c, k]
-// Loop order: for each weight tap, sweep the output rows (weight-stationary), so the innermost
-// loop is a contiguous, bounds-free multiply-add over one output row; each tap's valid output
-// window is computed once per call. Accumulation is in double precision.
+// 2-D convolutions (the common case) run as im2col + a blocked matrix product, or directly when
+// depthwise (one input channel per group). 1-D and 3-D ones take the general loop: for each weight
+// tap, sweep the output rows (weight-stationary), so the innermost loop is a contiguous,
+// bounds-free multiply-add over one output row; each tap's valid output window is computed once
+// per call. Accumulation is in double precision.
 import { attrInt } from '../ir/attrs.ts';
 import { applyFusedActivation, readFusedActivation } from '../ir/fused-activation.ts';
 import { windowGeometry } from '../shape-inference/window-geometry.ts';
 import type { Kernel } from './kernel.ts';
 import { floatInput, floatTensor, input } from './kernel.ts';
 import { spatial3 } from './spatial.ts';
+import { gemmWithBias } from './blocked-gemm.ts';
+import { depthwiseConv2d } from './depthwise-conv2d.ts';
+import { im2col, type Conv2dGeometry } from './im2col.ts';
 
 export const conv: Kernel = (node, inputs) => {
   const xShape = input(node, inputs, 0).shape;
@@ -29,7 +34,10 @@ export const conv: Kernel = (node, inputs) => {
   const inPlane = ID * IH * IW;
   const outPlane = OD * OH * OW;
   if (ID === 1 && OD === 1) {
-    const y2 = conv2d(x, w, bias, N, C, M, group, IH, IW, OH, OW, k[1], k[2], s[1], s[2], d[1], d[2], pb[1], pb[2]);
+    const geo: Conv2dGeometry = { IH, IW, OH, OW, KH: k[1], KW: k[2], SH: s[1], SW: s[2], DH: d[1], DW: d[2], PH: pb[1], PW: pb[2] };
+    const y2 = new Float32Array(N * M * OH * OW);
+    if (cg === 1 && group > 1) depthwiseConv2d(x, w, bias, y2, N, C, M, geo);
+    else conv2dGemm(x, w, bias, y2, N, C, M, group, geo);
     applyFusedActivation(y2, readFusedActivation(node));
     return [floatTensor([N, M, ...g.out], y2)];
   }
@@ -115,94 +123,33 @@ function tapWindows(inp: V3, out: V3, k: V3, s: V3, d: V3, pb: V3): Tap[] {
   return taps;
 }
 
+let im2colBuffer = new Float32Array(0);
+
+/** The im2col buffer, reused across calls (im2col writes every element, padding zeros included). */
+function scratch(length: number): Float32Array {
+  if (im2colBuffer.length < length) im2colBuffer = new Float32Array(length);
+  return im2colBuffer.subarray(0, length);
+}
+
 /**
- * 2-D convolution as im2col + dot products: the input patches of one group are laid out once as a
- * [OH*OW, cg*kh*kw] matrix (one contiguous patch per output position, zeros where the window
- * overhangs the padding); each output is then the dot product of a weight row and a patch, two
- * channels by two positions at a time so every load feeds two multiply-adds. Accumulation is in
- * double precision (JavaScript numbers), stored as float32.
+ * 2-D convolution, one image and group at a time, as a matrix product (blocked-gemm.ts) of the
+ * group's weights [mg, cg*KH*KW] with its im2col [cg*KH*KW, OH*OW]; a 1x1 convolution with unit
+ * strides and no padding multiplies the input planes themselves, which already have that layout.
  */
-function conv2d(
-  x: Float32Array, w: Float32Array, bias: Float32Array | undefined,
-  N: number, C: number, M: number, group: number, IH: number, IW: number, OH: number, OW: number,
-  KH: number, KW: number, SH: number, SW: number, DH: number, DW: number, PH: number, PW: number,
-): Float32Array {
+function conv2dGemm(x: Float32Array, w: Float32Array, bias: Float32Array | undefined, y: Float32Array, N: number, C: number, M: number, group: number, geo: Conv2dGeometry): void {
+  const { IH, IW, OH, OW, KH, KW, SH, SW, PH, PW } = geo;
   const cg = C / group;
   const mg = M / group;
   const P = OH * OW;
   const K = cg * KH * KW;
-  const y = new Float32Array(N * M * P);
-  const col = new Float32Array(P * K);
+  const pointwise = KH === 1 && KW === 1 && SH === 1 && SW === 1 && PH === 0 && PW === 0 && OH === IH && OW === IW;
+  const col = pointwise ? x : scratch(K * P);
   for (let n = 0; n < N; n++) {
     for (let gi = 0; gi < group; gi++) {
       const xOff = (n * C + gi * cg) * IH * IW;
-      col.fill(0);
-      for (let c = 0, r = 0; c < cg; c++) {
-        const xc = xOff + c * IH * IW;
-        for (let kh = 0; kh < KH; kh++) {
-          for (let kw = 0; kw < KW; kw++, r++) {
-            for (let oh = 0; oh < OH; oh++) {
-              const ih = oh * SH - PH + kh * DH;
-              if (ih < 0 || ih >= IH) continue;
-              const xr = xc + ih * IW;
-              let at = oh * OW * K + r;
-              for (let ow = 0; ow < OW; ow++, at += K) {
-                const iw = ow * SW - PW + kw * DW;
-                if (iw >= 0 && iw < IW) col[at] = x[xr + iw];
-              }
-            }
-          }
-        }
-      }
+      if (!pointwise) im2col(x, xOff, cg, geo, col);
       const m0 = gi * mg;
-      for (let m = 0; m < mg; m += 2) {
-        const ma = m0 + m;
-        const two = m + 1 < mg;
-        const mb = two ? ma + 1 : ma;
-        const wa = ma * K;
-        const wb = mb * K;
-        const ba = bias ? bias[ma] : 0;
-        const bb = bias ? bias[mb] : 0;
-        const ya = (n * M + ma) * P;
-        const yb = (n * M + mb) * P;
-        let p = 0;
-        for (; p + 1 < P; p += 2) {
-          const c0 = p * K;
-          const c1 = c0 + K;
-          let s00 = ba;
-          let s01 = ba;
-          let s10 = bb;
-          let s11 = bb;
-          for (let k = 0; k < K; k++) {
-            const u = w[wa + k];
-            const v = w[wb + k];
-            const x0 = col[c0 + k];
-            const x1 = col[c1 + k];
-            s00 += u * x0;
-            s01 += u * x1;
-            s10 += v * x0;
-            s11 += v * x1;
-          }
-          y[ya + p] = s00;
-          y[ya + p + 1] = s01;
-          if (two) {
-            y[yb + p] = s10;
-            y[yb + p + 1] = s11;
-          }
-        }
-        for (; p < P; p++) {
-          const c0 = p * K;
-          let s0 = ba;
-          let s1 = bb;
-          for (let k = 0; k < K; k++) {
-            s0 += w[wa + k] * col[c0 + k];
-            s1 += w[wb + k] * col[c0 + k];
-          }
-          y[ya + p] = s0;
-          if (two) y[yb + p] = s1;
-        }
-      }
+      gemmWithBias(w, m0 * K, col, pointwise ? xOff : 0, bias, m0, y, (n * M + m0) * P, mg, K, P);
     }
   }
-  return y;
 }
