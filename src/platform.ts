@@ -115,7 +115,7 @@ export class Platform {
         fleetMl.refresh(e.endpoint).catch(() => undefined);
         // firmware versions are read again after firmware rollouts only (three reads per device)
         const endpoint = e.endpoint;
-        engine.get(e.deploymentId).then((d) => (d?.packageKind === 'firmware' ? firmware.refresh(endpoint) : undefined)).catch(() => undefined);
+        engine.packageKindOf(e.deploymentId).then((kind) => (kind === 'firmware' ? firmware.refresh(endpoint) : undefined)).catch(() => undefined);
       }
       if (e.type === 'deregistration' && e.reason !== 'replaced') firmware.forget(e.registration.endpoint);
     });

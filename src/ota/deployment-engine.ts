@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { LwM2mServer } from '../server.ts';
 import type { DeploymentStore } from '../store/deployment-store.ts';
 import { FlowError, readValue } from './device-calls.ts';
+import { onEndpointEvent } from './endpoint-signals.ts';
 import { countStates, defaultPolicy, progressOf, TERMINAL, type Deployment, type DeviceRollout, type RolloutPolicy, type TargetSelector } from './deployment.ts';
 import { runFirmwareUpdate, settleFirmwareAfterFailure } from './firmware-update.ts';
 import type { PackageKind } from './package-catalog.ts';
@@ -164,6 +165,12 @@ export class DeploymentEngine {
     const r = this.running.get(id);
     if (r) return structuredClone(r.deployment);
     return this.deps.store.get(id);
+  }
+
+  /** A deployment's package kind, without copying its rows (once per device done: a copy each was O(devices²)). */
+  async packageKindOf(id: string): Promise<PackageKind | undefined> {
+    const r = this.running.get(id);
+    return r ? r.deployment.packageKind : (await this.deps.store.get(id))?.packageKind;
   }
 
   async list(): Promise<Deployment[]> {
@@ -439,8 +446,8 @@ export class DeploymentEngine {
         fn();
       };
       const timer = setTimeout(() => finish(() => reject(new FlowError('DEVICE_NOT_FOUND', `${endpoint} is not registered`))), timeoutMs);
-      const off = this.deps.server.events.on((e) => {
-        if (e.type === 'registration' && e.registration.endpoint === endpoint) finish(resolve);
+      const off = onEndpointEvent(this.deps.server, endpoint, (e) => {
+        if (e.type === 'registration') finish(resolve);
       });
       const onAbort = (): void => finish(() => reject(new FlowError('ABORTED', 'the deployment was aborted')));
       signal.addEventListener('abort', onAbort);
