@@ -44,7 +44,11 @@ function delayP99(text: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-/** Starts `n` devices named <prefix>p<k>-<i> over several processes; resolves when all have registered. */
+/**
+ * Starts `n` devices named <prefix><i> over several processes, interleaved (process k has devices
+ * k, k + procs, ...): the engine walks the endpoints in order, so each process gets its share of
+ * the devices in flight. Resolves when all have registered.
+ */
 async function startFleet(platform: Platform, n: number, prefix: string, perProcess: number): Promise<ChildProcess[]> {
   const procs = Math.max(1, Math.ceil(n / (perProcess > 0 ? perProcess : 2500)));
   const children: ChildProcess[] = [];
@@ -52,11 +56,19 @@ async function startFleet(platform: Platform, n: number, prefix: string, perProc
     const count = Math.floor(n / procs) + (k < n % procs ? 1 : 0);
     if (count === 0) continue;
     children.push(spawn(process.execPath, ['--import', 'tsx', path.join(root, 'simulators/fleet.ts'),
-      '--server', `127.0.0.1:${platform.server.coapAddress.port}`, '--count', String(count), '--prefix', `${prefix}p${k}-`,
+      '--server', `127.0.0.1:${platform.server.coapAddress.port}`, '--count', String(count), '--prefix', prefix, '--first', String(k), '--step', String(procs),
       '--lifetime', '3600', '--bind', `127.0.0.${10 + k}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } }));
   }
   const registered = async (): Promise<number> => (await platform.server.registrations.all()).filter((r) => r.endpoint.startsWith(prefix)).length;
-  await waitFor(async () => (await registered()) >= n, 300_000, `${n} registrations`);
+  let last = 0;
+  await waitFor(async () => {
+    const now = await registered();
+    if (Date.now() - last > 15_000) {
+      last = Date.now();
+      process.stderr.write(`  ${now}/${n} registered\n`);
+    }
+    return now >= n;
+  }, 600_000, `${n} registrations`);
   return children;
 }
 
@@ -93,7 +105,15 @@ export async function rolloutBench(platform: Platform, o: RolloutBenchOptions): 
           const cpu0 = process.cpuUsage();
           const t0 = performance.now();
           const d = await platform.engine.create({ moduleDigest: digest, method, selector: { prefix }, policy: { maxParallel: parallel, batchSize: Math.max(1000, parallel), deviceTimeoutMs: 600_000 } });
+          // progress from the deployment's own events (a copy of the deployment would cost the server CPU)
+          let finished = 0;
+          const off = platform.server.events.on((e) => {
+            if (e.type === 'deployment' && e.deploymentId === d.id && e.endpoint && (e.state === 'done' || e.state === 'failed')) finished++;
+          });
+          const ticker = setInterval(() => process.stderr.write(`  ${method} ${n}: ${finished} finished after ${((performance.now() - t0) / 1000).toFixed(0)} s\n`), 15_000);
           await platform.engine.settled(d.id);
+          clearInterval(ticker);
+          off();
           const s = (performance.now() - t0) / 1000;
           const cpu = process.cpuUsage(cpu0);
           if (profiler) {
