@@ -11,11 +11,12 @@ import type { LwM2mServer } from '../server.ts';
 import type { DeploymentStore } from '../store/deployment-store.ts';
 import { FlowError, readValue } from './device-calls.ts';
 import { onEndpointEvent } from './endpoint-signals.ts';
-import { countStates, defaultPolicy, progressOf, TERMINAL, type Deployment, type DeviceRollout, type RolloutPolicy, type TargetSelector } from './deployment.ts';
+import { countStates, defaultPolicy, TERMINAL, type Deployment, type DeviceRollout, type RolloutPolicy, type TargetSelector } from './deployment.ts';
 import { runFirmwareUpdate, settleFirmwareAfterFailure } from './firmware-update.ts';
 import type { PackageKind } from './package-catalog.ts';
 import type { PackageRepository } from './package-repository.ts';
 import { runSoftwareUpdate, settleSoftwareAfterFailure } from './software-update.ts';
+import { StateCounts } from './state-counts.ts';
 import { StorePause } from './store-pause.ts';
 import { resolveTargets } from './target-resolver.ts';
 import { activeModelDigest, type FlowContext, type FlowResult, type UpdateMethod } from './update-flow.ts';
@@ -82,6 +83,7 @@ export class DeploymentEngine {
   /** one write loop per deployment: `again` asks it for one more write of the latest state */
   private readonly writes = new Map<string, { again: boolean; loop: Promise<void> }>();
   private stopping = false;
+  private readonly stateCounts = new WeakMap<Deployment, StateCounts>();
   /** closed while the store is away: no device starts, failed attempts are not counted */
   readonly pause: StorePause;
 
@@ -256,10 +258,24 @@ export class DeploymentEngine {
   }
 
   private emit(d: Deployment, r?: DeviceRollout): void {
+    const counts = this.countsOf(d, r);
     this.deps.server.events.emit({
       type: 'deployment', deploymentId: d.id, endpoint: r?.endpoint, state: r ? r.state : d.status,
-      detail: r?.error?.message ?? d.reason, counts: countStates(d), progress: progressOf(d),
+      detail: r?.error?.message ?? d.reason, counts: counts.snapshot(), progress: counts.progress(),
     });
+  }
+
+  /** The deployment's counts by state: a row's change moves that row, a deployment-level one counts all again (state-counts.ts). */
+  private countsOf(d: Deployment, r?: DeviceRollout): StateCounts {
+    const c = this.stateCounts.get(d);
+    if (!c) {
+      const fresh = new StateCounts(d);
+      this.stateCounts.set(d, fresh);
+      return fresh;
+    }
+    if (r) c.update(r);
+    else c.recount();
+    return c;
   }
 
   private async run(d: Deployment, controller: AbortController): Promise<void> {
@@ -286,10 +302,11 @@ export class DeploymentEngine {
     }
     for (let i = 0; i < rest.length; i += d.policy.batchSize) waves.push(rest.slice(i, i + d.policy.batchSize));
 
-    const tooManyFailures = (): boolean => {
-      const finished = Object.values(d.devices).filter((r) => r.state === 'done' || r.state === 'failed');
-      const failed = finished.filter((r) => r.state === 'failed').length;
-      return finished.length >= d.policy.minSample && failed / finished.length > d.policy.abortFailureRate;
+    const tooManyFailures = (r: DeviceRollout): boolean => {
+      const counts = this.countsOf(d, r);
+      const failed = counts.count('failed');
+      const finished = failed + counts.count('done');
+      return finished >= d.policy.minSample && failed / finished > d.policy.abortFailureRate;
     };
     const abortWith = (reason: string): void => {
       if (!controller.signal.aborted) controller.abort(reason);
@@ -306,7 +323,7 @@ export class DeploymentEngine {
           if (this.pause.paused) continue; // closed again before this turn
           const r = d.devices[wave[next++]!]!;
           await this.updateDevice(d, r, pkg, controller.signal, save);
-          if (tooManyFailures()) abortWith(`failure rate passed ${d.policy.abortFailureRate}`);
+          if (tooManyFailures(r)) abortWith(`failure rate passed ${d.policy.abortFailureRate}`);
         }
       }));
       const canaryFailed = d.policy.canary > 0 && w === 0 && wave.some((ep) => d.devices[ep]!.state === 'failed');
