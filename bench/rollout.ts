@@ -1,22 +1,34 @@
 // Delivering a 100 KB module: one transfer against libcoap's own client and server (the peer),
 // then whole rollouts (SOTA push and pull through the deployment engine) to 1, 100 and 1,000
 // simulated devices. Run: npx tsx bench/rollout.ts [--counts 1,100,1000] [--reps 5]
+//   [--methods sota-push,sota-pull] [--max-parallel 100] [--per-process 2500] [--rollout-reps 1]
+//   [--cpu-prof dir]   (a V8 CPU profile of the server over each rollout)
+// Each rollout prints seconds, KB/s delivered, ms per device, the server's CPU per device and the
+// event-loop delay p99 read from the server's own GET /metrics.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
+import type { AddressInfo } from 'node:net';
+import { buildApi } from '../src/api/app.ts';
 import { CoapEndpoint } from '../src/coap/endpoint.ts';
 import { Method } from '../src/coap/message.ts';
 import { UdpTransport } from '../src/coap/transport.ts';
 import { quietLogger } from '../src/log.ts';
 import { sha256Hex } from '../src/ota/package-repository.ts';
 import { Platform } from '../src/platform.ts';
+import type { UpdateMethod } from '../src/ota/update-flow.ts';
 import { objectsDir } from '../simulators/fleet.ts';
+import { rolloutBench } from './support/rollout-fleet.ts';
 
 const run = promisify(execFile);
-const { values } = parseArgs({ options: { counts: { type: 'string', default: '1,100,1000' }, reps: { type: 'string', default: '5' }, size: { type: 'string', default: String(100 * 1024) } } });
+const { values } = parseArgs({ options: {
+  counts: { type: 'string', default: '1,100,1000' }, reps: { type: 'string', default: '5' }, size: { type: 'string', default: String(100 * 1024) },
+  methods: { type: 'string', default: 'sota-push,sota-pull' }, 'max-parallel': { type: 'string', default: '100' },
+  'per-process': { type: 'string', default: '2500' }, 'rollout-reps': { type: 'string', default: '1' }, 'cpu-prof': { type: 'string' },
+} });
 const reps = Number(values.reps);
 const size = Number(values.size);
 const pkg = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7919 + 13) % 256));
@@ -80,6 +92,18 @@ process.stdout.write(`  ours, pull (GET /fw/<digest>, Block2): ${pull.toFixed(1)
 process.stdout.write(`  ours, push (PUT, Block1):              ${push.toFixed(1)} ms = ${(push / lib).toFixed(2)}x libcoap's command, ${(push / libAdj).toFixed(1)}x its transfer alone\n`);
 
 // ---- whole rollouts through the deployment engine, when the simulator speaks Object 9
-const { rolloutBench } = await import('./support/rollout-fleet.ts').catch(() => ({ rolloutBench: undefined }));
-if (rolloutBench) await rolloutBench(platform, values.counts!.split(',').filter((c) => c !== '').map(Number));
+// the server's own API serves /metrics (open: no access options in a bench)
+const api = await buildApi({ server: platform.server, log: quietLogger, platform, dashboard: false });
+await api.listen({ host: '127.0.0.1', port: 0 });
+const httpPort = (api.server.address() as AddressInfo).port;
+await rolloutBench(platform, {
+  counts: values.counts!.split(',').filter((c) => c !== '').map(Number),
+  methods: values.methods!.split(',') as UpdateMethod[],
+  maxParallel: Number(values['max-parallel']),
+  perProcess: Number(values['per-process']),
+  reps: Number(values['rollout-reps']),
+  metricsUrl: `http://127.0.0.1:${httpPort}/metrics`,
+  cpuProfDir: values['cpu-prof'],
+});
+await api.close();
 await platform.stop();

@@ -29,6 +29,13 @@ export type FleetOptions = {
   bindAddresses?: string[];
   /** registrations in flight at once */
   concurrency?: number;
+  /**
+   * device i is named <prefix><firstIndex + i * indexStep> (5 digits): fleets in several processes
+   * interleave their names (process k of n: firstIndex k, indexStep n), so a rollout that walks the
+   * endpoints in order keeps every process busy rather than one after the other
+   */
+  firstIndex?: number;
+  indexStep?: number;
   models?: ModelLookup;
   client?: Partial<ClientOptions>;
   /** DTLS-PSK for every device: identity = endpoint name, key = fleetPsk(secret, endpoint) */
@@ -63,7 +70,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const profile = loadProfile(o.profile ?? 'esp32');
   const server = parseServer(o.server);
   const clients = Array.from({ length: o.count }, (_, i) => {
-    const endpoint = `${o.prefix ?? 'sim-'}${String(i).padStart(5, '0')}`;
+    const endpoint = `${o.prefix ?? 'sim-'}${String((o.firstIndex ?? 0) + i * (o.indexStep ?? 1)).padStart(5, '0')}`;
     return new SimulatedClient({
     endpoint,
     server, models, profile, log: o.log,
@@ -101,7 +108,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
 
 const USAGE = `Usage: npm run fleet -- [--server 127.0.0.1:5683] [--count 10] [--prefix sim-] [--profile esp32|esp32-s3|nrf52840|stm32f746]
        [--queue] [--loss percent] [--latency ms] [--lifetime s] [--bind 127.0.0.1[,127.0.0.2...]]
-       [--psk-secret S] [--bootstrap host:port [--bootstrap-psk-secret S]]
+       [--psk-secret S] [--bootstrap host:port [--bootstrap-psk-secret S]] [--first 0 --step 1 (device i is <prefix><first + i * step>)]
 `;
 
 class UsageError extends Error {}
@@ -131,6 +138,8 @@ async function cli(): Promise<void> {
       // factory bootstrap information: each device bootstraps here first (its LwM2M server comes from the Bootstrap-Server)
       bootstrap: { type: 'string' },
       'bootstrap-psk-secret': { type: 'string' },
+      first: { type: 'string', default: '0' },
+      step: { type: 'string', default: '1' },
     } });
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]!);
@@ -144,12 +153,14 @@ async function cli(): Promise<void> {
   const lifetime = intFlag('lifetime', values.lifetime, 1, 4_294_967_295);
   const loss = intFlag('loss', values.loss, 0, 100);
   const latency = intFlag('latency', values.latency, 0, 600_000);
+  const firstIndex = intFlag('first', values.first, 0, 99_999);
+  const indexStep = intFlag('step', values.step, 1, 99_999);
   if (!/^[^:]+:\d+$|^\[.+\]:\d+$/.test(values.server!)) throw new UsageError(`--server must be host:port, got "${values.server}"`);
   const { pino } = await import('pino');
   const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const fleet = await startFleet({
     server: values.server!, count, prefix: values.prefix, profile: values.profile, log,
-    queueMode: values.queue, lifetime, bindAddresses: values.bind!.split(','),
+    queueMode: values.queue, lifetime, bindAddresses: values.bind!.split(','), firstIndex, indexStep,
     faults: { lossPercent: loss, latencyMs: latency },
     pskSecret: values['psk-secret'],
     ...(values.bootstrap ? { bootstrap: { server: parseServer(values.bootstrap), pskSecret: values['bootstrap-psk-secret'] } } : {}),

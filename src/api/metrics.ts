@@ -9,6 +9,7 @@ import type { BridgeStats } from '../mqtt/mqtt-bridge.ts';
 import type { LwM2mServer } from '../server.ts';
 import { sseStats } from './routes/events.ts';
 import { processFaults } from '../process-guards.ts';
+import { registerEventLoopDelay } from './event-loop-delay.ts';
 
 export type MetricsOptions = {
   /** MQTT bridge counters, when the bridge runs */
@@ -39,6 +40,8 @@ export function createServerMetrics(server: LwM2mServer, opts: MetricsOptions = 
   if (opts.nodeId) registry.setDefaultLabels({ node: opts.nodeId });
   // process and runtime metrics, among them nodejs_eventloop_lag_seconds and its percentiles
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  // ...whose lag percentiles include the 20 ms sampling period: this one is the delay alone (issue 17)
+  const stopDelay = registerEventLoopDelay(registry);
 
   new Gauge({
     name: 'lwm2m_registrations', help: 'Registered devices (in the shared store: the whole fleet)', registers: [registry],
@@ -138,5 +141,10 @@ export function createServerMetrics(server: LwM2mServer, opts: MetricsOptions = 
     mirroredCounter(registry, 'cluster_deployment_leases_lost_total', 'Lease renewals that found another node holding a deployment this node runs', () => takeover.stats.lost);
   }
 
-  return { registry, close: off };
+  return {
+    registry, close: () => {
+      off();
+      stopDelay();
+    },
+  };
 }

@@ -60,15 +60,17 @@ export class BlockwiseLayer {
     let size = initialSize;
     let offset = 0;
     const token = req.token ?? newToken();
-    const noObserve = { ...req, observe: undefined };
+    // the request's own options are the same on every block: encoded once for the whole upload;
+    // RFC 7959 §2.3: the Observe option goes with the last block only
+    const common = this.exchanges.requestOptions({ ...req, observe: undefined }, true);
+    const last = req.observe === undefined ? common : this.exchanges.requestOptions(req, true);
     for (;;) {
       const chunk = payload.subarray(offset, offset + size);
       const more = offset + chunk.length < payload.length;
       const block: BlockOption = { num: offset / size, more, size };
       const extra: CoapOption[] = [{ number: Option.BLOCK1, value: encodeBlock(block) }];
       if (offset === 0) extra.push(uintOption(Option.SIZE1, payload.length));
-      // RFC 7959 §2.3: the Observe option goes with the last block only
-      const msg = this.exchanges.build(peer, more ? noObserve : req, token, chunk, extra);
+      const msg = this.exchanges.message(peer, req, token, chunk, more ? common : last, extra);
       const res = await this.exchanges.exchange(peer, msg, req.timeoutMs, this.opts.blockRetryRounds);
       this.opts.stats.blockBytesOut += chunk.length;
       if (!more) return { first: res, token };

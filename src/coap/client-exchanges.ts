@@ -46,20 +46,34 @@ export class ClientExchanges {
   }
 
   build(peer: Peer, req: ClientRequest, token: Buffer, payload: Buffer, extra: readonly CoapOption[]): CoapMessage {
+    const options = this.requestOptions(req, payload.length > 0);
+    for (const o of extra) options.push(o);
+    return { type: req.confirmable === false ? 'NON' : 'CON', code: req.method, messageId: this.reliability.allocateMid(peer), token, options, payload };
+  }
+
+  /**
+   * The options of `req` every message of its exchange repeats (Uri-Path, Uri-Query, Content-Format,
+   * Accept, Observe, its own): a block-wise upload encodes them once, not once per block.
+   */
+  requestOptions(req: ClientRequest, hasPayload: boolean): CoapOption[] {
     const options: CoapOption[] = [];
     if (req.path) for (const seg of req.path) options.push({ number: Option.URI_PATH, value: Buffer.from(seg, 'utf8') });
     if (req.query) for (const q of req.query) options.push({ number: Option.URI_QUERY, value: Buffer.from(q, 'utf8') });
-    if (req.contentFormat !== undefined && payload.length > 0) options.push(uintOption(Option.CONTENT_FORMAT, req.contentFormat));
+    if (req.contentFormat !== undefined && hasPayload) options.push(uintOption(Option.CONTENT_FORMAT, req.contentFormat));
     if (req.accept !== undefined) options.push(uintOption(Option.ACCEPT, req.accept));
     if (req.observe !== undefined) options.push(uintOption(Option.OBSERVE, req.observe));
     if (req.options) for (const o of req.options) options.push(o);
-    for (const o of extra) options.push(o);
+    return options;
+  }
+
+  /** A request message from options encoded beforehand (requestOptions) and this message's own. */
+  message(peer: Peer, req: Pick<ClientRequest, 'method' | 'confirmable'>, token: Buffer, payload: Buffer, common: readonly CoapOption[], extra: readonly CoapOption[]): CoapMessage {
     return {
       type: req.confirmable === false ? 'NON' : 'CON',
       code: req.method,
       messageId: this.reliability.allocateMid(peer),
       token,
-      options,
+      options: extra.length === 0 ? [...common] : common.concat(extra),
       payload,
     };
   }

@@ -16,6 +16,7 @@ import { allRows, ROW_BATCH, type DeploymentStore, type RowPage } from '../store
 import { FlowError, readValue } from './device-calls.ts';
 import { countStates, defaultPolicy, progressOf, TERMINAL, type Deployment, type DeviceRollout, type RolloutPolicy, type TargetSelector } from './deployment.ts';
 import { RolloutRows } from './rollout-rows.ts';
+import { onEndpointEvent } from './endpoint-signals.ts';
 import { runFirmwareUpdate, settleFirmwareAfterFailure } from './firmware-update.ts';
 import type { PackageKind } from './package-catalog.ts';
 import type { PackageRepository } from './package-repository.ts';
@@ -522,8 +523,8 @@ export class DeploymentEngine {
         fn();
       };
       const timer = setTimeout(() => finish(() => reject(new FlowError('DEVICE_NOT_FOUND', `${endpoint} is not registered`))), timeoutMs);
-      const off = this.deps.server.events.on((e) => {
-        if (e.type === 'registration' && e.registration.endpoint === endpoint) finish(resolve);
+      const off = onEndpointEvent(this.deps.server, endpoint, (e) => {
+        if (e.type === 'registration') finish(resolve);
       });
       const onAbort = (): void => finish(() => reject(new FlowError('ABORTED', 'the deployment was aborted')));
       signal.addEventListener('abort', onAbort);

@@ -34,6 +34,13 @@ export type RolloutPolicy = {
   deliveryFallback: 'switch' | 'refuse';
 };
 
+/**
+ * Most devices one deployment updates at once (issue 17). Each one in flight holds a few
+ * observations, timers and one exchange with the device; 2,000 keep a 10,000-device rollout
+ * within minutes on one 2-core node without the flows' own bookkeeping dominating.
+ */
+export const MAX_PARALLEL = 2000;
+
 export const defaultPolicy: RolloutPolicy = {
   maxParallel: 20, batchSize: 100, canary: 0, deviceTimeoutMs: 180_000, retries: 1, abortFailureRate: 0.5, minSample: 10, deliveryFallback: 'switch',
 };

@@ -1,12 +1,12 @@
 // What update flows need from the server: a DM call that also waits for queued requests
 // (queue-mode devices), one-value reads, and watching resources by observe with a read fallback
 // (LWM2M-NOTES: follow State and Update Result by observe, with reads as a fallback).
-import type { ServerEvent } from '../events/server-event.ts';
 import type { ResourceValue } from '../lwm2m/node.ts';
 import { formatPath, type LwM2mPath } from '../lwm2m/path.ts';
 import { RequestError, type DownlinkRequest, type DownlinkResult } from '../request/downlink-request.ts';
 import type { LwM2mServer } from '../server.ts';
-import { FlowObservations } from './flow-observations.ts';
+import { onEndpointEvent } from './endpoint-signals.ts';
+import { ResourceFollower } from './resource-follower.ts';
 
 export class FlowError extends Error {
   constructor(readonly code: string, message: string) {
@@ -34,7 +34,7 @@ export async function call(server: LwM2mServer, endpoint: string, req: DownlinkR
       off();
       reject(new RequestError('DEVICE_TIMEOUT', `${endpoint} did not wake up within ${timeoutMs} ms`));
     }, timeoutMs);
-    const off = server.events.on((e) => {
+    const off = onEndpointEvent(server, endpoint, (e) => {
       if (e.type === 'request' && e.requestId === id && (e.status === 'done' || e.status === 'failed')) {
         clearTimeout(timer);
         off();
@@ -57,31 +57,42 @@ export async function readValue(server: LwM2mServer, endpoint: string, path: LwM
   return r.node.kind === 'resource' || r.node.kind === 'resourceInstance' ? r.node.value : undefined;
 }
 
-export type WatchOptions = { timeoutMs: number; pollMs: number; signal?: AbortSignal; observe?: boolean };
+export type WatchOptions = {
+  timeoutMs: number; pollMs: number; signal?: AbortSignal; observe?: boolean;
+  /** values (and observations) a flow keeps across several watches; the watch then neither opens nor closes any */
+  follow?: ResourceFollower;
+};
+
+/**
+ * While every path is observed, reads come this many times less often: notifications carry each
+ * change, and a read per path every pollMs from each of 2,000 devices in flight would be most of
+ * the server's traffic. They stay as the safety net (LWM2M-NOTES: observe, with reads as a fallback).
+ */
+const OBSERVED_POLL_FACTOR = 5;
 
 /**
  * Watches resource values until `evaluate` returns a verdict. Values come from notifications
- * (the paths are observed when `observe`) and from reads every pollMs; a read that fails
- * (the device reboots) is simply tried again at the next poll.
+ * (the paths are observed when `observe`) and from reads every pollMs (every pollMs × 5 while each
+ * path is observed); a read that fails (the device reboots) is simply tried again at the next poll.
  */
 export async function watch<T>(
   server: LwM2mServer, endpoint: string, paths: LwM2mPath[],
   evaluate: (values: ReadonlyMap<string, ResourceValue>) => T | undefined, opts: WatchOptions,
 ): Promise<T> {
-  const values = new Map<string, ResourceValue>();
-  const keys = new Set(paths.map(formatPath));
-  let observations: FlowObservations | undefined;
+  const follower = opts.follow ?? new ResourceFollower(server, endpoint, paths, opts.observe !== false);
+  const values = follower.values;
   let settled = false;
   return new Promise<T>((resolve, reject) => {
     const done = (fn: () => void): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      clearInterval(poller);
+      clearTimeout(poller);
       off();
+      offValues();
       opts.signal?.removeEventListener('abort', onAbort);
-      // the flow's observations end with it, on the device too (RFC 7641 §3.6: GET with Observe=1)
-      observations?.close();
+      // the watch's own observations end with it, on the device too (RFC 7641 §3.6: GET with Observe=1)
+      if (!opts.follow) follower.close();
       fn();
     };
     const check = (): void => {
@@ -92,22 +103,14 @@ export async function watch<T>(
         done(() => reject(e));
       }
     };
-    const onEvent = (e: ServerEvent): void => {
+    const off = onEndpointEvent(server, endpoint, (e) => {
       // the device is back (a reboot, a new port): read now, not after a read still waiting on the old address
-      if ((e.type === 'registration' || e.type === 'update') && e.registration.endpoint === endpoint) {
-        void poll(true);
-        return;
-      }
-      if (e.type !== 'notification' || e.endpoint !== endpoint || !keys.has(e.path) || !e.node) return;
-      if (e.node.kind === 'resource' || e.node.kind === 'resourceInstance') {
-        values.set(e.path, e.node.value);
-        check();
-      }
-    };
-    const off = server.events.on(onEvent);
+      if (e.type === 'registration' || e.type === 'update') void poll(true);
+    });
+    const offValues = follower.onChange(check);
     const onAbort = (): void => done(() => reject(new FlowError('ABORTED', 'the deployment was aborted')));
     opts.signal?.addEventListener('abort', onAbort);
-    const timer = setTimeout(() => done(() => reject(new FlowError('TIMEOUT', `no verdict from ${endpoint} on ${[...keys].join(', ')} within ${opts.timeoutMs} ms`))), opts.timeoutMs);
+    const timer = setTimeout(() => done(() => reject(new FlowError('TIMEOUT', `no verdict from ${endpoint} on ${paths.map(formatPath).join(', ')} within ${opts.timeoutMs} ms`))), opts.timeoutMs);
     let polling = false;
     let missing = 0;
     const poll = async (force = false): Promise<void> => {
@@ -116,7 +119,8 @@ export async function watch<T>(
       try {
         for (const p of paths) {
           const r = await call(server, endpoint, { kind: 'read', path: p }, opts.pollMs * 4).catch(() => undefined);
-          if (r?.success && r.node && (r.node.kind === 'resource' || r.node.kind === 'resourceInstance')) values.set(formatPath(p), r.node.value);
+          if (settled) return;
+          if (r?.success && r.node) follower.take(formatPath(p), r.node);
           // a resource the device says is not there will not change by itself: fail, do not wait for the timeout
           if (r && r.code === '4.04') {
             if (++missing >= 3) {
@@ -132,16 +136,17 @@ export async function watch<T>(
         polling = false;
       }
     };
-    const poller = setInterval(() => void poll(), opts.pollMs);
-    if (opts.observe !== false) {
-      // observed for as long as the watch runs, again after a new registration (flow-observations.ts)
-      observations = new FlowObservations(server, endpoint, paths, (p, node) => {
-        if (settled || (node.kind !== 'resource' && node.kind !== 'resourceInstance')) return;
-        values.set(formatPath(p), node.value);
-        check();
-      });
-    } else {
-      void poll();
-    }
+    // one timer, re-armed after each round: the period depends on whether every path is observed now
+    let poller: NodeJS.Timeout | undefined;
+    const schedule = (): void => {
+      if (settled) return;
+      poller = setTimeout(() => {
+        void poll().finally(schedule);
+      }, follower.observingAll ? opts.pollMs * OBSERVED_POLL_FACTOR : opts.pollMs);
+    };
+    schedule();
+    // values a shared follower already holds may decide at once; without observations, read now
+    if (opts.follow) check();
+    if (opts.observe === false && !opts.follow) void poll();
   });
 }

@@ -7,6 +7,7 @@
 import { ContentFormat } from '../lwm2m/content-format.ts';
 import type { ObjectInstance, ResourceValue } from '../lwm2m/node.ts';
 import { call, callOk, checkAborted, FlowError, readValue, watch } from './device-calls.ts';
+import { onEndpointEvent } from './endpoint-signals.ts';
 import { confirmActive, declaresMlModel, type FlowContext, type FlowResult } from './update-flow.ts';
 
 const FW = 5;
@@ -149,7 +150,7 @@ export async function runFirmwareUpdate(ctx: FlowContext, endpoint: string, pkg:
   ctx.onStage('updating');
   const before = await ctx.server.registrations.byEndpoint(endpoint);
   let back = false;
-  const off = ctx.server.events.on((e) => {
+  const off = onEndpointEvent(ctx.server, endpoint, (e) => {
     if ((e.type === 'registration' && e.registration.endpoint === endpoint && e.registration.id !== before?.id) || (e.type === 'update' && e.registration.endpoint === endpoint)) back = true;
   });
   try {

@@ -8,6 +8,7 @@ import type { ServerEvent } from '../events/server-event.ts';
 import type { LwM2mNode } from '../lwm2m/node.ts';
 import type { LwM2mPath } from '../lwm2m/path.ts';
 import type { LwM2mServer } from '../server.ts';
+import { onEndpointEvent, onEndpointObservationChange } from './endpoint-signals.ts';
 
 export type FirstValue = (path: LwM2mPath, node: LwM2mNode) => void;
 
@@ -30,10 +31,10 @@ export class FlowObservations {
     private readonly onFirstValue: FirstValue,
   ) {
     // ended by the device (an error notification), with its registration, or by anyone else: not ours any more
-    this.offChange = server.observations.onChange((change, obs) => {
+    this.offChange = onEndpointObservationChange(server, endpoint, (change, obs) => {
       if (change === 'ended') this.ids.delete(obs.id);
     });
-    this.offEvents = server.events.on((e) => this.onEvent(e));
+    this.offEvents = onEndpointEvent(server, endpoint, (e) => this.onEvent(e));
     this.observeAll();
   }
 

@@ -6,6 +6,7 @@
 import { ContentFormat } from '../lwm2m/content-format.ts';
 import type { LwM2mNode, ObjectInstance, ResourceValue } from '../lwm2m/node.ts';
 import { call, callOk, checkAborted, FlowError, readValue, watch } from './device-calls.ts';
+import { ResourceFollower } from './resource-follower.ts';
 import { confirmActive, declaresMlModel, findModel, instancesOf, ML_MODEL, type FlowContext, type FlowResult } from './update-flow.ts';
 
 const SW = 9;
@@ -75,7 +76,7 @@ async function pickInstance(ctx: FlowContext, endpoint: string, instances: Objec
 }
 
 /** Activate /9/x and check the result: the ML Model active (modules), or Activation State and PkgVersion. */
-async function activateAndConfirm(ctx: FlowContext, endpoint: string, x: number, watchOpts: { timeoutMs: number; pollMs: number; signal?: AbortSignal }): Promise<FlowResult> {
+async function activateAndConfirm(ctx: FlowContext, endpoint: string, x: number, watchOpts: { timeoutMs: number; pollMs: number; signal?: AbortSignal; follow?: ResourceFollower }): Promise<FlowResult> {
   const exp = ctx.expect!;
   checkAborted(ctx.signal);
   ctx.onStage('activating');
@@ -131,6 +132,7 @@ export async function runSoftwareUpdate(ctx: FlowContext, endpoint: string, pkg:
   checkAborted(ctx.signal);
   const stateP = [SW, x, 7];
   const resultP = [SW, x, 9];
+  const activationP = [SW, x, 12];
   const verdict = (want: number) => (v: ReadonlyMap<string, unknown>): true | undefined => {
     const state = v.get(`/${SW}/${x}/7`);
     judge(endpoint, x, state, v.get(`/${SW}/${x}/9`));
@@ -145,14 +147,20 @@ export async function runSoftwareUpdate(ctx: FlowContext, endpoint: string, pkg:
   } else {
     await callOk(ctx.server, endpoint, { kind: 'write', path: [SW, x, 3], mode: 'replace', format: ContentFormat.TEXT, node: { kind: 'resource', id: 3, type: 'string', value: await ctx.packageUri(exp.digest, endpoint) } }, ctx.stepTimeoutMs, 'write Package URI');
   }
-  await watch(ctx.server, endpoint, [stateP, resultP], verdict(SwState.DELIVERED), watchOpts);
+  // State, Update Result and Activation State observed once for delivery, install and activation
+  const follow = new ResourceFollower(ctx.server, endpoint, [stateP, resultP, activationP]);
+  try {
+    await watch(ctx.server, endpoint, [stateP, resultP], verdict(SwState.DELIVERED), { ...watchOpts, follow });
 
-  // 3. install, then activate and confirm
-  checkAborted(ctx.signal);
-  ctx.onStage('installing');
-  await callOk(ctx.server, endpoint, { kind: 'execute', path: [SW, x, 4] }, ctx.stepTimeoutMs, 'Install');
-  await watch(ctx.server, endpoint, [stateP, resultP], verdict(SwState.INSTALLED), watchOpts);
-  return activateAndConfirm(ctx, endpoint, x, watchOpts);
+    // 3. install, then activate and confirm
+    checkAborted(ctx.signal);
+    ctx.onStage('installing');
+    await callOk(ctx.server, endpoint, { kind: 'execute', path: [SW, x, 4] }, ctx.stepTimeoutMs, 'Install');
+    await watch(ctx.server, endpoint, [stateP, resultP], verdict(SwState.INSTALLED), { ...watchOpts, follow });
+    return await activateAndConfirm(ctx, endpoint, x, { ...watchOpts, follow });
+  } finally {
+    follow.close();
+  }
 }
 
 /** After a failure or an abort: instances left half-way go back to INITIAL (best effort). */

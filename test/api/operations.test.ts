@@ -58,6 +58,7 @@ describe('/metrics', () => {
     for (const s of ['coap_retransmissions_total', 'coap_duplicates_total', 'coap_malformed_total']) expect(sample(text, s)).toBe(0);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
+    expect(text).toMatch(/^eventloop_delay_seconds\{quantile="0.99"\} \d/m);
   });
 
   it('counts malformed datagrams and timeouts', async () => {

@@ -71,7 +71,9 @@ describe('model and deployment API errors', () => {
     expect((await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: id, target: 'esp32', method: 'sota-push', selector: { prefix: 'nobody-' } } })).json().error).toBe('NO_TARGETS');
     expect((await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: id, target: 'esp32', method: 'teleport', selector: {} } })).statusCode).toBe(400);
     expect((await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: id, target: 'esp32', method: 'sota-push', selector: { prefix: 'api-' }, policy: { maxParallel: 0 } } })).statusCode).toBe(400);
-    const ok = await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: id, target: 'esp32', method: 'sota-push', selector: { prefix: 'api-' } } });
+    // issue 17: up to 2,000 devices at once, not more
+    expect((await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: id, target: 'esp32', method: 'sota-push', selector: { prefix: 'api-' }, policy: { maxParallel: 2001 } } })).statusCode).toBe(400);
+    const ok = await h.api.inject({ method: 'POST', url: '/deployments', payload: { modelId: id, target: 'esp32', method: 'sota-push', selector: { prefix: 'api-' }, policy: { maxParallel: 2000 } } });
     expect(ok.statusCode).toBe(201);
     await h.platform.engine.settled(ok.json().id);
     expect((await h.api.inject({ method: 'POST', url: `/deployments/${ok.json().id}/abort` })).statusCode).toBe(409);

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { ModelRolloutError } from '../../ml/model-rollout.ts';
 import { DeploymentError } from '../../ota/deployment-engine.ts';
 import { modelRolloutToJson, qualitySchema, ROLLOUT_STATUS } from './model-rollouts.ts';
-import { countStates, DEVICE_ROLLOUT_STATES, progressOf, type Deployment, type DeviceRollout } from '../../ota/deployment.ts';
+import { countStates, DEVICE_ROLLOUT_STATES, MAX_PARALLEL, progressOf, type Deployment, type DeviceRollout } from '../../ota/deployment.ts';
 import { scanRows } from '../../ota/row-scan.ts';
 import type { RowPage } from '../../store/row-table.ts';
 import { compareUtf8 } from '../../store/sorted-names.ts';
@@ -101,7 +101,7 @@ export async function deploymentRoutes(app: FastifyInstance, opts: { platform: P
           policy: {
             type: 'object',
             properties: {
-              maxParallel: { type: 'integer', minimum: 1, maximum: 1000 }, batchSize: { type: 'integer', minimum: 1 }, canary: { type: 'integer', minimum: 0 },
+              maxParallel: { type: 'integer', minimum: 1, maximum: MAX_PARALLEL }, batchSize: { type: 'integer', minimum: 1 }, canary: { type: 'integer', minimum: 0 },
               deviceTimeoutMs: { type: 'integer', minimum: 1000 }, retries: { type: 'integer', minimum: 0, maximum: 10 },
               abortFailureRate: { type: 'number', minimum: 0, maximum: 1 }, minSample: { type: 'integer', minimum: 1 },
               deliveryFallback: { type: 'string', enum: ['switch', 'refuse'] },
