@@ -3,8 +3,8 @@
 // a datagram to, the device's exchanges stay with its owner: a retransmitted Register registers
 // once, DM reads and observations reach devices of either worker through the HTTP API (whichever
 // worker takes the connection), and block-wise transfers both ways complete.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownerSlot } from '../../src/coap/affinity-transport.ts';
 import { CoapEndpoint } from '../../src/coap/endpoint.ts';
@@ -216,5 +216,51 @@ describe('--workers 2 behind one UDP port', () => {
       expect(body.node).toBe(`wk-w${slot}`);
       expect(JSON.stringify(body)).toContain('3349');
     }));
+  }, 60_000);
+
+  it('a worker that dies is forked again into its slot and node id, and its devices are served again', async () => {
+    const ready = (slot: number): { pid: number }[] => main.lines.filter((l) => l.msg === 'worker ready' && l.slot === slot) as { pid: number }[];
+    const victim = ready(1).at(-1)!.pid;
+    process.kill(victim, 'SIGKILL');
+    await waitUntil('worker 1 forked again', () => ready(1).length >= 2, 60_000);
+    expect(ready(1).at(-1)!.pid).not.toBe(victim);
+    expect(main.lines.some((l) => l.msg === 'worker died: restarting it' && l.slot === 1)).toBe(true);
+    // a device of slot 1: the new worker (same node id) finds its registration in Redis
+    const c = clients.find((x) => owner(x.address.port) === 1)!;
+    const r = await json<unknown>(`${main.http}/devices/${c.endpoint}/data/3/0/0`);
+    expect(r.status).toBe(200);
+    expect(JSON.stringify(r.body)).toContain(String(c.store.get([3, 0, 0])));
+  }, 90_000);
+
+  it('SIGTERM to the primary drains the workers and exits 0', async () => {
+    main.proc.kill('SIGTERM');
+    expect(await main.exited).toBe(0);
+    expect(main.lines.filter((l) => l.msg === 'stopped')).toHaveLength(3);
+    const totals = main.lines.find((l) => l.msg === 'affinity relay totals') as { relayedOut: number; relayedIn: number; refused: number } | undefined;
+    // datagrams were relayed and none refused (the killed worker's own counters went with it)
+    expect(totals?.relayedOut).toBeGreaterThan(0);
+    expect(totals?.relayedIn).toBeGreaterThan(0);
+    expect(totals?.refused).toBe(0);
+  }, 60_000);
+});
+
+describe('--workers refuses what it cannot run', () => {
+  it('memory store, DTLS, 0 workers: usage errors (exit 2) saying why', async () => {
+    const cases = [
+      [['--workers', '2'], '--store redis://'],
+      [['--workers', '2', '--store', 'redis://127.0.0.1:1', '--coaps-port', '5684'], 'plain CoAP only'],
+      [['--workers', '0', '--store', 'redis://127.0.0.1:1'], '--workers must be'],
+    ] as const;
+    const outcomes = await Promise.all(cases.map(async ([args]) => {
+      const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--no-auth', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((r) => proc.once('close', r));
+      return { code, stderr };
+    }));
+    outcomes.forEach((o, i) => {
+      expect(o.code).toBe(2);
+      expect(o.stderr).toContain(cases[i]![1]);
+    });
   }, 60_000);
 });
