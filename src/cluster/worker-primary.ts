@@ -31,6 +31,10 @@ export async function runWorkerPrimary(opts: { workers: number; nodeId: string; 
     throw e;
   });
   log.info({ workers: opts.workers, nodes: Array.from({ length: opts.workers }, (_, i) => `${opts.nodeId}-w${i}`), coap: ready.coap, http: ready.http }, 'TinyMLaaS server started');
+  // a supervisor that started the primary with an IPC channel (the benchmark) may ask for the relay counters
+  process.on('message', (m: { cmd?: string }) => {
+    if (m?.cmd === 'affinity-stats') void pool.affinityStats().then((stats) => process.send?.({ affinityStats: stats, restarts: pool.restartCount }));
+  });
   let stopping = false;
   return (signal) => {
     if (stopping) return;
