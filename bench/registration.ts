@@ -8,7 +8,8 @@
 // over the run), heap bytes per registration after a forced GC, UDP drops (/proc/net/udp).
 // Run: npx tsx bench/registration.ts [--devices 100000] [--inflight 100,1000] [--procs 6]
 //      [--workers N] [--redis] [--cpu-prof dir] [--reps 1]
-// --cpu-prof writes a V8 CPU profile of the server over each measured run (not its start-up).
+// --cpu-prof writes a V8 CPU profile of the server over each measured run (not its start-up); with
+// --workers / --redis one per process over its whole life.
 // --workers N runs `src/main.ts --workers N --store redis://…` (bench/support/cluster-server.ts):
 // CPU is the primary's and the workers' summed, Redis's apart; --redis the same main.ts without
 // --workers (one process on Redis), to compare with.
@@ -47,7 +48,7 @@ for (let rep = 0; rep < reps; rep++) {
   for (const inflight of inflights) {
     const load = await loadAvg();
     const server = workers > 0 || values.redis
-      ? await startChild<{ coap: number }>('cluster-server.ts', [String(workers)])
+      ? await startChild<{ coap: number }>('cluster-server.ts', [String(workers), ...(profDir ? [profDir] : [])])
       : await startChild<{ coap: number }>('server-process.ts');
     const per = Math.ceil(devices / procs);
     const fleet: Child<unknown>[] = [];

@@ -3,7 +3,8 @@
 // per-source bound: every bench device sends from 127.0.0.x). Prints nothing; IPC as
 // server-process.ts: {ready, coap}, "stats" -> CPU of the primary and its workers summed from
 // /proc (and redis-server's apart), registrations from GET /devices; "stop" -> SIGTERM, waits.
-// Argument: the number of workers, 0 for one process without --workers.
+// Arguments: the number of workers (0: one process without --workers), then optionally a directory
+// for V8 CPU profiles of the primary and every worker (whole lifetime, start-up included).
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,10 +15,13 @@ import { freePort, startRedis } from '../../test/support/services.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const workers = Number(process.argv[2] ?? '2');
+const profDir = process.argv[3];
 const redis = await startRedis();
 const http = await freePort();
 const coap = await freeUdpPort();
 const proc = spawn(process.execPath, [
+  // the cluster module forks workers with the primary's Node flags: they profile too
+  ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
   '--import', 'tsx', 'src/main.ts', '--no-auth', '--log-level', 'warn', '--log-format', 'json', '--registrations-per-source', '0',
   '--coap-host', '127.0.0.1', '--coap-port', String(coap), '--http-port', String(http), '--store', redis.url, '--node-id', 'bench',
   ...(workers > 0 ? ['--workers', String(workers)] : []),
