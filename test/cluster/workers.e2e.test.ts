@@ -99,11 +99,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  sse?.close();
-  await Promise.all(clients.map((c) => c.stop()));
-  for (const s of sockets) await s.close();
+  // the server first: nothing that fails below may leave the primary and its workers running
   if (main && main.proc.exitCode === null && main.proc.signalCode === null) main.proc.kill('SIGTERM');
   await main?.exited;
+  sse?.close();
+  await Promise.allSettled([...clients.map((c) => c.stop()), ...sockets.map(async (s) => s.close())]);
   await redis?.stop();
 }, 60_000);
 
