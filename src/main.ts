@@ -1,5 +1,6 @@
 // Entry point: `tsx src/main.ts [--demo] [--coap-port 5683] [--http-port 8080] ...`
 // Starts the LwM2M server and the REST API on embedded defaults (in-memory store).
+import nodeCluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,9 @@ import { exitOnError, intFlag, parseCli, portFlag, UsageError } from './cli/args
 import { limitFlagOptions, limitFlagsHelp, readLimitFlags } from './limit-flags.ts';
 import { installProcessGuards } from './process-guards.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
+import { workerFlagProblem } from './cluster/worker-flags.ts';
+import { openWorkerTransport, reportWorkerReady, workerRole } from './cluster/worker-node.ts';
+import { runWorkerPrimary } from './cluster/worker-primary.ts';
 import { DeploymentLeases } from './cluster/deployment-lease.ts';
 import { DeploymentTakeover } from './cluster/deployment-takeover.ts';
 import { MqttBridge } from './mqtt/mqtt-bridge.ts';
@@ -42,7 +46,7 @@ export const defaultObjectsDir = path.resolve(here, '..', 'objects');
 
 const USAGE = `Usage: tsx src/main.ts [--demo] [--devices N] [--coap-port 5683] [--http-port 8080] [--objects dir] [--data-dir dir] [--public-host host]
        [--log-level info] [--log-format auto|json|pretty]
-       [--store memory|redis://host:port [--node-id id]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]
+       [--store memory|redis://host:port [--node-id id] [--workers N]] [--mqtt mqtt://host:port [--mqtt-prefix lwm2m] [--mqtt-commands]]
        [--coaps-port 5684] [--psk-file psk.json] [--no-plain]   (CoAP over DTLS 1.2; identities from /security, psk.json: {"identity": "hex key"})
        [--bootstrap-port 5783] [--bootstrap-coaps-port 5784]   (LwM2M Bootstrap-Server on its own ports, coaps with /bootstrap-security PSKs; configurations at /bootstrap/:endpoint)
        [--request-timeout ms]    (how long a DM request waits for the device, default 60000; ?timeout= per API request)
@@ -105,6 +109,7 @@ async function main(): Promise<void> {
       'jwt-audience': { type: 'string' },
       'jwt-role-claim': { type: 'string', default: 'role' },
       'lease-ms': { type: 'string', default: '15000' },
+      workers: { type: 'string' },
       'request-timeout': { type: 'string', default: '60000' },
       help: { type: 'boolean', default: false },
       ...limitFlagOptions,
@@ -125,6 +130,10 @@ async function main(): Promise<void> {
   if (values['log-level'] !== undefined && !levels.includes(values['log-level'])) throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
   if (values['node-id'] !== undefined && values.store === 'memory') throw new UsageError('--node-id needs a shared store: --store redis://host:port');
   const limits = readLimitFlags(values);
+  // several worker processes behind one UDP port, each a cluster node (docs/cluster.md)
+  const workers = values.workers === undefined ? undefined : intFlag('workers', values.workers, 1, 64);
+  const workerProblem = workers === undefined ? undefined : workerFlagProblem(values);
+  if (workerProblem) throw new UsageError(workerProblem);
   const httpHost = values['http-host']!;
   if (values['no-auth'] && !isLoopback(httpHost)) throw new UsageError(`--no-auth is for a loopback API only (the demo); --http-host is ${httpHost}`);
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -137,10 +146,16 @@ async function main(): Promise<void> {
   const tls = values['tls-cert'] ? { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']!) } : undefined;
   const log = createLogger(values['log-level'], logFormat);
   installProcessGuards(log);
+  if (workers !== undefined && nodeCluster.isPrimary) {
+    onSignal = await runWorkerPrimary({ workers, nodeId: values['node-id'] ?? `${os.hostname()}-${process.pid}`, log, drainMs, signingKeyGiven: values['signing-key'] !== undefined || values['data-dir'] !== undefined });
+    if (earlySignal) onSignal(earlySignal);
+    return;
+  }
+  const role = workers === undefined ? undefined : workerRole();
   const store = await openRegistrationStore(values.store!, log);
   // on a Redis store the node joins the cluster of nodes sharing it (docs/cluster.md)
   const shared = values.store !== 'memory';
-  const nodeId = shared ? values['node-id'] ?? `${os.hostname()}-${process.pid}` : undefined;
+  const nodeId = role?.nodeId ?? (shared ? values['node-id'] ?? `${os.hostname()}-${process.pid}` : undefined);
   // with Redis, deployments and model metadata are shared by the nodes too
   const deploymentStore = shared ? await RedisDeploymentStore.open(values.store!, undefined, log.child({ component: 'store' })) : undefined;
   const modelStore = shared ? await RedisCollection.open<ModelEntry>(values.store!, 'models', undefined, log.child({ component: 'store' })) : undefined;
@@ -167,8 +182,10 @@ async function main(): Promise<void> {
       },
     };
   }
+  // a worker reads the primary's shared UDP socket through the affinity layer
+  const transport = role ? await openWorkerTransport(role, { host: values['coap-host']!, port: coapPort }).catch((e: unknown) => portInUse(e, 'UDP', coapPort, 'coap-port')) : undefined;
   const platform = await Platform.start({
-    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId, security, dtls, plain: !values['no-plain'], requestTimeoutMs,
+    log, objectsDir: values.objects!, coapHost: values['coap-host'], coapPort, store, nodeId, security, dtls, plain: !values['no-plain'], requestTimeoutMs, transport,
     dataDir: values['data-dir'], publicHost: values['public-host'], deploymentStore, modelStore, packageStore, packageBlobs,
     registrationLimits: limits.registrationLimits, block1Limits: limits.block1Limits,
     maxPendingPerDevice: limits.maxPendingPerDevice, maxQueuedPerDevice: limits.maxQueuedPerDevice, signing: packageSigning.signing,
@@ -231,7 +248,8 @@ async function main(): Promise<void> {
     portInUse(e, 'TCP', httpPort, 'http-port');
   }
   const httpUrl = `${tls ? 'https' : 'http'}://${httpHost}:${(api.server.address() as { port: number }).port}`;
-  log.info({ node: nodeId, coap: values['no-plain'] ? undefined : server.coapAddress, coaps: server.coapsAddress, http: httpUrl, auth: !values['no-auth'] }, 'TinyMLaaS server started');
+  log.info({ node: nodeId, coap: values['no-plain'] ? undefined : server.coapAddress, coaps: server.coapsAddress, http: httpUrl, auth: !values['no-auth'] }, role ? 'worker started' : 'TinyMLaaS server started');
+  if (role) reportWorkerReady(server.coapAddress, httpUrl);
 
   let stopFleet: (() => Promise<void>) | undefined;
   if (values.demo) {

@@ -51,6 +51,8 @@ export class ClusterNode implements RemoteNodes {
   readonly stats: ClusterStats = { forwarded: 0, served: 0, eventsOut: 0, eventsIn: 0, publishFailures: 0 };
   private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly channels: { events: string; calls: string; replies: string };
+  /** how this node's event messages begin on the wire (toWire keeps the literal's key order) */
+  private readonly ownOrigin: string;
   private readonly offLocal: () => void;
   private closed = false;
   /** observations and queued requests in the shared store (shared-records.ts) */
@@ -59,6 +61,7 @@ export class ClusterNode implements RemoteNodes {
   private constructor(private readonly opts: ClusterOptions, private readonly pub: Redis, private readonly sub: Redis) {
     const prefix = opts.keyPrefix ?? 'lwm2m:';
     this.channels = { events: `${prefix}events`, calls: `${prefix}node:${opts.nodeId}`, replies: `${prefix}reply:${opts.nodeId}` };
+    this.ownOrigin = `{"origin":${JSON.stringify(opts.nodeId)},`;
     this.records = new SharedRecords({ server: opts.server, redis: pub, nodeId: opts.nodeId, log: opts.log, keyPrefix: prefix });
     this.offLocal = opts.server.events.on((e) => {
       this.fleetEvents.emit(e);
@@ -162,6 +165,14 @@ export class ClusterNode implements RemoteNodes {
   }
 
   private onMessage(channel: string, message: string): void {
+    if (channel === this.channels.events) {
+      // every node gets every node's events, its own included; decoding them was the largest item
+      // of a worker's registration profile (issue 17, BENCHMARKS.md): skip our own by the prefix
+      // toWire writes first, and all of them while no SSE stream here listens
+      if (message.startsWith(this.ownOrigin)) return;
+      this.stats.eventsIn++;
+      if (!this.fleetEvents.listened) return;
+    }
     let msg: unknown;
     try {
       msg = fromWire(message);
@@ -177,7 +188,6 @@ export class ClusterNode implements RemoteNodes {
 
   private onEvent(m: EventMessage): void {
     if (m.origin === this.opts.nodeId || !m.event || typeof m.event.type !== 'string') return;
-    this.stats.eventsIn++;
     this.fleetEvents.emit(m.event);
   }
 

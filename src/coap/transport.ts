@@ -89,7 +89,7 @@ export class UdpTransport implements DatagramTransport {
 
 // a fleet talks from few source addresses: share one string per address instead of one per datagram
 const addresses = new Map<string, string>();
-function internAddress(a: string): string {
+export function internAddress(a: string): string {
   const hit = addresses.get(a);
   if (hit !== undefined) return hit;
   if (addresses.size > 10_000) addresses.clear();
@@ -102,7 +102,7 @@ function internAddress(a: string): string {
  * through dns.lookup on the next tick, one event-loop turn and an isIP check per datagram sent.
  * Answered synchronously, the send goes out at once. A host name still goes through dns.lookup.
  */
-function literalLookup(hostname: string, options: dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+export function literalLookup(hostname: string, options: dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
   const family = net.isIPv4(hostname) ? 4 : net.isIPv6(hostname) ? 6 : 0;
   if (family !== 0) callback(null, hostname, family);
   else dns.lookup(hostname, options, callback);

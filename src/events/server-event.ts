@@ -30,6 +30,11 @@ export class EventBus {
     return () => this.listeners.delete(listener);
   }
 
+  /** whether anyone listens: an event nobody hears need not be built or decoded */
+  get listened(): boolean {
+    return this.listeners.size > 0;
+  }
+
   emit(e: ServerEvent): void {
     for (const l of this.listeners) {
       try {
