@@ -144,6 +144,9 @@ export class ClusterNode implements RemoteNodes {
       }, timeoutMs);
       this.pending.set(cid, { resolve, reject, timer });
     });
+    // close() or the timer may reject it while PUBLISH is still in flight, before our caller has
+    // awaited it: that must not count as an unhandled rejection (the caller still gets the error)
+    answer.catch(() => undefined);
     let receivers: number;
     try {
       receivers = await this.pub.publish(`${this.opts.keyPrefix ?? 'lwm2m:'}node:${node}`, toWire({ cid, from: this.opts.nodeId, ...call } satisfies CallMessage));

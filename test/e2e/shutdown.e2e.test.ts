@@ -128,5 +128,5 @@ describe('--store', () => {
     await expect(startMain(['--node-id', 'a'])).rejects.toThrow(/--node-id needs a shared store/);
     const port = await freePort();
     await expect(startMain(['--store', `redis://127.0.0.1:${port}`])).rejects.toThrow(new RegExp(`registration store \\(redis redis://127.0.0.1:${port}\\) connect failed`));
-  });
+  }, 120_000); // three server processes started one after the other: tsx start-up on a busy machine
 });
