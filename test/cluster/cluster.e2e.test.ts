@@ -9,6 +9,7 @@ import { SimulatedClient } from '../../simulators/client/lwm2m-client.ts';
 import { objectsDir } from '../../simulators/fleet.ts';
 import { startMain, type Started } from '../support/main-process.ts';
 import { startRedis, type Service } from '../support/services.ts';
+import { openSse } from '../helpers/sse-reader.ts';
 
 const PER_NODE = 250;
 const timing = { ackTimeoutMs: 1000, maxRetransmit: 3, requestTimeoutMs: 10_000 };
@@ -39,26 +40,6 @@ async function allDevices(http: string): Promise<{ total: number; devices: Devic
     cursor = body.next;
   }
   return { total, devices };
-}
-
-/** Reads an SSE stream into a string, in the background. */
-async function openSse(url: string): Promise<{ text: () => string; close: () => void }> {
-  const ctl = new AbortController();
-  const res = await fetch(url, { signal: ctl.signal });
-  let text = '';
-  const reader = res.body!.getReader();
-  void (async () => {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        text += Buffer.from(value).toString('utf8');
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return { text: () => text, close: () => ctl.abort() };
 }
 
 async function registerAll(clients: SimulatedClient[], concurrency = 50): Promise<void> {

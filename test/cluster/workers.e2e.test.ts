@@ -19,6 +19,7 @@ import { objectsDir } from '../../simulators/fleet.ts';
 import { startMain, type Started } from '../support/main-process.ts';
 import { startRedis, type Service } from '../support/services.ts';
 import { waitUntil } from '../support/wait.ts';
+import { openSse } from '../helpers/sse-reader.ts';
 
 const DEVICES = 24;
 const timing = { ackTimeoutMs: 1000, maxRetransmit: 4, requestTimeoutMs: 20_000 };
@@ -34,25 +35,6 @@ const owner = (port: number): number => ownerSlot({ address: '127.0.0.1', port }
 async function json<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const r = await fetch(url, init);
   return { status: r.status, body: await r.json() as T };
-}
-
-async function openSse(url: string): Promise<{ text: () => string; close: () => void }> {
-  const ctl = new AbortController();
-  const res = await fetch(url, { signal: ctl.signal });
-  let text = '';
-  const reader = res.body!.getReader();
-  void (async () => {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        text += Buffer.from(value).toString('utf8');
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return { text: () => text, close: () => ctl.abort() };
 }
 
 function events(type: string): { endpoint: string }[] {
