@@ -2,6 +2,7 @@
 // (every computed value that is not a weight) to a visitor: the loop the calibration statistics share.
 import type { Graph } from '../ir/graph.ts';
 import { runFloat } from '../reference/executor.ts';
+import { addToHistogram, newHistogram, type Histogram } from './histogram.ts';
 
 export type ActivationVisitor = (name: string, data: Float32Array) => void;
 
@@ -18,4 +19,15 @@ export function forEachActivation(graph: Graph, samples: Iterable<Float32Array>,
     onSample?.();
   }
   return count;
+}
+
+/** A histogram of every activation over the samples, and how many samples were run. */
+export function activationHistograms(graph: Graph, samples: Iterable<Float32Array>, onSample?: () => void): { hist: Map<string, Histogram>; count: number } {
+  const hist = new Map<string, Histogram>();
+  const count = forEachActivation(graph, samples, (name, data) => {
+    let h = hist.get(name);
+    if (!h) hist.set(name, (h = newHistogram()));
+    addToHistogram(h, data);
+  }, onSample);
+  return { hist, count };
 }

@@ -4,9 +4,8 @@
 // estimator picks a range that clips outliers; or, with 'auto', the method chosen per tensor by
 // its error on a held-back slice of the samples (per-tensor-choice.ts).
 import type { Graph } from '../ir/graph.ts';
-import { forEachActivation } from './activation-pass.ts';
+import { activationHistograms, forEachActivation } from './activation-pass.ts';
 import { histogramRange } from './histogram-range.ts';
-import { addToHistogram, newHistogram, type Histogram } from './histogram.ts';
 import { calibratePerTensor, type TensorRangeChoice } from './per-tensor-choice.ts';
 
 export type Range = { readonly min: number; readonly max: number };
@@ -71,12 +70,7 @@ function widenMinMax(minMax: Float64Array, data: Float32Array): void {
 }
 
 function calibrateHistograms(graph: Graph, samples: Iterable<Float32Array>, onSample: () => void, method: CalibrationMethod & { kind: 'percentile' | 'entropy' }): Map<string, Range> {
-  const hist = new Map<string, Histogram>();
-  const count = forEachActivation(graph, samples, (name, data) => {
-    let h = hist.get(name);
-    if (!h) hist.set(name, (h = newHistogram()));
-    addToHistogram(h, data);
-  }, onSample);
+  const { hist, count } = activationHistograms(graph, samples, onSample);
   if (count === 0) throw new RangeError('calibration needs at least one sample');
   const inputName = graph.inputs[0].name;
   const ranges = new Map<string, Range>();

@@ -8,11 +8,11 @@
 // graph): each tensor's choice is then independent of the others and costs one extra pass over
 // the held-back slice.
 import type { Graph } from '../ir/graph.ts';
-import { forEachActivation } from './activation-pass.ts';
+import { activationHistograms, forEachActivation } from './activation-pass.ts';
 import type { Range } from './calibrate.ts';
 import { splitHeldBack } from './held-back-slice.ts';
 import { histogramRange, methodLabel, type RangeMethod } from './histogram-range.ts';
-import { addToHistogram, newHistogram, type Histogram } from './histogram.ts';
+import { addToHistogram } from './histogram.ts';
 import { addQuantizationError, meanSquaredError, newErrorSum, type ErrorSum } from './quantization-error.ts';
 
 const MINMAX: RangeMethod = { kind: 'minmax' };
@@ -69,12 +69,7 @@ export function calibratePerTensor(
 ): PerTensorCalibration {
   const methods = [MINMAX, ...clippers];
   const { fit, heldBack } = splitHeldBack(samples);
-  const hist = new Map<string, Histogram>();
-  const fitted = forEachActivation(graph, fit, (name, data) => {
-    let h = hist.get(name);
-    if (!h) hist.set(name, (h = newHistogram()));
-    addToHistogram(h, data);
-  }, onSample);
+  const { hist, count: fitted } = activationHistograms(graph, fit, onSample);
   if (fitted === 0) throw new RangeError('calibration needs at least one sample');
 
   // candidate ranges are frozen from the fit slice before the held-back slice is seen
