@@ -3,6 +3,8 @@
 // simulated devices. Run: npx tsx bench/rollout.ts [--counts 1,100,1000] [--reps 5]
 //   [--methods sota-push,sota-pull] [--max-parallel 100] [--per-process 2500] [--rollout-reps 1]
 //   [--cpu-prof dir]   (a V8 CPU profile of the server over each rollout)
+//   [--fleet-nice 19]  (the simulated fleet's nice value: the server has the CPU first, as it would
+//                       with real devices; 0 gives the fleet equal shares of the two cores)
 // Each rollout prints seconds, KB/s delivered, ms per device, the server's CPU per device and the
 // event-loop delay p99 read from the server's own GET /metrics.
 import { execFile, spawn } from 'node:child_process';
@@ -28,6 +30,7 @@ const { values } = parseArgs({ options: {
   counts: { type: 'string', default: '1,100,1000' }, reps: { type: 'string', default: '5' }, size: { type: 'string', default: String(100 * 1024) },
   methods: { type: 'string', default: 'sota-push,sota-pull' }, 'max-parallel': { type: 'string', default: '100' },
   'per-process': { type: 'string', default: '2500' }, 'rollout-reps': { type: 'string', default: '1' }, 'cpu-prof': { type: 'string' },
+  'fleet-nice': { type: 'string', default: '19' },
 } });
 const reps = Number(values.reps);
 const size = Number(values.size);
@@ -104,6 +107,7 @@ await rolloutBench(platform, {
   reps: Number(values['rollout-reps']),
   metricsUrl: `http://127.0.0.1:${httpPort}/metrics`,
   cpuProfDir: values['cpu-prof'],
+  fleetNice: Number(values['fleet-nice']),
 });
 await api.close();
 await platform.stop();

@@ -6,6 +6,7 @@
 // CPU is this process's `process.cpuUsage()` over the rollout (the bench only waits meanwhile).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,12 @@ export type RolloutBenchOptions = {
   cpuProfDir?: string;
   /** how many rollouts of each method and fleet size (the table shows each) */
   reps: number;
+  /**
+   * the fleet processes' nice value: the simulated devices share the server's two cores, which
+   * real devices do not; at 19 the server runs whenever it has work and its event-loop delay is
+   * its own, not the scheduler's time slices given to the fleet (0: equal shares)
+   */
+  fleetNice: number;
 };
 
 async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -50,7 +57,7 @@ function delayP99(text: string): number {
  * k, k + procs, ...): the engine walks the endpoints in order, so each process gets its share of
  * the devices in flight. Resolves when all have registered.
  */
-async function startFleet(platform: Platform, n: number, prefix: string, perProcess: number): Promise<ChildProcess[]> {
+async function startFleet(platform: Platform, n: number, prefix: string, perProcess: number, nice: number): Promise<ChildProcess[]> {
   const procs = Math.max(1, Math.ceil(n / (perProcess > 0 ? perProcess : 2500)));
   const children: ChildProcess[] = [];
   for (let k = 0; k < procs; k++) {
@@ -59,6 +66,8 @@ async function startFleet(platform: Platform, n: number, prefix: string, perProc
     children.push(spawn(process.execPath, ['--import', 'tsx', path.join(root, 'simulators/fleet.ts'),
       '--server', `127.0.0.1:${platform.server.coapAddress.port}`, '--count', String(count), '--prefix', prefix, '--first', String(k), '--step', String(procs),
       '--lifetime', '3600', '--bind', `127.0.0.${10 + k}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } }));
+    const pid = children.at(-1)!.pid;
+    if (nice !== 0 && pid !== undefined) setPriority(pid, nice);
   }
   const registered = async (): Promise<number> => (await platform.server.registrations.all()).filter((r) => r.endpoint.startsWith(prefix)).length;
   let last = 0;
@@ -93,7 +102,7 @@ export async function rolloutBench(platform: Platform, o: RolloutBenchOptions): 
   const rows: string[] = [];
   for (const n of o.counts) {
     const prefix = `r${n}-`;
-    const fleet = await startFleet(platform, n, prefix, o.perProcess);
+    const fleet = await startFleet(platform, n, prefix, o.perProcess, o.fleetNice);
     try {
       for (let rep = 0; rep < o.reps; rep++) {
         for (const method of o.methods) {
@@ -105,7 +114,9 @@ export async function rolloutBench(platform: Platform, o: RolloutBenchOptions): 
           if (profiler) await profiler.post('Profiler.start');
           const cpu0 = process.cpuUsage();
           const t0 = performance.now();
-          const d = await platform.engine.create({ moduleDigest: digest, method, selector: { prefix }, policy: { maxParallel: parallel, batchSize: Math.max(1000, parallel), deviceTimeoutMs: 600_000 } });
+          // one wave (batchSize n): waves of maxParallel would wait for each wave's slowest device; the
+          // failure rate is still checked after every device
+          const d = await platform.engine.create({ moduleDigest: digest, method, selector: { prefix }, policy: { maxParallel: parallel, batchSize: n, deviceTimeoutMs: 600_000 } });
           // progress from the deployment's own events (a copy of the deployment would cost the server CPU)
           let finished = 0;
           const off = platform.server.events.on((e) => {

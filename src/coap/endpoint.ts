@@ -15,7 +15,7 @@ import type {
 } from './exchange-types.ts';
 import { Code, Method, Option, decodeUint, getOption, isRequestCode, isUnknownCritical, uintOption, type CoapMessage, type CoapOption, type MessageType } from './message.ts';
 import { ObserveClient } from './observe-client.ts';
-import { ReliabilityLayer } from './reliability-layer.ts';
+import { IGNORE_ACK, ReliabilityLayer } from './reliability-layer.ts';
 import { defaultTiming, exchangeLifetimeMs, type CoapTiming } from './timing.ts';
 import { sharedWheel, type WheelTimer } from './timer-wheel.ts';
 import { peerKey, type Peer } from './transport.ts';
@@ -177,7 +177,7 @@ export class CoapEndpoint {
       return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      this.reliability.sendConfirmable(data, peer, msg.messageId, () => resolve(true), () => resolve(false));
+      this.reliability.sendConfirmable(data, peer, msg.messageId, { onAcked: () => resolve(true), onFailed: () => resolve(false) });
     });
   }
 
@@ -309,7 +309,7 @@ export class CoapEndpoint {
     if (separate) {
       const mid = this.reliability.allocateMid(peer);
       const data = serializeMessage({ type: 'CON', code: res.code, messageId: mid, token: msg.token, options, payload });
-      this.reliability.sendConfirmable(data, peer, mid, noop, noop);
+      this.reliability.sendConfirmable(data, peer, mid, IGNORE_ACK);
       return;
     }
     const type: MessageType = msg.type === 'CON' ? 'ACK' : 'NON';
@@ -329,8 +329,4 @@ function isLaterBlockGet(msg: CoapMessage): boolean {
   if (msg.code !== Method.GET) return false;
   const b2 = getOption(msg, Option.BLOCK2);
   return b2 !== undefined && b2.length > 0 && b2.length <= 3 && decodeUint(b2) >= 16;
-}
-
-function noop(): void {
-  // a separate response's ACK or its loss needs nothing more
 }

@@ -7,22 +7,41 @@ import { DedupCache } from './dedup-cache.ts';
 import { CoapRequestError, type EndpointStats } from './exchange-types.ts';
 import { Code, type CoapMessage } from './message.ts';
 import { exchangeLifetimeMs, type CoapTiming } from './timing.ts';
-import { sharedWheel, type WheelTimer } from './timer-wheel.ts';
+import { sharedWheel, WheelEntry } from './timer-wheel.ts';
 import { peerKey, type DatagramTransport, type Peer } from './transport.ts';
 import { serializeMessage } from './wire.ts';
 
-type PendingCon = {
-  data: Buffer;
-  peer: Peer;
-  mid: number;
-  attempts: number;
-  rounds: number;
-  initial: number;
+/** Who waits for a CON message's ACK: an object, not two closures per message. */
+export interface ConListener {
+  onAcked(ack: CoapMessage): void;
+  onFailed(err: CoapRequestError): void;
+}
+
+/** A CON message waiting for its ACK; its own retransmission timer. */
+class PendingCon extends WheelEntry {
+  attempts = 0;
   timeout: number;
-  timer: WheelTimer | undefined;
-  onAcked: (ack: CoapMessage) => void;
-  onFailed: (err: CoapRequestError) => void;
-};
+
+  constructor(
+    readonly layer: ReliabilityLayer,
+    readonly data: Buffer,
+    readonly peer: Peer,
+    readonly mid: number,
+    readonly listener: ConListener,
+    public rounds: number,
+    readonly initial: number,
+  ) {
+    super();
+    this.timeout = initial;
+  }
+
+  fire(): void {
+    this.layer.retransmit(this);
+  }
+}
+
+/** For CON messages whose fate nobody waits for. */
+export const IGNORE_ACK: ConListener = { onAcked() {}, onFailed() {} };
 
 const MAX_MESSAGE_ID = 0x10000;
 const EMPTY = Buffer.alloc(0);
@@ -49,7 +68,7 @@ export class ReliabilityLayer {
    * to a large fleet sends in seconds: a device would then take a new request for a duplicate
    * and answer it from its deduplication cache.
    */
-  private readonly mids = new Map<string, { next: number; used: number }>();
+  private readonly mids = new Map<string, Map<number, { next: number; used: number }>>();
   private readonly lifetime: number;
   closed = false;
 
@@ -67,22 +86,30 @@ export class ReliabilityLayer {
     this.requestDedup.sweep(now);
     this.responseDedup.sweep(now);
     // a peer silent for EXCHANGE_LIFETIME may start from a fresh random ID again
-    for (const [k, m] of this.mids) if (now - m.used > this.lifetime) this.mids.delete(k);
+    for (const [address, byPort] of this.mids) {
+      for (const [port, m] of byPort) if (now - m.used > this.lifetime) byPort.delete(port);
+      if (byPort.size === 0) this.mids.delete(address);
+    }
   }
 
   close(): void {
     this.closed = true;
-    for (const byPort of this.pendingCons.values()) for (const p of byPort.values()) sharedWheel.cancel(p.timer);
+    for (const byPort of this.pendingCons.values()) for (const p of byPort.values()) sharedWheel.cancel(p);
     this.pendingCons.clear();
     this.pendingCount = 0;
   }
 
   allocateMid(peer: Peer): number {
-    const key = peerKey(peer);
-    let m = this.mids.get(key);
+    // by address, then port: no key string per message
+    let byPort = this.mids.get(peer.address);
+    if (!byPort) {
+      byPort = new Map();
+      this.mids.set(peer.address, byPort);
+    }
+    let m = byPort.get(peer.port);
     if (!m) {
       m = { next: randomBytes(2).readUInt16BE(), used: 0 };
-      this.mids.set(key, m);
+      byPort.set(peer.port, m);
     }
     m.next = (m.next + 1) % MAX_MESSAGE_ID;
     m.used = Date.now();
@@ -113,12 +140,12 @@ export class ReliabilityLayer {
    * rounds: extra runs of the whole retransmission series (same Message ID, so the peer's
    * deduplication keeps it idempotent), for block-wise transfers.
    */
-  sendConfirmable(data: Buffer, peer: Peer, mid: number, onAcked: (ack: CoapMessage) => void, onFailed: (e: CoapRequestError) => void, rounds = 0): void {
+  sendConfirmable(data: Buffer, peer: Peer, mid: number, listener: ConListener, rounds = 0): void {
     // §4.2: initial timeout random between ACK_TIMEOUT and ACK_TIMEOUT * ACK_RANDOM_FACTOR, doubled each time
     const t = this.opts.timing;
     const initial = t.ackTimeoutMs * (1 + Math.random() * (t.ackRandomFactor - 1));
-    const p: PendingCon = { data, peer, mid, attempts: 0, rounds, initial, timeout: initial, onAcked, onFailed, timer: undefined };
-    p.timer = sharedWheel.schedule(initial, () => this.retransmit(p));
+    const p = new PendingCon(this, data, peer, mid, listener, rounds, initial);
+    sharedWheel.arm(p, initial);
     let byPort = this.pendingCons.get(peer.address);
     if (!byPort) {
       byPort = new Map();
@@ -127,7 +154,7 @@ export class ReliabilityLayer {
     const key = peer.port * 0x10000 + mid;
     const old = byPort.get(key);
     if (old) {
-      sharedWheel.cancel(old.timer);
+      sharedWheel.cancel(old);
       this.pendingCount--;
     }
     byPort.set(key, p);
@@ -139,12 +166,12 @@ export class ReliabilityLayer {
   onAckOrReset(msg: CoapMessage, peer: Peer): void {
     const p = this.take(peer, msg.messageId);
     if (!p) return; // a late or duplicate ACK
-    sharedWheel.cancel(p.timer);
+    sharedWheel.cancel(p);
     if (msg.type === 'RST') {
-      p.onFailed(new CoapRequestError('RESET', `${peerKey(peer)} answered RST`));
+      p.listener.onFailed(new CoapRequestError('RESET', `${peerKey(peer)} answered RST`));
       return;
     }
-    p.onAcked(msg);
+    p.listener.onAcked(msg);
   }
 
   private take(peer: Peer, mid: number): PendingCon | undefined {
@@ -159,7 +186,8 @@ export class ReliabilityLayer {
     return p;
   }
 
-  private retransmit(p: PendingCon): void {
+  /** PendingCon's timer fired: send again, or give up after MAX_RETRANSMIT (§4.2). */
+  retransmit(p: PendingCon): void {
     if (this.closed) return;
     const max = this.opts.timing.maxRetransmit;
     if (p.attempts >= max && p.rounds > 0) {
@@ -169,13 +197,13 @@ export class ReliabilityLayer {
     }
     if (p.attempts >= max) {
       this.take(p.peer, p.mid);
-      p.onFailed(new CoapRequestError('TIMEOUT', `no ACK from ${peerKey(p.peer)} after ${p.attempts + 1} transmissions`));
+      p.listener.onFailed(new CoapRequestError('TIMEOUT', `no ACK from ${peerKey(p.peer)} after ${p.attempts + 1} transmissions`));
       return;
     }
     p.attempts++;
     p.timeout *= 2;
     this.opts.stats.retransmissions++;
     this.send(p.data, p.peer);
-    p.timer = sharedWheel.schedule(p.timeout, () => this.retransmit(p));
+    sharedWheel.arm(p, p.timeout);
   }
 }

@@ -1,17 +1,46 @@
 // One hashed timer wheel for the message layer's many short-lived timers (CON retransmissions,
 // request timeouts, separate-response delays): a fleet's exchanges would otherwise arm and clear a
-// Node.js timer each, several per message. Cancelling is O(1) (the entry is marked and skipped
-// when its slot comes round); one Node.js timer ticks only while entries are pending.
+// Node.js timer each, several per message. An entry is an object with a fire() method, so the
+// hot paths (a pending request, a pending CON) are their own timers without a closure each.
+// Cancelling removes the entry from its slot at once (swap with the slot's last entry): a
+// cancelled entry left in its slot until the wheel came round kept its exchange, datagram and all,
+// alive for up to a turn; under a 1,000-device rollout that was hundreds of MB promoted to the
+// old generation and 20-45 ms scavenges. One Node.js timer ticks only while entries are armed.
 
-export type WheelTimer = {
-  /** absolute time (ms) the callback is due */
-  deadline: number;
-  cancelled: boolean;
-  readonly fire: () => void;
-};
+const IDLE = -1;
+/** taken from its slot as due, fire() not called yet: an earlier callback of the tick may cancel it */
+const DUE = -2;
+
+/** Something the wheel calls once at `deadline`. Subclass it, or use schedule() with a function. */
+export abstract class WheelEntry {
+  /** absolute time (ms) fire() is due */
+  deadline = 0;
+  /** the slot holding it, IDLE when not armed, DUE while its tick runs */
+  slot = IDLE;
+  /** its position in that slot */
+  index = 0;
+  abstract fire(): void;
+
+  get armed(): boolean {
+    return this.slot !== IDLE;
+  }
+}
+
+class CallbackEntry extends WheelEntry {
+  constructor(private readonly callback: () => void) {
+    super();
+  }
+
+  fire(): void {
+    this.callback();
+  }
+}
+
+/** What schedule() returns: cancel it with TimerWheel.cancel. */
+export type WheelTimer = WheelEntry;
 
 export class TimerWheel {
-  private readonly slots: WheelTimer[][];
+  private readonly slots: WheelEntry[][];
   private readonly mask: number;
   /** the tick whose slot is processed next */
   private cursor: number;
@@ -27,14 +56,30 @@ export class TimerWheel {
 
   /** Calls fire() after delayMs (rounded up to the tick). */
   schedule(delayMs: number, fire: () => void): WheelTimer {
-    const t: WheelTimer = { deadline: Date.now() + delayMs, cancelled: false, fire };
-    this.insert(t);
+    const t = new CallbackEntry(fire);
+    this.arm(t, delayMs);
     return t;
   }
 
-  cancel(t: WheelTimer | undefined): void {
-    if (!t || t.cancelled) return;
-    t.cancelled = true;
+  /** Arms `t` to fire after delayMs; one already armed is moved. */
+  arm(t: WheelEntry, delayMs: number): void {
+    if (t.armed) this.cancel(t);
+    t.deadline = Date.now() + delayMs;
+    if (!this.ticker) this.cursor = Math.floor(Date.now() / this.tickMs);
+    let tick = Math.ceil(t.deadline / this.tickMs);
+    if (tick < this.cursor) tick = this.cursor;
+    const slot = this.slots[tick & this.mask]!;
+    t.slot = tick & this.mask;
+    t.index = slot.length;
+    slot.push(t);
+    this.live++;
+    if (!this.ticker) this.ticker = setTimeout(() => this.advance(), this.tickMs);
+  }
+
+  cancel(t: WheelEntry | undefined): void {
+    if (!t || t.slot === IDLE) return;
+    if (t.slot !== DUE) this.removeFromSlot(t);
+    t.slot = IDLE;
     this.live--;
   }
 
@@ -42,17 +87,13 @@ export class TimerWheel {
     return this.live;
   }
 
-  private insert(t: WheelTimer): void {
-    if (!this.ticker) this.cursor = Math.floor(Date.now() / this.tickMs);
-    let tick = Math.ceil(t.deadline / this.tickMs);
-    if (tick < this.cursor) tick = this.cursor;
-    this.slots[tick & this.mask]!.push(t);
-    this.live++;
-    if (!this.ticker) this.arm();
-  }
-
-  private arm(): void {
-    this.ticker = setTimeout(() => this.advance(), this.tickMs);
+  private removeFromSlot(t: WheelEntry): void {
+    const slot = this.slots[t.slot]!;
+    const last = slot.pop()!;
+    if (last !== t) {
+      slot[t.index] = last;
+      last.index = t.index;
+    }
   }
 
   private advance(): void {
@@ -62,28 +103,29 @@ export class TimerWheel {
     // under load the event loop may be late by many ticks: catch up (at most one full turn,
     // since a turn visits every slot)
     const last = Math.min(until, this.cursor + this.mask);
-    const due: WheelTimer[] = [];
+    const due: WheelEntry[] = [];
     for (; this.cursor <= last; this.cursor++) {
       const slot = this.slots[this.cursor & this.mask]!;
-      if (slot.length === 0) continue;
-      let keep = 0;
-      for (let i = 0; i < slot.length; i++) {
+      for (let i = 0; i < slot.length;) {
         const t = slot[i]!;
-        if (t.cancelled) continue;
-        if (t.deadline <= now) due.push(t);
-        else slot[keep++] = t; // due in a later turn of the wheel
+        if (t.deadline > now) {
+          i++; // due in a later turn of the wheel
+          continue;
+        }
+        this.removeFromSlot(t); // the slot's last entry moves to i: look at i again
+        t.slot = DUE;
+        due.push(t);
       }
-      slot.length = keep;
     }
     if (this.cursor <= until) this.cursor = until + 1;
+    if (due.length > 1) due.sort((a, b) => a.deadline - b.deadline);
     for (const t of due) {
-      if (t.cancelled) continue; // cancelled by an earlier callback of this tick
-      t.cancelled = true;
+      if (t.slot !== DUE) continue; // cancelled (or re-armed) by an earlier callback of this tick
+      t.slot = IDLE;
       this.live--;
       t.fire();
     }
-    if (this.live > 0) { if (!this.ticker) this.arm(); }
-    else for (const s of this.slots) if (s.length > 0) s.length = 0; // idle: only cancelled entries are left
+    if (this.live > 0 && !this.ticker) this.ticker = setTimeout(() => this.advance(), this.tickMs);
   }
 }
 

@@ -152,7 +152,7 @@ export function nodeToRecords(node: LwM2mNode, path: LwM2mPath): LwM2mRecord[] {
   return out;
 }
 
-function typeOf(objectId: number, resourceId: number, value: ResourceValue, model: ModelLookup, where: string, wireType?: ResourceType): ResourceType {
+function typeOf(objectId: number, resourceId: number, value: ResourceValue, model: ModelLookup, where: readonly number[], wireType?: ResourceType): ResourceType {
   const type = model.resource(objectId, resourceId)?.type;
   if (type === undefined) return wireType ?? naturalType(value);
   checkValue(value, type, where);
@@ -172,20 +172,19 @@ function groupBy<T>(items: readonly T[], key: (t: T) => number): Map<number, T[]
 
 function buildResource(objectId: number, resourceId: number, records: readonly LwM2mRecord[], model: ModelLookup): Resource {
   const first = records[0]!;
-  const where = formatPath(first.path);
+  const where = first.path; // formatted only for an error
   if (first.path.length === 3) {
-    if (records.length > 1) throw badPayload(`${where} appears more than once`);
+    if (records.length > 1) throw badPayload(`${formatPath(where)} appears more than once`);
     return { kind: 'resource', id: resourceId, type: typeOf(objectId, resourceId, first.value, model, where, first.wireType), value: first.value };
   }
   const values: Record<number, ResourceValue> = {};
   for (const r of records) {
-    const w = formatPath(r.path);
-    if (r.path.length !== 4) throw badPayload(`${w} mixes a resource value with resource instances`);
-    if (Object.prototype.hasOwnProperty.call(values, r.path[3]!)) throw badPayload(`${w} appears more than once`);
+    if (r.path.length !== 4) throw badPayload(`${formatPath(r.path)} mixes a resource value with resource instances`);
+    if (Object.prototype.hasOwnProperty.call(values, r.path[3]!)) throw badPayload(`${formatPath(r.path)} appears more than once`);
     values[r.path[3]!] = r.value;
   }
   const type = typeOf(objectId, resourceId, first.value, model, where, records.some((r) => r.wireType === 'float') ? 'float' : undefined);
-  for (const r of records) checkValue(r.value, type, formatPath(r.path));
+  for (const r of records) checkValue(r.value, type, r.path);
   return { kind: 'multiResource', id: resourceId, type, values };
 }
 
@@ -221,8 +220,7 @@ export function recordsToNode(records: readonly LwM2mRecord[], path: LwM2mPath, 
     case 4: {
       if (records.length !== 1) throw badPayload(`expected one value for ${formatPath(path)}, got ${records.length}`);
       const r = records[0]!;
-      const where = formatPath(path);
-      return { kind: 'resourceInstance', id: path[3]!, type: typeOf(objectId!, resourceId!, r.value, model, where, r.wireType), value: r.value };
+      return { kind: 'resourceInstance', id: path[3]!, type: typeOf(objectId!, resourceId!, r.value, model, path, r.wireType), value: r.value };
     }
     default:
       throw badPayload('the root path has no single node');

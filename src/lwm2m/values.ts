@@ -3,6 +3,7 @@
 import { CodecError, badPayload } from './codec-error.ts';
 import { fitsIntegerType, INT64_MAX } from './integers.ts';
 import { isObjectLink } from './node.ts';
+import { formatPath } from './path.ts';
 import type { ObjectLink, ResourceType, ResourceValue } from './node.ts';
 
 const MAX_ID = 65535;
@@ -62,35 +63,39 @@ export function naturalType(value: ResourceValue): ResourceType {
   return 'objlnk';
 }
 
-/** Throws TYPE_MISMATCH unless `value` is a valid value of `type`. */
-export function checkValue(value: ResourceValue, type: ResourceType, where: string): void {
-  const fail = (): never => {
-    throw new CodecError('TYPE_MISMATCH', `${where}: value does not match type ${type}`);
-  };
+/**
+ * Throws TYPE_MISMATCH unless `value` fits `type`. `where` names the value in the error: a label,
+ * or its path, formatted only when the check fails (a read decodes dozens of resources).
+ */
+export function checkValue(value: ResourceValue, type: ResourceType, where: string | readonly number[]): void {
   switch (type) {
     case 'string':
     case 'corelnk':
-      if (typeof value !== 'string') fail();
+      if (typeof value !== 'string') mismatch(where, type);
       return;
     case 'integer':
     case 'time':
     case 'unsigned':
       // Appendix C: signed 64-bit (Time too: an Integer of seconds), unsigned 64-bit
-      if (!fitsIntegerType(value, type)) fail();
+      if (!fitsIntegerType(value, type)) mismatch(where, type);
       return;
     case 'float':
-      if (typeof value !== 'number') fail();
+      if (typeof value !== 'number') mismatch(where, type);
       return;
     case 'boolean':
-      if (typeof value !== 'boolean') fail();
+      if (typeof value !== 'boolean') mismatch(where, type);
       return;
     case 'opaque':
-      if (!(value instanceof Uint8Array)) fail();
+      if (!(value instanceof Uint8Array)) mismatch(where, type);
       return;
     case 'objlnk':
-      if (!isObjectLink(value)) fail();
+      if (!isObjectLink(value)) mismatch(where, type);
       return;
     case 'none':
-      fail();
+      mismatch(where, type);
   }
+}
+
+function mismatch(where: string | readonly number[], type: ResourceType): never {
+  throw new CodecError('TYPE_MISMATCH', `${typeof where === 'string' ? where : formatPath(where)}: value does not match type ${type}`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TimerWheel } from '../../src/coap/timer-wheel.ts';
+import { TimerWheel, WheelEntry } from '../../src/coap/timer-wheel.ts';
 import { waitUntil } from '../support/wait.ts';
 
 describe('timer wheel', () => {
@@ -30,5 +30,46 @@ describe('timer wheel', () => {
     await waitUntil('four rounds', () => wheel.pending === 0 && n === 4, 5000);
     expect(n).toBe(4);
     expect(wheel.pending).toBe(0);
+  });
+
+  it('never fires a timer that an earlier callback of the same tick cancelled, and fires due timers in deadline order', async () => {
+    const wheel = new TimerWheel(50, 8); // one 50 ms tick holds both timers
+    const fired: string[] = [];
+    let second: WheelEntry | undefined;
+    wheel.schedule(1, () => {
+      fired.push('first');
+      wheel.cancel(second);
+    });
+    second = wheel.schedule(2, () => fired.push('second'));
+    wheel.schedule(3, () => fired.push('third'));
+    await waitUntil('the wheel to empty', () => wheel.pending === 0, 5000);
+    expect(fired).toEqual(['first', 'third']);
+  });
+
+  it('moves an entry armed again and removes a cancelled one from its slot at once', async () => {
+    const wheel = new TimerWheel(5, 16);
+    const start = Date.now();
+    class Counter extends WheelEntry {
+      fired = 0;
+      at = 0;
+      fire(): void {
+        this.fired++;
+        this.at = Date.now() - start;
+      }
+    }
+    const moved = new Counter();
+    const gone = new Counter();
+    const kept = new Counter();
+    wheel.arm(moved, 10);
+    wheel.arm(gone, 10);
+    wheel.arm(kept, 10);
+    wheel.arm(moved, 40); // re-armed: one entry, the later deadline
+    wheel.cancel(gone);
+    wheel.cancel(gone); // twice is harmless
+    expect(wheel.pending).toBe(2);
+    expect(gone.armed).toBe(false);
+    await waitUntil('the wheel to empty', () => wheel.pending === 0, 5000);
+    expect([moved.fired, gone.fired, kept.fired]).toEqual([1, 0, 1]);
+    expect(moved.at).toBeGreaterThanOrEqual(40); // not at its first deadline
   });
 });
