@@ -97,10 +97,12 @@ export class BlockwiseLayer {
       method: req.method, path: req.path, query: req.query, accept: req.accept,
       options: req.options?.filter((o) => o.number !== Option.OBSERVE && o.number !== Option.BLOCK2),
     };
+    // the same on every block: encoded once for the whole download
+    const common = this.exchanges.requestOptions(next, false);
     while (block.more) {
       const nextNum = total / block.size;
       if (!Number.isInteger(nextNum)) throw new CoapRequestError('BLOCKWISE', `block ${block.num} ended at byte ${total}, not on a block boundary`);
-      const msg = this.exchanges.build(peer, next, newToken(), EMPTY, [{ number: Option.BLOCK2, value: encodeBlock({ num: nextNum, more: false, size: block.size }) }]);
+      const msg = this.exchanges.message(peer, next, newToken(), EMPTY, common, [{ number: Option.BLOCK2, value: encodeBlock({ num: nextNum, more: false, size: block.size }) }]);
       const res = await this.exchanges.exchange(peer, msg, req.timeoutMs, this.opts.blockRetryRounds);
       // §2.4 and §3.2: continuations of a 2.04 (a POST/PUT answered block-wise) keep that code
       if (res.code !== first.code) throw new CoapRequestError('BLOCKWISE', `block ${nextNum} answered ${codeText(res.code)}`);

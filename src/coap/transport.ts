@@ -103,9 +103,20 @@ export function internAddress(a: string): string {
  * Answered synchronously, the send goes out at once. A host name still goes through dns.lookup.
  */
 export function literalLookup(hostname: string, options: dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  const family = net.isIPv4(hostname) ? 4 : net.isIPv6(hostname) ? 6 : 0;
+  const family = familyOf(hostname);
   if (family !== 0) callback(null, hostname, family);
   else dns.lookup(hostname, options, callback);
+}
+
+// isIPv4 is a regular expression: once per address, not once per datagram
+const families = new Map<string, 0 | 4 | 6>();
+function familyOf(hostname: string): 0 | 4 | 6 {
+  const known = families.get(hostname);
+  if (known !== undefined) return known;
+  const family = net.isIPv4(hostname) ? 4 : net.isIPv6(hostname) ? 6 : 0;
+  if (families.size > 10_000) families.clear();
+  families.set(hostname, family);
+  return family;
 }
 
 function trySet(fn: () => void): void {

@@ -45,6 +45,8 @@ export type ObservationChange = (change: 'established' | 'ended', obs: Observati
 
 export class ObservationService {
   private readonly observations = new Map<string, Observation>();
+  /** the same observations by registration: an Update or a Deregister visits its own, not the fleet's */
+  private readonly byRegistration = new Map<string, Set<Observation>>();
   private readonly changeListeners = new Set<ObservationChange>();
 
   /** Observations established and ended (the cluster keeps them in the shared store). */
@@ -64,6 +66,24 @@ export class ObservationService {
   }
 
   constructor(private readonly deps: ObservationServiceDeps) {}
+
+  private add(obs: Observation): void {
+    this.observations.set(obs.id, obs);
+    let set = this.byRegistration.get(obs.registrationId);
+    if (!set) {
+      set = new Set();
+      this.byRegistration.set(obs.registrationId, set);
+    }
+    set.add(obs);
+  }
+
+  private remove(obs: Observation): void {
+    this.observations.delete(obs.id);
+    const set = this.byRegistration.get(obs.registrationId);
+    if (!set) return;
+    set.delete(obs);
+    if (set.size === 0) this.byRegistration.delete(obs.registrationId);
+  }
 
   list(endpoint?: string): Observation[] {
     return [...this.observations.values()].filter((o) => endpoint === undefined || o.endpoint === endpoint);
@@ -100,7 +120,7 @@ export class ObservationService {
         // §3.1 RFC 7641: the server answered without Observe: a plain read, no observation
         return { result };
       }
-      this.observations.set(obs.id, obs);
+      this.add(obs);
       this.changed('established', obs);
       this.deps.log.debug({ endpoint: reg.endpoint, path: formatPath(path), id: obs.id }, 'observation established');
       return { observation: obs, result };
@@ -112,7 +132,7 @@ export class ObservationService {
   async cancel(id: string, reg?: Registration): Promise<boolean> {
     const obs = this.observations.get(id);
     if (!obs) return false;
-    this.observations.delete(id);
+    this.remove(obs);
     this.changed('ended', obs);
     const token = Buffer.from(obs.token, 'hex');
     this.deps.endpoint.cancelObservation(obs.peer, token);
@@ -125,9 +145,9 @@ export class ObservationService {
 
   /** The registration ended: its observations end with it. */
   dropRegistration(registrationId: string): Observation[] {
-    const gone = [...this.observations.values()].filter((o) => o.registrationId === registrationId);
+    const gone = [...(this.byRegistration.get(registrationId) ?? [])];
     for (const o of gone) {
-      this.observations.delete(o.id);
+      this.remove(o);
       this.changed('ended', o);
       this.deps.endpoint.cancelObservation(o.peer, Buffer.from(o.token, 'hex'));
     }
@@ -136,8 +156,8 @@ export class ObservationService {
 
   /** The device moved (Update from a new address): notifications now come from there. */
   rehome(registrationId: string, peer: Peer): void {
-    for (const o of this.observations.values()) {
-      if (o.registrationId !== registrationId || (o.peer.address === peer.address && o.peer.port === peer.port)) continue;
+    for (const o of this.byRegistration.get(registrationId) ?? []) {
+      if (o.peer.address === peer.address && o.peer.port === peer.port) continue;
       this.deps.endpoint.moveObservation(o.peer, peer, Buffer.from(o.token, 'hex'));
       o.peer = peer;
     }
@@ -147,7 +167,7 @@ export class ObservationService {
     obs.lastNotification = Date.now();
     if (n.code !== Code.CONTENT) {
       // RFC 7641 §3.2: an error response ends the observation
-      this.observations.delete(obs.id);
+      this.remove(obs);
       this.changed('ended', obs);
       this.deps.log.info({ endpoint: obs.endpoint, id: obs.id, code: codeText(n.code) }, 'observation ended by the device');
       return;
