@@ -13,6 +13,7 @@
 // --workers N runs `src/main.ts --workers N --store redis://…` (bench/support/cluster-server.ts):
 // CPU is the primary's and the workers' summed, Redis's apart; --redis the same main.ts without
 // --workers (one process on Redis), to compare with.
+import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { percentile, startChild, udpDrops, type Child } from './support/child.ts';
 
@@ -33,6 +34,7 @@ const procs = Math.max(Math.ceil(devices / 19_000), Number(values.procs));
 const workers = Number(values.workers);
 const reps = Number(values.reps);
 const profDir = values['cpu-prof'];
+if (profDir) mkdirSync(profDir, { recursive: true }); // the server process writes its profiles there
 
 type ServerStats = {
   rss: number; heapUsed: number; devices: number; cpuUs: number; cpuUserUs: number; coapStats: { retransmissions: number; duplicates: number };

@@ -46,6 +46,21 @@ async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: st
   }
 }
 
+/** CPU time (ms) the fleet processes have used so far: utime + stime from /proc (Linux, 100 ticks/s). */
+function fleetCpuMs(fleet: readonly ChildProcess[]): number {
+  let ticks = 0;
+  for (const c of fleet) {
+    try {
+      const stat = readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone already
+    }
+  }
+  return ticks * 10;
+}
+
 /** The event-loop delay p99 from a /metrics text (src/api/event-loop-delay.ts), or NaN. */
 function delayP99(text: string): number {
   const m = /^eventloop_delay_seconds\{quantile="0\.99"\} (\S+)$/m.exec(text);
@@ -113,6 +128,7 @@ export async function rolloutBench(platform: Platform, o: RolloutBenchOptions): 
           await fetch(o.metricsUrl).then((r) => r.text());
           if (profiler) await profiler.post('Profiler.start');
           const cpu0 = process.cpuUsage();
+          const fleetCpu0 = fleetCpuMs(fleet);
           const t0 = performance.now();
           // one wave (batchSize n): waves of maxParallel would wait for each wave's slowest device; the
           // failure rate is still checked after every device
@@ -128,6 +144,7 @@ export async function rolloutBench(platform: Platform, o: RolloutBenchOptions): 
           off();
           const s = (performance.now() - t0) / 1000;
           const cpu = process.cpuUsage(cpu0);
+          const fleetCpuS = (fleetCpuMs(fleet) - fleetCpu0) / 1000;
           if (profiler) {
             const { profile } = await profiler.post('Profiler.stop');
             writeFileSync(path.join(o.cpuProfDir!, `rollout-${n}-${method}-${rep}.cpuprofile`), JSON.stringify(profile));
@@ -144,7 +161,7 @@ export async function rolloutBench(platform: Platform, o: RolloutBenchOptions): 
           rows.push([
             String(n).padStart(7), method.padEnd(9), String(parallel).padStart(8), `${done}`.padStart(6), `${delivered}`.padStart(9), s.toFixed(2).padStart(8),
             ((delivered * mod.length) / s / 1024).toFixed(0).padStart(7), ((s * 1000) / Math.max(1, done)).toFixed(2).padStart(9),
-            cpuMsPerDevice.toFixed(2).padStart(13), lagP99.toFixed(1).padStart(12),
+            cpuMsPerDevice.toFixed(2).padStart(13), lagP99.toFixed(1).padStart(12), fleetCpuS.toFixed(1).padStart(11),
           ].join(' | '));
           process.stderr.write(`${rows.at(-1)}\n`);
         }
@@ -156,6 +173,6 @@ export async function rolloutBench(platform: Platform, o: RolloutBenchOptions): 
   }
   profiler?.disconnect();
   process.stdout.write(`\nrollouts of a ${size}-byte module (mlp, esp32) through the deployment engine: transfer, install, activate, confirm\n`);
-  process.stdout.write('devices | method    | parallel | done   | delivered | seconds  | KB/s    | ms/device | server CPU ms/device | loop delay p99 ms\n');
+  process.stdout.write('devices | method    | parallel | done   | delivered | seconds  | KB/s    | ms/device | server CPU ms/device | loop delay p99 ms | fleet CPU s\n');
   for (const r of rows) process.stdout.write(r + '\n');
 }
