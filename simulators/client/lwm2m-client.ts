@@ -27,6 +27,7 @@ import { installMlRuntime, ML_RUNTIME, runtimeReport, type MlRuntimeReport } fro
 import { DeviceError, ObjectStore } from './object-store.ts';
 import { SoftwareManagement } from './software-management.ts';
 import { installStandardObjects } from './standard-objects.ts';
+import { seededRandom, seedOf } from './seeded-random.ts';
 
 /** The server answered a Register with something other than 2.01 Created. */
 export class RegistrationAnswerError extends Error {
@@ -39,6 +40,8 @@ export type Faults = {
   lossPercent?: number;
   /** added one-way delay for outgoing datagrams, ms */
   latencyMs?: number;
+  /** seed of the loss pattern (default: from the endpoint name), so a lossy run repeats */
+  seed?: number;
 };
 
 export type ClientOptions = {
@@ -141,6 +144,8 @@ export class SimulatedClient {
   private linksSent: string | undefined;
   private asleep = false;
   private stopped = false;
+  /** sockets opened so far: each draws its loss pattern from the next seed */
+  private socketsOpened = 0;
   /** set while the Bootstrap-Server configures the device: its requests go to the bootstrap handler */
   private bootstrapping: ((req: InboundRequest) => OutboundResponse) | undefined;
   private seq = 1;
@@ -269,7 +274,9 @@ export class SimulatedClient {
     } else {
       transport = await UdpTransport.open({ host, port: 0 });
     }
-    const lost = (): boolean => Math.random() * 100 < (this.faults.lossPercent ?? 0);
+    // each socket its own repeatable loss pattern (the device's seed, then one more per socket)
+    const draw = seededRandom((this.faults.seed ?? seedOf(this.opts.endpoint)) + this.socketsOpened++);
+    const lost = (): boolean => (this.faults.lossPercent ?? 0) > 0 && draw() * 100 < this.faults.lossPercent!;
     return new CoapEndpoint({
       transport,
       log: this.opts.log,
