@@ -1,6 +1,8 @@
 // A seeded PRNG and byte mutators for the fuzz tests. Seeds are printed, so a failure reproduces
 // with FUZZ_SEED=<seed>.
 
+import { seededRandom } from '../../simulators/client/seeded-random.ts';
+
 export type Rng = {
   /** float in [0, 1) */
   next(): number;
@@ -12,14 +14,7 @@ export type Rng = {
 
 /** mulberry32: small, fast, good enough to explore inputs; not for cryptography. */
 export function createRng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number): number => Math.floor(next() * n);
   return {
     next,

@@ -93,16 +93,7 @@ export function buildModel(spec: ModelSpec): Uint8Array {
 }
 
 /** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as rng } from '../../../simulators/client/seeded-random.ts';
 
 export function randomTensor(name: string, shape: readonly number[], rand: () => number, scale = 1, offset = 0): ConstTensor {
   const n = shape.reduce((a, b) => a * b, 1);
