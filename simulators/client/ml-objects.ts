@@ -9,6 +9,7 @@ import { Code } from '../../src/coap/message.ts';
 import type { ObjectLink } from '../../src/lwm2m/node.ts';
 import type { PackageInfo } from './module-package.ts';
 import { DeviceError, type ObjectStore, type ResourceData } from './object-store.ts';
+import { xorshift32 } from './seeded-random.ts';
 
 export const ML_MODEL = 32001;
 export const ML_INFERENCE = 32002;
@@ -56,15 +57,8 @@ export type CycleModel = Pick<TargetProfile, 'clockMhz' | 'macsPerCycle'>;
 
 /** ±2 % run-to-run jitter from a fixed-seed xorshift32: repeatable, and a p95 differs from a mean. */
 function jitter(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return 1 + 0.04 * (x / 0x100000000 - 0.5);
-  };
+  const next = xorshift32(seed);
+  return () => 1 + 0.04 * (next() - 0.5);
 }
 
 export type ActivationOutcome = { readonly ok: true } | { readonly ok: false; readonly message: string };

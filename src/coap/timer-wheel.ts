@@ -5,7 +5,8 @@
 // Cancelling removes the entry from its slot at once (swap with the slot's last entry): a
 // cancelled entry left in its slot until the wheel came round kept its exchange, datagram and all,
 // alive for up to a turn; under a 1,000-device rollout that was hundreds of MB promoted to the
-// old generation and 20-45 ms scavenges. One Node.js timer ticks only while entries are armed.
+// old generation and scavenges of up to 63 ms (BENCHMARKS.md, issue 17). One Node.js timer ticks
+// only while entries are armed.
 
 const IDLE = -1;
 /** taken from its slot as due, fire() not called yet: an earlier callback of the tick may cancel it */
@@ -64,8 +65,9 @@ export class TimerWheel {
   /** Arms `t` to fire after delayMs; one already armed is moved. */
   arm(t: WheelEntry, delayMs: number): void {
     if (t.armed) this.cancel(t);
-    t.deadline = Date.now() + delayMs;
-    if (!this.ticker) this.cursor = Math.floor(Date.now() / this.tickMs);
+    const now = Date.now();
+    t.deadline = now + delayMs;
+    if (!this.ticker) this.cursor = Math.floor(now / this.tickMs);
     let tick = Math.ceil(t.deadline / this.tickMs);
     if (tick < this.cursor) tick = this.cursor;
     const slot = this.slots[tick & this.mask]!;

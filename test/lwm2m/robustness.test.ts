@@ -9,19 +9,9 @@ import {
 import { ContentFormat, contentFormatNames } from '../../src/lwm2m/content-format.ts';
 import { hex, models, utf8 } from './helpers.ts';
 import { nodeAtPathArb, recordsArb } from './arbitraries.ts';
+import { xorshift32 } from '../../simulators/client/seeded-random.ts';
 
 const PAYLOADS_PER_DECODER = 20_000;
-
-/** xorshift32: deterministic, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 function mutate(seed: Uint8Array, rand: () => number): Uint8Array {
   const int = (n: number) => Math.floor(rand() * n);
@@ -70,7 +60,7 @@ function seedsFor(format: ContentFormat): Uint8Array[] {
 }
 
 function hammer(name: string, seeds: Uint8Array[], decode: (p: Uint8Array, i: number) => unknown, seed: number): void {
-  const rand = rng(seed);
+  const rand = xorshift32(seed);
   let foreign: unknown;
   let count = 0;
   for (let i = 0; i < PAYLOADS_PER_DECODER; i++) {

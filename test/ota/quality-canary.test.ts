@@ -2,18 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { summarize, type ProbeOutcome } from '../../src/ml/probe-runner.ts';
 import { judgeQuality, profileQuality } from '../../src/ota/quality-canary.ts';
-
-/** xorshift32 from a fixed seed: repeatable probe outcomes */
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    return x / 0x100000000;
-  };
-}
+import { xorshift32 } from '../../simulators/client/seeded-random.ts';
 
 function outcomes(n: number, accuracy: number, latency: number, seed: number, labels?: number[]): ProbeOutcome[] {
-  const r = rng(seed);
+  const r = xorshift32(seed); // repeatable probe outcomes
   return Array.from({ length: n }, (_, i) => {
     const expected = labels?.[i] ?? Math.floor(r() * 10);
     const right = i < Math.round(accuracy * n);
